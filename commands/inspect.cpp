@@ -1,0 +1,128 @@
+// sfcrime inspect: brokers, topics, and per partition the leader, replicas, in-sync replicas and
+// the low and high watermark offsets, with message counts.
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "sfcrime/cli.hpp"
+#include "sfcrime/commands.hpp"
+#include "sfcrime/errors.hpp"
+#include "sfcrime/kafka.hpp"
+
+namespace sfcrime::commands {
+
+namespace {
+
+class InspectClient : public kafka::Client {
+ public:
+  explicit InspectClient(const Config& c)
+      : kafka::Client(RD_KAFKA_PRODUCER, c, kafka::make_conf(c, {{"log.connection.close", "false"}})) {}
+  ~InspectClient() override { destroy_handle(); }
+};
+
+std::string ids(const std::int32_t* v, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s.empty() ? "-" : s;
+}
+
+boost::json::array id_array(const std::int32_t* v, int n) {
+  boost::json::array a;
+  for (int i = 0; i < n; ++i) a.push_back(v[i]);
+  return a;
+}
+
+}  // namespace
+
+int inspect(const std::vector<std::string>& args) {
+  cli::CommandSpec spec;
+  spec.name = "inspect";
+  spec.synopsis = "sfcrime inspect [--topic TOPIC] [--all] [--output table|json] [options]";
+  spec.summary =
+      "Shows the cluster's brokers and, for each topic (or only TOPIC), per partition the leader,\n"
+      "replicas, in-sync replicas, low and high watermark offsets and the message count\n"
+      "(high - low; an upper bound on compacted or transactional topics), and the total.\n"
+      "Internal topics (names starting with '__') are shown with --all.";
+  spec.options.add_options()
+      ("topic,t", cli::po::value<std::string>()->value_name("TOPIC"), "show only this topic")
+      ("all", "include internal topics such as __consumer_offsets")
+      ("output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"), "table or json");
+  auto parsed = cli::parse(spec, args);
+  if (!parsed) return 0;
+  const auto& vm = parsed->vm;
+  const std::string output = vm["output"].as<std::string>();
+  if (output != "table" && output != "json") throw UsageError("invalid --output '" + output + "' (expected table or json)");
+  const std::optional<std::string> only = vm.count("topic") ? std::optional(vm["topic"].as<std::string>()) : std::nullopt;
+  const bool all = vm.count("all") > 0;
+
+  InspectClient client(parsed->config);
+  kafka::Metadata md = client.metadata(true);
+  if (only) client.partition_count(*only);  // NoInputError for a missing topic
+
+  boost::json::object doc;
+  boost::json::array brokers;
+  std::string text = std::to_string(md->broker_cnt) + (md->broker_cnt == 1 ? " broker" : " brokers") +
+                     " (metadata from broker " + std::to_string(md->orig_broker_id) + " " + md->orig_broker_name + ")\n";
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    const auto& b = md->brokers[i];
+    brokers.push_back({{"id", b.id}, {"host", b.host}, {"port", b.port}});
+    text += "  broker " + std::to_string(b.id) + " at " + b.host + ":" + std::to_string(b.port) + "\n";
+  }
+  doc["brokers"] = std::move(brokers);
+
+  // Topics sorted by name for a stable output.
+  std::vector<const rd_kafka_metadata_topic_t*> topics;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (only ? *only != t.topic : (!all && std::string(t.topic).rfind("__", 0) == 0)) continue;
+    topics.push_back(&t);
+  }
+  std::sort(topics.begin(), topics.end(), [](auto* a, auto* b) { return std::string(a->topic) < b->topic; });
+
+  boost::json::array jtopics;
+  std::int64_t grand = 0;
+  for (const auto* t : topics) {
+    std::vector<const rd_kafka_metadata_partition_t*> parts;
+    for (int p = 0; p < t->partition_cnt; ++p) parts.push_back(&t->partitions[p]);
+    std::sort(parts.begin(), parts.end(), [](auto* a, auto* b) { return a->id < b->id; });
+    boost::json::array jparts;
+    std::string rows;
+    std::int64_t total = 0;
+    char line[256];
+    for (const auto* p : parts) {
+      const kafka::Watermarks w = client.watermarks(t->topic, p->id);
+      total += w.high - w.low;
+      jparts.push_back({{"partition", p->id},
+                        {"leader", p->leader},
+                        {"replicas", id_array(p->replicas, p->replica_cnt)},
+                        {"isr", id_array(p->isrs, p->isr_cnt)},
+                        {"low", w.low},
+                        {"high", w.high},
+                        {"messages", w.high - w.low}});
+      std::snprintf(line, sizeof line, "  %9d  %6d  %-10s  %-10s  %12lld  %12lld  %12lld\n", p->id, p->leader,
+                    ids(p->replicas, p->replica_cnt).c_str(), ids(p->isrs, p->isr_cnt).c_str(),
+                    static_cast<long long>(w.low), static_cast<long long>(w.high),
+                    static_cast<long long>(w.high - w.low));
+      rows += line;
+    }
+    grand += total;
+    jtopics.push_back({{"name", t->topic}, {"partitions", std::move(jparts)}, {"messages", total}});
+    text += "\ntopic '" + std::string(t->topic) + "': " + std::to_string(t->partition_cnt) + " partitions, " +
+            std::to_string(total) + " messages\n";
+    text += "  partition  leader  replicas    isr                  low          high      messages\n" + rows;
+  }
+  doc["topics"] = std::move(jtopics);
+  doc["messages"] = grand;
+  if (output == "json") {
+    std::cout << boost::json::serialize(doc) << "\n";
+  } else {
+    if (topics.empty()) text += only ? "" : "\nno topics (sfcrime topic create NAME to make one)\n";
+    if (topics.size() > 1) text += "\n" + std::to_string(grand) + " messages in " + std::to_string(topics.size()) + " topics\n";
+    std::cout << text;
+  }
+  return 0;
+}
+
+}  // namespace sfcrime::commands

@@ -1,0 +1,74 @@
+#pragma once
+/// Typed errors, caught once in main() and mapped to documented exit codes.
+///
+/// Exit codes follow BSD sysexits(3) where one fits (DESIGN.md, convention 7); they are listed
+/// in man/sfcrime.1 under EXIT STATUS:
+///   0 success, 1 other failure, 64 usage, 65 data (bad input records), 66 no such topic or file
+///   to read, 69 broker unavailable, 70 internal error, 74 I/O, 78 configuration, 130 interrupted.
+#include <stdexcept>
+#include <string>
+
+namespace sfcrime {
+
+/// Exit statuses of the sfcrime executable (sysexits.h values where they exist).
+enum class Exit : int {
+  ok = 0,
+  failure = 1,
+  usage = 64,        ///< EX_USAGE: bad command line
+  data = 65,         ///< EX_DATAERR: input records rejected or malformed input
+  no_input = 66,     ///< EX_NOINPUT: a file or topic to read does not exist
+  unavailable = 69,  ///< EX_UNAVAILABLE: broker unreachable, delivery failed
+  software = 70,     ///< EX_SOFTWARE: a bug in sfcrime
+  io = 74,           ///< EX_IOERR: reading or writing a file failed
+  config = 78,       ///< EX_CONFIG: invalid configuration (config file, -X property)
+  interrupted = 130  ///< 128 + SIGINT
+};
+
+/// Base of every error sfcrime reports; `what()` is the message printed after "sfcrime: error: ".
+/// Messages are lowercase, name the thing in quotes and say what to do.
+class Error : public std::runtime_error {
+ public:
+  Error(Exit code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// The exit status main() returns for this error.
+  Exit code() const noexcept { return code_; }
+
+ private:
+  Exit code_;
+};
+
+/// Bad command line: unknown option, bad value, missing argument (exit 64).
+struct UsageError : Error {
+  explicit UsageError(const std::string& m) : Error(Exit::usage, m) {}
+};
+/// Malformed input data (exit 65).
+struct DataError : Error {
+  explicit DataError(const std::string& m) : Error(Exit::data, m) {}
+};
+/// A file or topic to read does not exist (exit 66).
+struct NoInputError : Error {
+  explicit NoInputError(const std::string& m) : Error(Exit::no_input, m) {}
+};
+/// The broker cannot be reached or refused the request (exit 69).
+struct UnavailableError : Error {
+  explicit UnavailableError(const std::string& m) : Error(Exit::unavailable, m) {}
+};
+/// Reading or writing a file failed (exit 74).
+struct IoError : Error {
+  explicit IoError(const std::string& m) : Error(Exit::io, m) {}
+};
+/// Invalid configuration: config file, environment or -X property (exit 78).
+struct ConfigError : Error {
+  explicit ConfigError(const std::string& m) : Error(Exit::config, m) {}
+};
+/// The user interrupted the command with SIGINT or SIGTERM (exit 130).
+struct InterruptedError : Error {
+  explicit InterruptedError(const std::string& m) : Error(Exit::interrupted, m) {}
+};
+
+/// Set to true by the SIGINT/SIGTERM handler that main() installs; long loops poll it.
+bool interrupted() noexcept;
+/// Installs the SIGINT/SIGTERM handler that sets interrupted(); a second signal exits at once
+/// with status 130.
+void install_signal_handlers();
+
+}  // namespace sfcrime

@@ -1,0 +1,199 @@
+#pragma once
+/// RAII wrappers around librdkafka's C API (DESIGN.md, convention 6): handles live in
+/// std::unique_ptr with deleters, callback state outlives the handle, consumers close() before
+/// destruction. Every wait on the network is bounded by Config::timeout.
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sfcrime/config.hpp"
+
+namespace sfcrime::kafka {
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* h) const noexcept { rd_kafka_destroy(h); }
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const noexcept { rd_kafka_conf_destroy(c); }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const noexcept { rd_kafka_message_destroy(m); }
+};
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* m) const noexcept { rd_kafka_metadata_destroy(m); }
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const noexcept { rd_kafka_topic_destroy(t); }
+};
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const noexcept { rd_kafka_topic_partition_list_destroy(l); }
+};
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using Metadata = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+using Topic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+/// A librdkafka property with its value, e.g. {"enable.idempotence", "true"}.
+using Property = std::pair<std::string, std::string>;
+
+/// Builds a librdkafka configuration: `defaults` first (sfcrime's choices for the role), then
+/// bootstrap.servers, then the user's properties (config file, then -X), so the user wins.
+/// @throws ConfigError naming the property and librdkafka's reason when a property is unknown or
+///         its value invalid (secrets are never echoed).
+Conf make_conf(const Config& config, const std::vector<Property>& defaults);
+
+/// Prints `key = value` for every property of `conf` (librdkafka's rd_kafka_conf_dump), secrets
+/// as "[redacted]", followed by sfcrime's own settings and where each came from. For `-X dump`.
+void dump_config(const Config& config, const rd_kafka_conf_t* conf, std::ostream& out);
+
+/// One partition's offsets: the low watermark (first offset held) and the high watermark (the
+/// offset the next record will get); high - low records are held, fewer on compacted topics.
+struct Watermarks {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+};
+
+/// A librdkafka client handle and the callback state it reports into. Not copyable or movable:
+/// librdkafka holds a pointer to the callback state.
+class Client {
+ public:
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  virtual ~Client();
+
+  rd_kafka_t* get() const noexcept { return handle_.get(); }
+  const Config& config() const noexcept { return config_; }
+
+  /// One metadata round trip bounded by Config::timeout.
+  /// @param all_topics true: every topic; false: brokers only (no topic is auto-created).
+  /// @throws UnavailableError "cannot reach broker 'HOSTS' within N s (...)" naming the last
+  ///         transport error librdkafka reported.
+  Metadata metadata(bool all_topics);
+
+  /// The partition count of `topic`, from a metadata request for all topics (so that a broker
+  /// with auto.create.topics.enable does not create it).
+  /// @throws NoInputError when the topic does not exist; UnavailableError as metadata().
+  int partition_count(const std::string& topic);
+
+  /// Low and high watermark of one partition, asked of its leader, bounded by Config::timeout.
+  /// @throws UnavailableError when the leader does not answer in time.
+  Watermarks watermarks(const std::string& topic, std::int32_t partition);
+
+  /// The last error librdkafka reported through error_cb (empty if none), for messages.
+  std::string last_error() const;
+  /// True once librdkafka reported that every broker is down (ALL_BROKERS_DOWN) and no message
+  /// was received since; cleared by note_alive().
+  bool all_brokers_down() const noexcept { return all_down_.load(); }
+  /// Clears all_brokers_down(): something came back from a broker.
+  void note_alive() noexcept { all_down_.store(false); }
+
+  /// The error sentence used when the broker cannot be reached within the timeout.
+  std::string unreachable_message(const std::string& waited_for) const;
+
+ protected:
+  /// @param type RD_KAFKA_PRODUCER or RD_KAFKA_CONSUMER.
+  /// @param conf built by make_conf(); its opaque is set to this object.
+  /// @throws UnavailableError if librdkafka cannot create the handle (e.g. a bad security setup).
+  Client(rd_kafka_type_t type, const Config& config, Conf conf);
+
+  /// Destroys the handle now (idempotent); derived classes call it first in their destructor so
+  /// that no callback runs into a partly destroyed object.
+  void destroy_handle() noexcept;
+
+  Handle handle_;
+
+ private:
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque);
+  static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf);
+
+  const Config& config_;
+  std::atomic<bool> all_down_{false};
+  mutable std::mutex mu_;
+  std::string last_error_;
+};
+
+/// Counters of an idempotent producer, updated from delivery reports.
+struct DeliveryStats {
+  std::uint64_t delivered = 0;  ///< records acknowledged by the broker
+  std::uint64_t failed = 0;     ///< records whose delivery failed for good
+  std::uint64_t bytes = 0;      ///< value bytes of delivered records
+};
+
+/// An idempotent producer (enable.idempotence=true, hence acks=all) for one topic.
+class Producer : public Client {
+ public:
+  /// Called once for each record whose delivery failed: its record number and the error.
+  using FailureHandler = std::function<void(std::uint64_t record, rd_kafka_resp_err_t err)>;
+
+  /// @param extra_defaults producer properties sfcrime sets for this use, under the user's.
+  /// @throws ConfigError, UnavailableError as Client; NoInputError if `topic` does not exist.
+  Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
+           const std::vector<Property>& extra_defaults = {});
+  ~Producer() override;
+
+  /// Enqueues one message (key and value are copied). While librdkafka's local queue is full it
+  /// serves delivery reports and retries, so it blocks rather than drops.
+  /// @param record the record number reported to the FailureHandler.
+  /// @throws UnavailableError on a fatal producer error (e.g. idempotence broken).
+  void send(std::string_view key, std::string_view value, std::uint64_t record);
+
+  /// Serves delivery reports for up to `ms` milliseconds.
+  void poll(int ms);
+
+  /// Waits until every enqueued message has its delivery report or `timeout_ms` passed.
+  /// @returns the number of messages still without a report (0 when all are settled).
+  int flush(int timeout_ms);
+
+  /// Messages enqueued and not yet reported on.
+  int in_flight() const;
+
+  const DeliveryStats& stats() const noexcept { return stats_; }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  FailureHandler on_failure_;
+  DeliveryStats stats_;
+  Topic topic_;
+};
+
+/// A handle used only for the Admin API and metadata (a producer handle that never produces).
+class Admin : public Client {
+ public:
+  explicit Admin(const Config& config);
+  ~Admin() override;
+
+  /// A topic to create: name, partitions, replication factor, topic configs (key, value).
+  struct NewTopic {
+    std::string name;
+    int partitions = 1;
+    int replication_factor = 1;
+    std::vector<Property> configs;
+  };
+
+  /// Creates a topic through CreateTopics (librdkafka's rd_kafka_CreateTopics).
+  /// @returns true if created, false if it existed and `if_not_exists` was set.
+  /// @throws Error(Exit::failure) with the broker's reason (topic exists, invalid name, invalid
+  ///         replication factor, invalid config); UnavailableError if the broker does not answer
+  ///         within Config::timeout.
+  bool create_topic(const NewTopic& topic, bool if_not_exists);
+
+  /// Deletes a topic through DeleteTopics.
+  /// @returns true if deleted, false if it did not exist and `if_exists` was set.
+  /// @throws NoInputError if it does not exist (and not if_exists), Error on other refusals.
+  bool delete_topic(const std::string& name, bool if_exists);
+};
+
+/// librdkafka's message for an error code, e.g. "Broker: Topic already exists".
+std::string error_text(rd_kafka_resp_err_t err);
+
+}  // namespace sfcrime::kafka

@@ -1,0 +1,79 @@
+#pragma once
+/// Reading a topic: the consumer side shared by `consume` and `aggregate`.
+///
+/// Two modes, as kcat has them:
+///  - without a group: every partition is assigned to this process (rd_kafka_assign), starting
+///    at the beginning (--from-beginning) or the end; nothing is committed.
+///  - with --group G: the partitions are shared by the group's members (rd_kafka_subscribe);
+///    a partition starts at the group's committed offset, else at the beginning
+///    (--from-beginning, auto.offset.reset=earliest) or the end (latest), as
+///    kafka-console-consumer does; offsets are committed automatically and on close.
+///
+/// End of input (--exit-at-end): when a partition is assigned its high watermark is read; the
+/// partition is at its end once the position reaches that offset. The source is at its end when
+/// every assigned partition is, so --exit-at-end works with a group too (kcat's -G does not exit:
+/// edenhill/kcat issue 206). A member that was assigned no partition is at its end at once.
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "sfcrime/kafka.hpp"
+
+namespace sfcrime {
+
+/// What to read and how.
+struct SourceOptions {
+  std::string topic;
+  std::optional<std::string> group;  ///< consumer group id; none = assign every partition
+  bool from_beginning = false;
+  bool exit_at_end = false;
+};
+
+/// A consumer of one topic that knows when it has read everything that was there.
+class TopicSource : public kafka::Client {
+ public:
+  /// Connects, checks the topic exists and assigns or subscribes.
+  /// @throws UnavailableError if the broker cannot be reached within Config::timeout;
+  ///         NoInputError if the topic does not exist; ConfigError for bad properties.
+  TopicSource(const Config& config, SourceOptions options);
+  /// Closes the consumer (leaving the group, committing offsets) before destroying it.
+  ~TopicSource() override;
+
+  /// The next message, or nullptr when none came within `wait` or the end was reached
+  /// (check at_end()).
+  /// @throws UnavailableError on a fatal consumer error, an unknown topic or partition, or when
+  ///         with exit_at_end no partition was assigned within Config::timeout (plus the group's
+  ///         session timeout) or every broker stayed down for Config::timeout;
+  ///         InterruptedError never (callers check sfcrime::interrupted()).
+  kafka::Message next(std::chrono::milliseconds wait);
+
+  /// True with exit_at_end once every assigned partition was read up to its high watermark
+  /// (taken when it was assigned).
+  bool at_end() const noexcept;
+
+  /// Messages returned by next() so far.
+  std::uint64_t consumed() const noexcept { return consumed_; }
+
+  /// Closes the consumer: commits (group mode) and leaves the group. Idempotent.
+  void close();
+
+ private:
+  static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
+  void track(std::int32_t partition, std::int64_t start, std::int64_t high);
+
+  SourceOptions options_;
+  // partition -> high watermark to reach; erased once reached.
+  std::map<std::int32_t, std::int64_t> pending_;
+  bool assigned_ = false;
+  bool closed_ = false;
+  std::uint64_t consumed_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point down_since_{};
+  std::exception_ptr rebalance_error_;  // thrown in the rebalance callback, rethrown by next()
+};
+
+}  // namespace sfcrime

@@ -1,0 +1,94 @@
+#pragma once
+/// The window engine: event-time windows and their per-group state.
+///
+/// Windows are half-open [start, end), aligned to the epoch of the naive calendar as Spark's
+/// window() and Kafka Streams' TimeWindows are: a tumbling window of size S holding event time t
+/// starts at floor(t / S) * S. A hopping window (size S, slide D <= S) set holds t in every window
+/// whose start is a multiple of D in (t - S, t]. Times are milliseconds (datetime.hpp).
+///
+/// State is kept per window start in an ordered map, so that a watermark can later close and free
+/// every window whose end is at or before it, oldest first (the next issue: output modes).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace sfcrime {
+
+/// floor(a / b) for b > 0, also for negative a (times before 1970).
+constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+/// Window length and slide in milliseconds; tumbling when slide_ms == size_ms.
+struct WindowSpec {
+  std::int64_t size_ms = 30 * 60'000;
+  std::int64_t slide_ms = 30 * 60'000;
+
+  /// Starts of every window that holds event time `t_ms`, oldest first
+  /// (size_ms / slide_ms of them, rounded up, when the slide divides the size).
+  std::vector<std::int64_t> windows_for(std::int64_t t_ms) const;
+};
+
+/// The usual disposition: the most frequent code; a tie goes to the lexically smallest code
+/// (byte-wise comparison). Returns "" for no codes.
+/// @param counts (code, count) pairs, in any order, codes distinct.
+std::string_view usual_disposition(const std::vector<std::pair<std::string, std::uint64_t>>& counts);
+
+/// Counts of one group (e.g. one crime type) inside one window.
+struct GroupStats {
+  std::uint64_t count = 0;
+  /// (disposition code, count); a short list: the data has 28 codes in all.
+  std::vector<std::pair<std::string, std::uint64_t>> dispositions;
+
+  void add(std::string_view disposition);
+  std::string_view usual() const { return usual_disposition(dispositions); }
+};
+
+/// Transparent hash so that lookups by std::string_view do not allocate.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+/// One window's state: total records and per-group statistics.
+struct WindowAgg {
+  std::uint64_t total = 0;
+  std::unordered_map<std::string, GroupStats, StringHash, std::equal_to<>> groups;
+};
+
+/// One output row: a group within a window.
+struct WindowRow {
+  std::string_view group;  ///< the grouping key's value (e.g. the crime type)
+  const GroupStats* stats = nullptr;
+};
+
+/// All windows' state, ordered by window start.
+class WindowTable {
+ public:
+  explicit WindowTable(WindowSpec spec) : spec_(spec) {}
+
+  /// Counts one record with event time `event_ms`, grouping key `group` and disposition code
+  /// `disposition` into every window that holds it.
+  void add(std::int64_t event_ms, std::string_view group, std::string_view disposition);
+
+  const WindowSpec& spec() const noexcept { return spec_; }
+  /// Window start (ms) -> state, oldest first.
+  const std::map<std::int64_t, WindowAgg>& windows() const noexcept { return windows_; }
+  /// Number of (window, group) rows held.
+  std::uint64_t rows() const noexcept { return rows_; }
+
+  /// The rows of one window ordered by count (descending), then group (ascending, byte-wise).
+  static std::vector<WindowRow> sorted_rows(const WindowAgg& w);
+
+ private:
+  WindowSpec spec_;
+  std::map<std::int64_t, WindowAgg> windows_;
+  std::uint64_t rows_ = 0;
+};
+
+}  // namespace sfcrime

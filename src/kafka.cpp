@@ -1,0 +1,325 @@
+#include "sfcrime/kafka.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+
+#include "sfcrime/errors.hpp"
+
+namespace sfcrime::kafka {
+namespace {
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  std::ostringstream s;
+  if (ms.count() % 1000 == 0)
+    s << ms.count() / 1000;
+  else
+    s << static_cast<double>(ms.count()) / 1000.0;
+  return s.str();
+}
+
+void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value, const char* origin) {
+  char errstr[512];
+  const rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr);
+  if (r == RD_KAFKA_CONF_OK) return;
+  if (r == RD_KAFKA_CONF_UNKNOWN)
+    throw ConfigError("unknown librdkafka property '" + key + "' (from " + origin +
+                      "; see librdkafka's CONFIGURATION.md, or `sfcrime -X dump`)");
+  if (is_secret_property(key)) throw ConfigError("invalid value for '" + key + "' (from " + origin + ")");
+  throw ConfigError("invalid value '" + value + "' for librdkafka property '" + key + "' (from " + origin + "): " +
+                    errstr);
+}
+
+}  // namespace
+
+std::string error_text(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+
+Conf make_conf(const Config& config, const std::vector<Property>& defaults) {
+  Conf conf(rd_kafka_conf_new());
+  for (const auto& [k, v] : defaults) set_property(conf.get(), k, v, "sfcrime's defaults");
+  set_property(conf.get(), "bootstrap.servers", config.bootstrap_servers, "--bootstrap-servers");
+  for (const auto& [k, v] : config.properties) set_property(conf.get(), k, v, "-X or the config file");
+  return conf;
+}
+
+void dump_config(const Config& config, const rd_kafka_conf_t* conf, std::ostream& out) {
+  size_t n = 0;
+  const char** arr = rd_kafka_conf_dump(const_cast<rd_kafka_conf_t*>(conf), &n);
+  out << "# librdkafka " << rd_kafka_version_str() << " properties (effective)\n";
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    const std::string key = arr[i];
+    out << key << " = " << (is_secret_property(key) ? "[redacted]" : arr[i + 1]) << "\n";
+  }
+  rd_kafka_conf_dump_free(arr, n);
+  out << "# sfcrime settings (origin: default < file < env < flag)\n";
+  out << "sfcrime.timeout = " << seconds_text(config.timeout) << "s  # " << config.origin.at("sfcrime.timeout") << "\n";
+  out << "sfcrime.radio.codes = " << config.radio_codes << "  # " << config.origin.at("sfcrime.radio.codes") << "\n";
+  out << "# bootstrap.servers origin: " << config.origin.at("bootstrap.servers") << "\n";
+}
+
+Client::Client(rd_kafka_type_t type, const Config& config, Conf conf) : config_(config) {
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_error_cb(conf.get(), &Client::on_error);
+  rd_kafka_conf_set_log_cb(conf.get(), &Client::on_log);
+  char errstr[512];
+  rd_kafka_t* h = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (!h) throw ConfigError(std::string("cannot create a Kafka client: ") + errstr);
+  conf.release();  // rd_kafka_new took ownership
+  handle_.reset(h);
+}
+
+Client::~Client() { destroy_handle(); }
+
+void Client::destroy_handle() noexcept { handle_.reset(); }
+
+void Client::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Client*>(opaque);
+  {
+    std::lock_guard lock(self->mu_);
+    self->last_error_ = reason;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->all_down_.store(true);
+  if (self->config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: kafka: %s\n", reason);
+}
+
+void Client::on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  auto* self = static_cast<Client*>(rd_kafka_opaque(rk));
+  // Quiet by default: connection failures surface as one clear error instead. -v shows warnings
+  // and errors (syslog levels <= 4), -vv everything librdkafka logs (add -X debug=... for more).
+  const int v = self ? self->config_.verbosity : 0;
+  if ((v >= 1 && level <= 4) || v >= 2) std::fprintf(stderr, "sfcrime: kafka %s: %s\n", fac, buf);
+}
+
+std::string Client::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
+std::string Client::unreachable_message(const std::string& waited_for) const {
+  std::string m = "cannot reach broker '" + config_.bootstrap_servers + "' within " + seconds_text(config_.timeout) +
+                  " s (waited for " + waited_for + ")";
+  if (const std::string e = last_error(); !e.empty()) m += ": " + e;
+  m += "; is Kafka running? see --bootstrap-servers and --timeout";
+  return m;
+}
+
+Metadata Client::metadata(bool all_topics) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(handle_.get(), all_topics ? 1 : 0, nullptr, &md,
+                                                    static_cast<int>(config_.timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+      throw UnavailableError(unreachable_message("cluster metadata"));
+    throw UnavailableError("metadata request to '" + config_.bootstrap_servers + "' failed: " + error_text(err));
+  }
+  return Metadata(md);
+}
+
+int Client::partition_count(const std::string& topic) {
+  Metadata md = metadata(true);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (topic == t.topic) {
+      if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt == 0)
+        throw UnavailableError("topic '" + topic + "' is not available: " + error_text(t.err));
+      return t.partition_cnt;
+    }
+  }
+  throw NoInputError("topic '" + topic + "' does not exist on '" + config_.bootstrap_servers +
+                     "' (create it with: sfcrime topic create " + topic + " --partitions N)");
+}
+
+Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) {
+  Watermarks w;
+  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low,
+                                                                   &w.high, static_cast<int>(config_.timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+      throw UnavailableError(unreachable_message("the offsets of '" + topic + "' partition " + std::to_string(partition)));
+    throw UnavailableError("cannot read the offsets of '" + topic + "' partition " + std::to_string(partition) + ": " +
+                           error_text(err));
+  }
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+namespace {
+Conf producer_conf(const Config& config, const std::vector<Property>& extra, void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
+  std::vector<Property> defaults = {
+      {"enable.idempotence", "true"},  // acks=all, no duplicates or reordering on retries
+      {"partitioner", "murmur2_random"},  // the Java client's partitioner: same key, same partition
+      {"linger.ms", "5"},
+      {"batch.size", "1000000"},
+      {"message.timeout.ms", "120000"},  // the Java producer's delivery.timeout.ms
+      {"log.connection.close", "false"},
+  };
+  defaults.insert(defaults.end(), extra.begin(), extra.end());
+  Conf conf = make_conf(config, defaults);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), dr);
+  return conf;
+}
+}  // namespace
+
+Producer::Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
+                   const std::vector<Property>& extra_defaults)
+    : Client(RD_KAFKA_PRODUCER, config, producer_conf(config, extra_defaults, &Producer::on_delivery)),
+      on_failure_(std::move(on_failure)) {
+  partition_count(topic);  // reachability and existence, each with a clear error
+  topic_.reset(rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr));
+  if (!topic_) throw Error(Exit::software, "cannot create a topic handle for '" + topic + "'");
+}
+
+Producer::~Producer() {
+  topic_.reset();
+  destroy_handle();
+}
+
+void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* self = static_cast<Producer*>(static_cast<Client*>(opaque));
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++self->stats_.delivered;
+    self->stats_.bytes += m->len;
+    self->note_alive();
+  } else {
+    ++self->stats_.failed;
+    if (self->on_failure_) self->on_failure_(reinterpret_cast<std::uintptr_t>(m->_private), m->err);
+  }
+}
+
+void Producer::send(std::string_view key, std::string_view value, std::uint64_t record) {
+  for (;;) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        handle_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(handle_.get(), 10);  // make room by serving delivery reports
+      continue;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512];
+      rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+      throw UnavailableError(std::string("the producer hit a fatal error: ") + reason);
+    }
+    // Per-message refusal (e.g. larger than message.max.bytes): counted as a failed delivery.
+    ++stats_.failed;
+    if (on_failure_) on_failure_(record, err);
+    return;
+  }
+}
+
+void Producer::poll(int ms) { rd_kafka_poll(handle_.get(), ms); }
+
+int Producer::flush(int timeout_ms) {
+  rd_kafka_flush(handle_.get(), timeout_ms);
+  return rd_kafka_outq_len(handle_.get());
+}
+
+int Producer::in_flight() const { return rd_kafka_outq_len(handle_.get()); }
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+Admin::Admin(const Config& config)
+    : Client(RD_KAFKA_PRODUCER, config, make_conf(config, {{"log.connection.close", "false"}})) {}
+
+Admin::~Admin() { destroy_handle(); }
+
+namespace {
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const noexcept { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const noexcept { rd_kafka_event_destroy(e); }
+};
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const noexcept { rd_kafka_AdminOptions_destroy(o); }
+};
+
+std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(rd_kafka_t* rk, rd_kafka_admin_op_t op,
+                                                                        std::chrono::milliseconds timeout) {
+  std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> o(rd_kafka_AdminOptions_new(rk, op));
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(o.get(), static_cast<int>(timeout.count()), errstr, sizeof errstr);
+  return o;
+}
+
+// Waits for the one result event of an admin request, bounded by the timeout plus a margin.
+std::unique_ptr<rd_kafka_event_t, EventDeleter> await(Client& c, rd_kafka_queue_t* q, const std::string& what) {
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+      rd_kafka_queue_poll(q, static_cast<int>(c.config().timeout.count()) + 2000));
+  if (!ev) throw UnavailableError(c.unreachable_message(what));
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto err = rd_kafka_event_error(ev.get());
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+      throw UnavailableError(c.unreachable_message(what));
+    throw UnavailableError(what + " failed: " + rd_kafka_event_error_string(ev.get()));
+  }
+  return ev;
+}
+}  // namespace
+
+bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
+  metadata(false);  // a clear error if the broker is not there
+  char errstr[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, topic.replication_factor,
+                                                  errstr, sizeof errstr);
+  if (!nt) throw UsageError("cannot create topic '" + topic.name + "': " + errstr);
+  std::unique_ptr<rd_kafka_NewTopic_t, void (*)(rd_kafka_NewTopic_t*)> guard(nt, rd_kafka_NewTopic_destroy);
+  for (const auto& [k, v] : topic.configs) {
+    if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw UsageError("cannot set topic config '" + k + "'");
+  }
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_CreateTopics(handle_.get(), &nt, 1, opts.get(), q.get());
+  auto ev = await(*this, q.get(), "the creation of topic '" + topic.name + "'");
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    const char* why = rd_kafka_topic_result_error_string(res[i]);
+    const std::string reason = why && *why ? why : error_text(err);
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      if (if_not_exists) return false;
+      throw Error(Exit::failure, "topic '" + topic.name + "' already exists (add --if-not-exists to accept that)");
+    }
+    if (err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT)
+      throw UnavailableError(unreachable_message("the creation of topic '" + topic.name + "'"));
+    throw Error(Exit::failure, "the broker refused to create topic '" + topic.name + "': " + reason + " (" +
+                                   rd_kafka_err2name(err) + ")");
+  }
+  throw Error(Exit::software, "CreateTopics returned no result for '" + topic.name + "'");
+}
+
+bool Admin::delete_topic(const std::string& name, bool if_exists) {
+  metadata(false);
+  rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(name.c_str());
+  std::unique_ptr<rd_kafka_DeleteTopic_t, void (*)(rd_kafka_DeleteTopic_t*)> guard(dt, rd_kafka_DeleteTopic_destroy);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DeleteTopics(handle_.get(), &dt, 1, opts.get(), q.get());
+  auto ev = await(*this, q.get(), "the deletion of topic '" + name + "'");
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      if (if_exists) return false;
+      throw NoInputError("topic '" + name + "' does not exist (add --if-exists to accept that)");
+    }
+    const char* why = rd_kafka_topic_result_error_string(res[i]);
+    throw Error(Exit::failure, "the broker refused to delete topic '" + name + "': " + (why && *why ? why : error_text(err)));
+  }
+  throw Error(Exit::software, "DeleteTopics returned no result for '" + name + "'");
+}
+
+}  // namespace sfcrime::kafka

@@ -1,0 +1,149 @@
+// sfcrime: one executable, one dispatch table (DESIGN.md, convention 1).
+#include <librdkafka/rdkafka.h>
+
+#include <boost/version.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sfcrime/cli.hpp"
+#include "sfcrime/commands.hpp"
+#include "sfcrime/errors.hpp"
+
+namespace {
+
+int help(const std::vector<std::string>& args);
+
+struct CommandEntry {
+  std::string_view name;
+  int (*run)(const std::vector<std::string>&);
+  std::string_view description;
+};
+
+constexpr CommandEntry kCommands[] = {
+    {"produce", &sfcrime::commands::produce, "send records from a JSON array or NDJSON file to a topic"},
+    {"consume", &sfcrime::commands::consume, "print a topic's message values, one per line"},
+    {"aggregate", &sfcrime::commands::aggregate, "count crime types and usual dispositions per event-time window"},
+    {"topic", &sfcrime::commands::topic, "create, list, describe or delete topics"},
+    {"inspect", &sfcrime::commands::inspect, "show brokers, topics, partitions and offsets"},
+    {"help", &help, "show help for sfcrime or for one command"},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: sfcrime [-b HOST:PORT] [-X KEY=VALUE]... [--config FILE] [--timeout DURATION] [-v]\n"
+               "               COMMAND [ARGS]\n\n"
+               "Stream San Francisco police calls for service through Apache Kafka and aggregate them\n"
+               "in event-time windows.\n\nCommands:\n");
+  for (const auto& c : kCommands)
+    std::fprintf(out, "  %-10s %.*s\n", std::string(c.name).c_str(), static_cast<int>(c.description.size()),
+                 c.description.data());
+  std::fprintf(out,
+               "\nRun 'sfcrime COMMAND --help' for a command's options, 'sfcrime --version' for versions.\n"
+               "Exit status: 0 ok, 64 usage, 65 bad input data, 66 no such file or topic, 69 broker\n"
+               "unavailable, 74 I/O error, 78 configuration error, 130 interrupted (man sfcrime).\n");
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+const CommandEntry* find(std::string_view word) {
+  for (const auto& c : kCommands)
+    if (c.name == word) return &c;
+  return nullptr;
+}
+
+int help(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a.empty() || a[0] == '-') continue;
+    const CommandEntry* c = find(a);
+    if (!c || c->run == &help) throw sfcrime::UsageError("no help for unknown command '" + a + "'");
+    return c->run({"--help"});
+  }
+  usage(stdout);
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> globals;
+  std::size_t i = 1;
+  for (; i < static_cast<std::size_t>(argc); ++i) {
+    const std::string a = argv[i];
+    if (a.empty() || a[0] != '-') break;
+    if (a == "--version" || a == "-V") {
+      std::printf("sfcrime %s (librdkafka %s, Boost %d.%d.%d)\n", SFCRIME_VERSION, rd_kafka_version_str(),
+                  BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
+      return 0;
+    }
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    // Before the command word --config is always the config file; after it, a command may give
+    // --config its own meaning (topic create), so pass it on under its unambiguous name.
+    globals.push_back(a == "--config" ? "--config-file" : a);
+    if (sfcrime::cli::shared_option_takes_value(a)) {
+      if (i + 1 >= static_cast<std::size_t>(argc)) throw sfcrime::UsageError("option '" + a + "' needs a value");
+      globals.push_back(argv[++i]);
+    }
+  }
+  if (i >= static_cast<std::size_t>(argc)) {
+    // `sfcrime -X dump` alone still shows the configuration.
+    if (std::find(globals.begin(), globals.end(), "dump") != globals.end()) return sfcrime::commands::inspect(globals);
+    usage(stderr);
+    return static_cast<int>(sfcrime::Exit::usage);
+  }
+  const std::string word = argv[i];
+  const CommandEntry* c = find(word);
+  if (!c) {
+    std::string msg = "unknown command '" + word + "'";
+    const CommandEntry* best = nullptr;
+    std::size_t best_d = 3;
+    for (const auto& e : kCommands) {
+      const std::size_t d = edit_distance(word, e.name);
+      if (d < best_d || (e.name.substr(0, std::min(word.size(), e.name.size())) == word && word.size() >= 2)) {
+        best = &e;
+        best_d = std::min(d, best_d);
+      }
+    }
+    if (best) msg += " (did you mean '" + std::string(best->name) + "'?)";
+    throw sfcrime::UsageError(msg + "; see 'sfcrime --help'");
+  }
+  std::vector<std::string> args = globals;
+  for (++i; i < static_cast<std::size_t>(argc); ++i) args.emplace_back(argv[i]);
+  return c->run(args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sfcrime::install_signal_handlers();
+  try {
+    return run(argc, argv);
+  } catch (const sfcrime::Error& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "sfcrime: error: %s\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "sfcrime: internal error: %s (please report it)\n", e.what());
+    return static_cast<int>(sfcrime::Exit::software);
+  }
+}

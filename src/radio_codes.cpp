@@ -1,0 +1,44 @@
+#include "sfcrime/radio_codes.hpp"
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "sfcrime/errors.hpp"
+
+namespace sfcrime {
+
+RadioCodes RadioCodes::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::ifstream probe(path);
+    throw NoInputError("radio codes file '" + path + "' does not exist or cannot be read (see --radio-codes)");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(ss.str(), ec);
+  if (ec) throw DataError("radio codes file '" + path + "' is not valid JSON: " + ec.message());
+  if (!v.is_array()) throw DataError("radio codes file '" + path + "' must hold a JSON array");
+  RadioCodes r;
+  std::size_t i = 0;
+  for (const auto& e : v.get_array()) {
+    ++i;
+    const auto* o = e.if_object();
+    const boost::json::value* code = o ? o->if_contains("disposition_code") : nullptr;
+    const boost::json::value* desc = o ? o->if_contains("description") : nullptr;
+    if (!code || !desc || !code->is_string() || !desc->is_string())
+      throw DataError("radio codes file '" + path + "' element " + std::to_string(i) +
+                      " lacks string fields \"disposition_code\" and \"description\"");
+    r.codes_.emplace(std::string(code->get_string()), std::string(desc->get_string()));
+  }
+  return r;
+}
+
+const std::string* RadioCodes::describe(std::string_view code) const {
+  const auto it = codes_.find(std::string(code));
+  return it == codes_.end() ? nullptr : &it->second;
+}
+
+}  // namespace sfcrime

@@ -1,0 +1,228 @@
+#include "sfcrime/reader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "sfcrime/errors.hpp"
+
+namespace sfcrime {
+namespace {
+constexpr std::size_t kChunk = 1u << 20;  // bytes asked of read(2) at a time
+
+bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+}  // namespace
+
+RecordReader::RecordReader(const std::string& path, std::size_t max_record_bytes)
+    : name_(path == "-" ? "standard input" : path), max_record_(max_record_bytes) {
+  if (path == "-") {
+    fd_ = STDIN_FILENO;
+  } else {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      const int e = errno;
+      if (e == ENOENT) throw NoInputError("input file '" + path + "' does not exist");
+      throw IoError("cannot open input file '" + path + "': " + std::strerror(e));
+    }
+    owns_fd_ = true;
+  }
+  buf_.resize(kChunk);
+}
+
+RecordReader::RecordReader(int fd, std::string name, std::size_t max_record_bytes)
+    : fd_(fd), name_(std::move(name)), max_record_(max_record_bytes) {
+  buf_.resize(kChunk);
+}
+
+RecordReader::~RecordReader() {
+  if (owns_fd_) ::close(fd_);
+}
+
+bool RecordReader::fill() {
+  if (eof_) return false;
+  if (buf_.size() - end_ < kChunk / 2) buf_.resize(std::max(buf_.size() * 2, end_ + kChunk));
+  for (;;) {
+    const ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    if (n > 0) {
+      end_ += static_cast<std::size_t>(n);
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    if (errno == EINTR) continue;
+    throw IoError("cannot read '" + name_ + "': " + std::strerror(errno));
+  }
+}
+
+void RecordReader::count_lines(std::size_t upto) {
+  if (upto <= counted_) return;
+  line_ += static_cast<std::uint64_t>(std::count(buf_.data() + counted_, buf_.data() + upto, '\n'));
+  counted_ = upto;
+}
+
+std::string RecordReader::where(std::size_t at) {
+  count_lines(at);
+  return " (" + name_ + " line " + std::to_string(line_) + ", byte " + std::to_string(base_ + at) + ")";
+}
+
+bool RecordReader::skip_ws() {
+  for (;;) {
+    while (pos_ < end_ && is_ws(buf_[pos_])) ++pos_;
+    if (pos_ < end_) return true;
+    if (!fill()) return false;
+  }
+}
+
+std::size_t RecordReader::scan_value(std::size_t from) {
+  std::size_t i = from;
+  auto more = [&] {
+    if (i - from > max_record_)
+      throw DataError("record " + std::to_string(number_ + 1) + " is larger than " +
+                      std::to_string(max_record_ >> 20) + " MiB" + where(from));
+    if (!fill())
+      throw DataError("truncated input: record " + std::to_string(number_ + 1) +
+                      " is cut off by the end of the input" + where(from));
+  };
+  const char first = buf_[from];
+  if (first != '{' && first != '[' && first != '"') {
+    // A scalar (number, true, false, null, or garbage the JSON parser will name).
+    for (;;) {
+      while (i < end_ && !is_ws(buf_[i]) && buf_[i] != ',' && buf_[i] != ']' && buf_[i] != '}') ++i;
+      if (i < end_ || !fill()) return i;
+    }
+  }
+  std::vector<char> closers;  // expected closing brackets, innermost last
+  bool in_string = false;
+  bool escape = false;
+  for (;;) {
+    if (i == end_) more();
+    const char c = buf_[i];
+    if (in_string) {
+      if (escape) {
+        escape = false;
+      } else if (c == '\\') {
+        escape = true;
+      } else if (c == '"') {
+        in_string = false;
+        if (closers.empty()) return i + 1;  // a top-level string
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{') {
+      closers.push_back('}');
+    } else if (c == '[') {
+      closers.push_back(']');
+    } else if (c == '}' || c == ']') {
+      if (closers.empty() || closers.back() != c)
+        throw DataError(std::string("mismatched '") + c + "' in record " + std::to_string(number_ + 1) + where(i));
+      closers.pop_back();
+      if (closers.empty()) return i + 1;
+    }
+    ++i;
+  }
+}
+
+bool RecordReader::next(RawRecord& out) {
+  if (done_) return false;
+  // The previous record's text is no longer needed: drop everything before pos_.
+  count_lines(pos_);
+  if (pos_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+    base_ += pos_;
+    end_ -= pos_;
+    counted_ -= pos_;
+    pos_ = 0;
+  }
+  if (format_ == Format::unknown) {
+    if (end_ < 3) fill();
+    if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;  // UTF-8 byte order mark
+    if (!skip_ws()) {
+      done_ = true;  // empty input: no records
+      return false;
+    }
+    format_ = buf_[pos_] == '[' ? Format::array : Format::ndjson;
+    if (format_ == Format::array) ++pos_;
+  }
+
+  if (format_ == Format::array) {
+    const std::string after = number_ == 0 ? "'['" : "record " + std::to_string(number_);
+    if (!skip_ws())
+      throw DataError("truncated input: the JSON array is not closed (end of input after " + after + ")" + where(end_));
+    char c = buf_[pos_];
+    if (expect_comma_) {
+      if (c == ',') {
+        ++pos_;
+        if (!skip_ws())
+          throw DataError("truncated input: the JSON array is not closed (end of input after " + after + ")" +
+                          where(end_));
+        c = buf_[pos_];
+        if (c == ']') throw DataError("trailing ',' before ']' after " + after + where(pos_));
+      } else if (c != ']') {
+        throw DataError(std::string("expected ',' or ']' after ") + after + ", found '" + c + "'" + where(pos_));
+      }
+    }
+    if (c == ']') {
+      ++pos_;
+      if (skip_ws()) throw DataError("unexpected data after the closing ']' of the JSON array" + where(pos_));
+      done_ = true;
+      return false;
+    }
+    const std::size_t start = pos_;
+    const std::size_t end = scan_value(start);
+    count_lines(start);
+    out.text = std::string_view(buf_.data() + start, end - start);
+    out.number = ++number_;
+    out.line = line_;
+    pos_ = end;
+    expect_comma_ = true;
+    return true;
+  }
+
+  // NDJSON: one value per line; blank lines are skipped.
+  std::size_t searched = pos_;
+  for (;;) {
+    const char* nl = static_cast<const char*>(std::memchr(buf_.data() + searched, '\n', end_ - searched));
+    std::size_t line_end;
+    std::size_t next_pos;
+    if (nl) {
+      line_end = static_cast<std::size_t>(nl - buf_.data());
+      next_pos = line_end + 1;
+    } else {
+      searched = end_;
+      if (end_ - pos_ > max_record_)
+        throw DataError("line of record " + std::to_string(number_ + 1) + " is longer than " +
+                        std::to_string(max_record_ >> 20) + " MiB" + where(pos_));
+      if (fill()) continue;
+      line_end = next_pos = end_;  // the last line has no newline
+      if (pos_ == end_) {
+        done_ = true;
+        return false;
+      }
+    }
+    std::size_t b = pos_, e = line_end;
+    while (b < e && is_ws(buf_[b])) ++b;
+    while (e > b && is_ws(buf_[e - 1])) --e;
+    if (b == e) {  // blank line
+      pos_ = searched = next_pos;
+      if (pos_ == end_ && !fill()) {
+        done_ = true;
+        return false;
+      }
+      continue;
+    }
+    count_lines(b);
+    out.text = std::string_view(buf_.data() + b, e - b);
+    out.number = ++number_;
+    out.line = line_;
+    pos_ = next_pos;
+    return true;
+  }
+}
+
+}  // namespace sfcrime

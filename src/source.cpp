@@ -1,0 +1,194 @@
+#include "sfcrime/source.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <unistd.h>
+
+#include "sfcrime/errors.hpp"
+
+namespace sfcrime {
+namespace {
+
+kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
+                          void (*rebalance)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*)) {
+  std::vector<kafka::Property> defaults = {
+      {"enable.partition.eof", "true"},
+      {"log.connection.close", "false"},
+      {"auto.offset.reset", o.from_beginning ? "earliest" : "latest"},
+  };
+  if (o.group) {
+    defaults.emplace_back("group.id", *o.group);
+    defaults.emplace_back("enable.auto.commit", "true");
+  } else {
+    // librdkafka 2.0's rd_kafka_assign() wants a group.id even though an assigned consumer never
+    // joins or commits to a group; this one is never used on the broker.
+    defaults.emplace_back("group.id", "sfcrime-assign-" + std::to_string(::getpid()));
+    defaults.emplace_back("enable.auto.commit", "false");
+    defaults.emplace_back("enable.auto.offset.store", "false");
+  }
+  kafka::Conf conf = kafka::make_conf(config, defaults);
+  if (o.group) rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance);
+  return conf;
+}
+}  // namespace
+
+TopicSource::TopicSource(const Config& config, SourceOptions options)
+    : Client(RD_KAFKA_CONSUMER, config, consumer_conf(config, options, &TopicSource::on_rebalance)),
+      options_(std::move(options)),
+      started_(std::chrono::steady_clock::now()) {
+  const int parts = partition_count(options_.topic);
+  kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts));
+  if (!options_.group) {
+    for (int p = 0; p < parts; ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
+          options_.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+      if (options_.exit_at_end) {
+        const kafka::Watermarks w = watermarks(options_.topic, p);
+        track(p, options_.from_beginning ? w.low : w.high, w.high);
+      }
+    }
+    if (const auto err = rd_kafka_assign(handle_.get(), list.get()))
+      throw UnavailableError("cannot assign the partitions of '" + options_.topic + "': " + kafka::error_text(err));
+    assigned_ = true;
+  } else {
+    rd_kafka_poll_set_consumer(handle_.get());
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    if (const auto err = rd_kafka_subscribe(handle_.get(), list.get()))
+      throw UnavailableError("cannot subscribe to '" + options_.topic + "': " + kafka::error_text(err));
+  }
+}
+
+TopicSource::~TopicSource() {
+  try {
+    close();
+  } catch (...) {
+  }
+  destroy_handle();
+}
+
+void TopicSource::close() {
+  if (closed_) return;
+  closed_ = true;
+  // rd_kafka_consumer_close() has no time bound when the coordinator is gone; the queue form lets
+  // us wait at most Config::timeout for the group to be left and offsets committed.
+  rd_kafka_queue_t* q = rd_kafka_queue_new(handle_.get());
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(handle_.get(), q)) {
+    rd_kafka_error_destroy(e);
+    rd_kafka_queue_destroy(q);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
+  while (!rd_kafka_consumer_closed(handle_.get()) && std::chrono::steady_clock::now() < deadline) {
+    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 100)) {
+      // Rebalance events during close: acknowledge revocation so that close can complete.
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) rd_kafka_assign(handle_.get(), nullptr);
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  rd_kafka_queue_destroy(q);
+}
+
+void TopicSource::track(std::int32_t partition, std::int64_t start, std::int64_t high) {
+  if (start < high)
+    pending_[partition] = high;
+  else
+    pending_.erase(partition);
+}
+
+void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                               void* opaque) {
+  auto* self = static_cast<TopicSource*>(static_cast<kafka::Client*>(opaque));
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  try {
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (self->options_.exit_at_end) {
+        // Where each partition will start: the committed offset, else auto.offset.reset.
+        rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
+        for (int i = 0; i < parts->cnt; ++i) {
+          const rd_kafka_topic_partition_t& tp = parts->elems[i];
+          const kafka::Watermarks w = self->watermarks(tp.topic, tp.partition);
+          const std::int64_t start = tp.offset >= 0 ? tp.offset : (self->options_.from_beginning ? w.low : w.high);
+          self->track(tp.partition, start, w.high);
+        }
+      }
+      if (cooperative)
+        rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+      else
+        rd_kafka_assign(rk, parts);
+      self->assigned_ = true;
+    } else {
+      for (int i = 0; i < parts->cnt; ++i) self->pending_.erase(parts->elems[i].partition);
+      if (cooperative)
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+      else
+        rd_kafka_assign(rk, nullptr);
+    }
+  } catch (...) {
+    // Exceptions must not unwind through librdkafka's C frames: next() rethrows it.
+    self->rebalance_error_ = std::current_exception();
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    else
+      rd_kafka_assign(rk, nullptr);
+  }
+}
+
+bool TopicSource::at_end() const noexcept { return options_.exit_at_end && assigned_ && pending_.empty(); }
+
+kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
+  auto rethrow = [this] {
+    if (rebalance_error_) std::rethrow_exception(std::exchange(rebalance_error_, nullptr));
+  };
+  rethrow();
+  if (at_end()) return nullptr;
+  kafka::Message m(rd_kafka_consumer_poll(handle_.get(), static_cast<int>(wait.count())));
+  rethrow();
+  const auto now = std::chrono::steady_clock::now();
+  if (!m) {
+    if (options_.exit_at_end) {
+      if (!assigned_ && now - started_ > config().timeout + std::chrono::seconds(45))
+        throw UnavailableError("no partition of '" + options_.topic + "' was assigned to group '" +
+                               options_.group.value_or("") + "' within " +
+                               std::to_string((config().timeout + std::chrono::seconds(45)).count() / 1000) +
+                               " s (is the group coordinator available?)");
+      if (all_brokers_down()) {
+        if (down_since_ == std::chrono::steady_clock::time_point{}) down_since_ = now;
+        if (now - down_since_ > config().timeout)
+          throw UnavailableError(unreachable_message("messages of '" + options_.topic + "'"));
+      }
+    }
+    return nullptr;
+  }
+  if (m->err) {
+    const rd_kafka_resp_err_t err = m->err;
+    if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      const auto it = pending_.find(m->partition);
+      if (it != pending_.end() && m->offset >= it->second) pending_.erase(it);
+      return nullptr;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512];
+      rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+      throw UnavailableError(std::string("the consumer hit a fatal error: ") + reason);
+    }
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+      throw NoInputError("topic '" + options_.topic + "' is gone or unknown: " + kafka::error_text(err));
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
+      throw UnavailableError("not authorized to read '" + options_.topic + "': " + kafka::error_text(err));
+    // Anything else is transient (librdkafka retries): say so when asked to.
+    if (config().verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m.get()));
+    return nullptr;
+  }
+  note_alive();
+  down_since_ = {};
+  ++consumed_;
+  const auto it = pending_.find(m->partition);
+  if (it != pending_.end() && m->offset + 1 >= it->second) pending_.erase(it);
+  return m;
+}
+
+}  // namespace sfcrime

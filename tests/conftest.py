@@ -1,0 +1,82 @@
+"""Shared pytest fixtures for the CLI (tests/cli) and integration (tests/integration) tests.
+
+The binary under test is $SFCRIME_BIN (default: build/sfcrime). Integration tests talk to the real
+broker at $SFCRIME_TEST_BOOTSTRAP (default localhost:9092), which scripts/test brings up with
+scripts/kafka; when it does not answer they fail (they are never silently skipped), unless
+SFCRIME_TEST_NO_BROKER=1 is set, which skips only tests marked `broker`.
+The real data is read from ../shared/data when present (tests needing it are marked `realdata`
+and skipped when it is absent: a fresh machine without shared/ still runs everything else).
+"""
+import os
+import pathlib
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = pathlib.Path(os.environ.get("SFCRIME_BIN", ROOT / "build" / "sfcrime"))
+BOOTSTRAP = os.environ.get("SFCRIME_TEST_BOOTSTRAP", "localhost:9092")
+DATA = pathlib.Path(os.environ.get("SFCRIME_DATA", ROOT.parent / "shared" / "data"))
+REAL_FILE = DATA / "police-department-calls-for-service.json.xz"
+RADIO_CODES = DATA / "radio_code.json"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "broker: needs the real Kafka broker")
+    config.addinivalue_line("markers", "realdata: needs ../shared/data")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "realdata" in item.keywords and not REAL_FILE.exists():
+            item.add_marker(pytest.mark.skip(reason=f"real data not present at {REAL_FILE}"))
+        if "broker" in item.keywords and os.environ.get("SFCRIME_TEST_NO_BROKER") == "1":
+            item.add_marker(pytest.mark.skip(reason="SFCRIME_TEST_NO_BROKER=1"))
+
+
+def run(*args, input=None, timeout=120, env=None, check=False):
+    """Runs the sfcrime binary with `args`; returns subprocess.CompletedProcess (text mode).
+
+    `env` entries are added to a copy of os.environ with every SFCRIME_* variable removed, so the
+    developer's own settings never leak into a test.
+    """
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    if env:
+        e.update(env)
+    p = subprocess.run([str(BIN), *map(str, args)], input=input, capture_output=True, text=True,
+                       timeout=timeout, env=e)
+    if check and p.returncode != 0:
+        raise AssertionError(f"sfcrime {' '.join(map(str, args))} exited {p.returncode}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def sfcrime_bin():
+    assert BIN.exists(), f"{BIN} is missing: build first (cmake --build build)"
+    return BIN
+
+
+@pytest.fixture(scope="session")
+def broker(sfcrime_bin):
+    """The bootstrap servers of the real broker; fails if it does not answer."""
+    p = run("-b", BOOTSTRAP, "--timeout", "10s", "inspect", timeout=30)
+    assert p.returncode == 0, f"broker {BOOTSTRAP} does not answer (scripts/kafka up):\n{p.stderr}"
+    return BOOTSTRAP
+
+
+@pytest.fixture
+def topic(broker):
+    """A fresh topic name with 3 partitions, deleted afterwards."""
+    name = "test-" + uuid.uuid4().hex[:12]
+    run("-b", broker, "topic", "create", name, "--partitions", "3", check=True)
+    yield name
+    run("-b", broker, "topic", "delete", name, "--if-exists")
+
+
+@pytest.fixture(scope="session")
+def kcat():
+    path = shutil.which("kcat")
+    assert path, "kcat is not installed (scripts/install-deps installs it)"
+    return path
