@@ -50,17 +50,18 @@ int consume(const std::vector<std::string>& args) {
     if (!m) {
       if (source.at_end()) break;
       std::fflush(stdout);  // nothing arrived: show what we have
-      continue;
+    } else {
+      std::fwrite(m->payload, 1, m->len, stdout);
+      std::fputc('\n', stdout);
+      ++printed;
     }
-    std::fwrite(m->payload, 1, m->len, stdout);
-    if (std::fputc('\n', stdout) == EOF) {
+    if (std::ferror(stdout)) {
       if (errno == EPIPE) {
         broken_pipe = true;  // `| head`: the reader is gone, stop quietly
         break;
       }
       throw IoError("cannot write to standard output");
     }
-    ++printed;
   }
   if (std::fflush(stdout) != 0 && errno == EPIPE) broken_pipe = true;
   source.close();

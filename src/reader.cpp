@@ -79,12 +79,16 @@ bool RecordReader::skip_ws() {
   }
 }
 
+void RecordReader::check_size(std::size_t from, std::size_t to) {
+  if (to - from > max_record_)
+    throw DataError("record " + std::to_string(number_ + 1) + " is larger than the limit of " +
+                    std::to_string(max_record_) + " bytes" + where(from));
+}
+
 std::size_t RecordReader::scan_value(std::size_t from) {
   std::size_t i = from;
   auto more = [&] {
-    if (i - from > max_record_)
-      throw DataError("record " + std::to_string(number_ + 1) + " is larger than " +
-                      std::to_string(max_record_ >> 20) + " MiB" + where(from));
+    check_size(from, i);
     if (!fill())
       throw DataError("truncated input: record " + std::to_string(number_ + 1) +
                       " is cut off by the end of the input" + where(from));
@@ -94,8 +98,13 @@ std::size_t RecordReader::scan_value(std::size_t from) {
     // A scalar (number, true, false, null, or garbage the JSON parser will name).
     for (;;) {
       while (i < end_ && !is_ws(buf_[i]) && buf_[i] != ',' && buf_[i] != ']' && buf_[i] != '}') ++i;
-      if (i < end_ || !fill()) return i;
+      check_size(from, i);
+      if (i < end_ || !fill()) break;
     }
+    if (i == from)
+      throw DataError(std::string("expected a record, found '") + first + "' (record " + std::to_string(number_ + 1) +
+                      ")" + where(from));
+    return i;
   }
   std::vector<char> closers;  // expected closing brackets, innermost last
   bool in_string = false;
@@ -140,7 +149,8 @@ bool RecordReader::next(RawRecord& out) {
     pos_ = 0;
   }
   if (format_ == Format::unknown) {
-    if (end_ < 3) fill();
+    while (end_ < 3 && fill()) {
+    }
     if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;  // UTF-8 byte order mark
     if (!skip_ws()) {
       done_ = true;  // empty input: no records
@@ -175,6 +185,7 @@ bool RecordReader::next(RawRecord& out) {
     }
     const std::size_t start = pos_;
     const std::size_t end = scan_value(start);
+    check_size(start, end);
     count_lines(start);
     out.text = std::string_view(buf_.data() + start, end - start);
     out.number = ++number_;
@@ -195,9 +206,7 @@ bool RecordReader::next(RawRecord& out) {
       next_pos = line_end + 1;
     } else {
       searched = end_;
-      if (end_ - pos_ > max_record_)
-        throw DataError("line of record " + std::to_string(number_ + 1) + " is longer than " +
-                        std::to_string(max_record_ >> 20) + " MiB" + where(pos_));
+      check_size(pos_, end_);
       if (fill()) continue;
       line_end = next_pos = end_;  // the last line has no newline
       if (pos_ == end_) {
@@ -216,6 +225,7 @@ bool RecordReader::next(RawRecord& out) {
       }
       continue;
     }
+    check_size(b, e);
     count_lines(b);
     out.text = std::string_view(buf_.data() + b, e - b);
     out.number = ++number_;

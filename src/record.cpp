@@ -33,7 +33,7 @@ constexpr std::size_t kScratch = 16 * 1024;  // a real record parses into about 
 RecordParser::RecordParser() : scratch_(new unsigned char[kScratch]) {}
 
 const boost::json::value* RecordParser::parse(std::string_view text, std::string* error) {
-  value_ = nullptr;
+  value_.reset();
   // A fresh arena per record over the same scratch block (Boost 1.81's monotonic_resource::release()
   // followed by reuse threw std::bad_alloc here, so the resource is rebuilt instead).
   arena_.emplace(scratch_.get(), kScratch);
@@ -45,8 +45,9 @@ const boost::json::value* RecordParser::parse(std::string_view text, std::string
     parser_.reset();
     return nullptr;
   }
-  value_ = parser_.release();
-  return &value_;
+  // Move-construct (not assign): assignment would copy the value onto the default heap.
+  value_.emplace(parser_.release());
+  return &*value_;
 }
 
 Validated validate_record(const boost::json::value& v, const RecordRules& rules) {

@@ -54,7 +54,8 @@ class RecordReader {
   bool fill();                      // reads more input after the data in buf_; false at EOF
   bool skip_ws();                   // advances pos_ past whitespace; false at EOF
   std::size_t scan_value(std::size_t from);  // end of the JSON value starting at from
-  std::string where(std::size_t at);   // " (NAME line L, byte B)"
+  std::string where(std::size_t at);
+  void check_size(std::size_t from, std::size_t to);  // DataError if [from, to) exceeds the limit   // " (NAME line L, byte B)"
   void count_lines(std::size_t upto);
 
   int fd_ = -1;

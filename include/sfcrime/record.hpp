@@ -47,7 +47,7 @@ class RecordParser {
   std::unique_ptr<unsigned char[]> scratch_;  // first block of every record's arena
   std::optional<boost::json::monotonic_resource> arena_;
   boost::json::parser parser_;
-  boost::json::value value_;
+  std::optional<boost::json::value> value_;  // constructed in place so it keeps the arena
 };
 
 /// Returns the string value of `field` in object `o`, or std::nullopt when it is absent or not a
