@@ -28,8 +28,9 @@ int produce(const std::vector<std::string>& args) {
       "Reads records from a JSON array (pretty-printed or compact) or newline-delimited JSON, as a\n"
       "stream in bounded memory, and sends each as one message (compact JSON value, key = the key\n"
       "field) with an idempotent producer. A record that is not a JSON object, lacks call_date_time\n"
-      "or whose call_date_time does not parse (YYYY-MM-DDTHH:MM:SS[.fff], no zone) is rejected with\n"
-      "its record number and reason and not sent. Waits for every delivery report, then prints a\n"
+      "or whose call_date_time does not parse (YYYY-MM-DDTHH:MM:SS[.fff], no zone), or that lacks\n"
+      "the key field (or holds an object or array there) is rejected with its record number and\n"
+      "reason and not sent. Waits for every delivery report, then prints a\n"
       "summary to stderr. Exit 0 when every record was delivered, 65 if any was rejected or the\n"
       "input is malformed, 69 if any was not delivered, 130 if interrupted.";
   spec.options.add_options()
@@ -117,7 +118,7 @@ int produce(const std::vector<std::string>& args) {
   }
 
   // Wait for every delivery report. librdkafka gives up on a message after message.timeout.ms
-  // (default 300 s) and reports it failed, so this loop ends; a second Ctrl-C exits at once.
+  // (120 s by sfcrime's default) and reports it failed, so this loop ends; a second Ctrl-C exits at once.
   while (producer.flush(500) > 0) {
     if (config.verbosity >= 1)
       std::fprintf(stderr, "sfcrime: waiting for %d delivery reports\n", producer.in_flight());

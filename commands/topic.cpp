@@ -99,10 +99,21 @@ int remove(const std::vector<std::string>& args) {
 }
 
 int describe(const std::vector<std::string>& args) {
-  // The same view as `sfcrime inspect --topic NAME`: one place renders partitions and offsets.
+  cli::CommandSpec spec;
+  spec.name = "topic describe";
+  spec.synopsis = "sfcrime topic describe NAME [--output table|json]";
+  spec.summary =
+      "Shows the partitions of topic NAME: leader, replicas, in-sync replicas, low and high watermark\n"
+      "offsets and message counts; the same view as 'sfcrime inspect --topic NAME'.";
+  spec.options.add_options()
+      ("name", cli::po::value<std::string>()->required()->value_name("NAME"), "topic name (positional)")
+      ("output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"), "table or json");
+  spec.positional.add("name", 1);
+  if (!cli::parse(spec, args)) return 0;
+  // One place renders partitions and offsets: hand the same arguments to inspect, NAME as --topic.
   std::vector<std::string> forwarded = args;
   const std::size_t at = cli::first_word(args, {"--output", "-o"});
-  if (at < args.size()) forwarded.insert(forwarded.begin() + static_cast<std::ptrdiff_t>(at), "--topic");
+  forwarded.insert(forwarded.begin() + static_cast<std::ptrdiff_t>(at), "--topic");
   return inspect(forwarded);
 }
 

@@ -50,7 +50,7 @@ void load_file(Config& c, const std::string& path) {
     const auto eq = t.find('=');
     const std::string where = "config file '" + path + "' line " + std::to_string(n);
     if (eq == std::string::npos || eq == 0)
-      throw ConfigError("expected key=value in " + where + ", found '" + t + "'");
+      throw ConfigError("expected key=value in " + where);  // the line is not echoed: it may hold a secret
     apply_setting(c, trim(t.substr(0, eq)), trim(t.substr(eq + 1)), "file", where);
   }
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "sfcrime/errors.hpp"
 
@@ -130,10 +131,25 @@ int Client::partition_count(const std::string& topic) {
                      "' (create it with: sfcrime topic create " + topic + " --partitions N)");
 }
 
+namespace {
+// Errors a just-created topic or a leader election gives for a moment: worth retrying until the timeout.
+bool transient(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION || err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+}
+}  // namespace
+
 Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) {
   Watermarks w;
-  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low,
-                                                                   &w.high, static_cast<int>(config_.timeout.count()));
+  const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low, &w.high,
+                                           static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    if (!transient(err) || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
       throw UnavailableError(unreachable_message("the offsets of '" + topic + "' partition " + std::to_string(partition)));
@@ -284,7 +300,10 @@ bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
   const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      wait_until_ready(topic.name, topic.partitions);
+      return true;
+    }
     const char* why = rd_kafka_topic_result_error_string(res[i]);
     const std::string reason = why && *why ? why : error_text(err);
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
@@ -297,6 +316,26 @@ bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
                                    rd_kafka_err2name(err) + ")");
   }
   throw Error(Exit::software, "CreateTopics returned no result for '" + topic.name + "'");
+}
+
+bool Admin::wait_until_ready(const std::string& name, int partitions) {
+  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Metadata md = metadata(true);
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      const rd_kafka_metadata_topic_t& t = md->topics[i];
+      if (name != t.topic || t.err || t.partition_cnt != partitions) continue;
+      bool led = true;
+      for (int p = 0; p < t.partition_cnt; ++p) led = led && t.partitions[p].leader >= 0 && !t.partitions[p].err;
+      if (!led) break;
+      // Every leader is known; also ask one for offsets, which is what the next command does.
+      const rd_kafka_resp_err_t err =
+          rd_kafka_query_watermark_offsets(handle_.get(), name.c_str(), 0, &low_, &high_, 1000);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 bool Admin::delete_topic(const std::string& name, bool if_exists) {

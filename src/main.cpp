@@ -36,8 +36,9 @@ constexpr CommandEntry kCommands[] = {
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: sfcrime [-b HOST:PORT] [-X KEY=VALUE]... [--config FILE] [--timeout DURATION] [-v]\n"
-               "               COMMAND [ARGS]\n\n"
+               "usage: sfcrime [-b HOST:PORT,...] [-X KEY=VALUE]... [--config FILE] [--timeout DURATION] [-v]\n"
+               "               COMMAND [ARGS]\n"
+               "       sfcrime -h|--help | -V|--version\n\n"
                "Stream San Francisco police calls for service through Apache Kafka and aggregate them\n"
                "in event-time windows.\n\nCommands:\n");
   for (const auto& c : kCommands)
@@ -45,8 +46,9 @@ void usage(std::FILE* out) {
                  c.description.data());
   std::fprintf(out,
                "\nRun 'sfcrime COMMAND --help' for a command's options, 'sfcrime --version' for versions.\n"
-               "Exit status: 0 ok, 64 usage, 65 bad input data, 66 no such file or topic, 69 broker\n"
-               "unavailable, 74 I/O error, 78 configuration error, 130 interrupted (man sfcrime).\n");
+               "Exit status: 0 ok, 1 refused by the broker, 64 usage, 65 bad input data, 66 no such file\n"
+               "or topic, 69 broker unavailable, 70 internal error, 74 I/O error, 78 configuration error,\n"
+               "130 interrupted (man sfcrime).\n");
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -74,11 +76,21 @@ int help(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a.empty() || a[0] == '-') continue;
     const CommandEntry* c = find(a);
-    if (!c || c->run == &help) throw sfcrime::UsageError("no help for unknown command '" + a + "'");
+    if (!c) throw sfcrime::UsageError("no help for unknown command '" + a + "'");
+    if (c->run == &help) break;
     return c->run({"--help"});
   }
   usage(stdout);
   return 0;
+}
+
+// The shared options main() accepts before the command word (cli.cpp defines them for commands).
+bool known_global(const std::string& a) {
+  if (sfcrime::cli::shared_option_takes_value(a) || a == "--verbose") return true;
+  if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' && a.find_first_not_of('v', 1) == std::string::npos) return true;
+  for (const char* p : {"--bootstrap-servers=", "--property=", "--config=", "--config-file=", "--timeout="})
+    if (a.rfind(p, 0) == 0) return true;
+  return a.size() > 2 && (a.rfind("-b", 0) == 0 || a.rfind("-X", 0) == 0);  // -bHOST, -Xkey=value
 }
 
 int run(int argc, char** argv) {
@@ -96,9 +108,11 @@ int run(int argc, char** argv) {
       usage(stdout);
       return 0;
     }
+    if (!known_global(a))
+      throw sfcrime::UsageError("unknown option '" + a + "' before the command word; see 'sfcrime --help'");
     // Before the command word --config is always the config file; after it, a command may give
     // --config its own meaning (topic create), so pass it on under its unambiguous name.
-    globals.push_back(a == "--config" ? "--config-file" : a);
+    globals.push_back(a == "--config" ? "--config-file" : a.rfind("--config=", 0) == 0 ? "--config-file=" + a.substr(9) : a);
     if (sfcrime::cli::shared_option_takes_value(a)) {
       if (i + 1 >= static_cast<std::size_t>(argc)) throw sfcrime::UsageError("option '" + a + "' needs a value");
       globals.push_back(argv[++i]);

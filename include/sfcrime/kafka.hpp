@@ -86,6 +86,8 @@ class Client {
   int partition_count(const std::string& topic);
 
   /// Low and high watermark of one partition, asked of its leader, bounded by Config::timeout.
+  /// Errors that pass by themselves (no leader yet, not the leader, topic not yet known: a topic
+  /// just created, a leader election) are retried until then.
   /// @throws UnavailableError when the leader does not answer in time.
   Watermarks watermarks(const std::string& topic, std::int32_t partition);
 
@@ -180,7 +182,9 @@ class Admin : public Client {
     std::vector<Property> configs;
   };
 
-  /// Creates a topic through CreateTopics (librdkafka's rd_kafka_CreateTopics).
+  /// Creates a topic through CreateTopics (librdkafka's rd_kafka_CreateTopics), then waits (up
+  /// to Config::timeout) until every partition has a leader that answers, so the next command can
+  /// use the topic at once.
   /// @returns true if created, false if it existed and `if_not_exists` was set.
   /// @throws Error(Exit::failure) with the broker's reason (topic exists, invalid name, invalid
   ///         replication factor, invalid config); UnavailableError if the broker does not answer
@@ -191,6 +195,13 @@ class Admin : public Client {
   /// @returns true if deleted, false if it did not exist and `if_exists` was set.
   /// @throws NoInputError if it does not exist (and not if_exists), Error on other refusals.
   bool delete_topic(const std::string& name, bool if_exists);
+
+  /// Waits up to Config::timeout until metadata shows `name` with `partitions` partitions, each
+  /// with a leader, and a leader answers an offsets request. @returns false on timeout.
+  bool wait_until_ready(const std::string& name, int partitions);
+
+ private:
+  std::int64_t low_ = 0, high_ = 0;
 };
 
 /// librdkafka's message for an error code, e.g. "Broker: Topic already exists".
