@@ -156,7 +156,11 @@ int topic(const std::vector<std::string>& args) {
       return s.run(rest);
     }
   }
-  throw UsageError("unknown topic subcommand '" + args[at] + "' (expected create, list, describe or delete)");
+  std::vector<std::string_view> names;
+  for (const auto& s : kSubcommands) names.push_back(s.name);
+  const std::string best = cli::suggest(args[at], names);
+  throw UsageError("unknown topic subcommand '" + args[at] + "' (" +
+                   (best.empty() ? "expected create, list, describe or delete" : "did you mean '" + best + "'?") + ")");
 }
 
 }  // namespace sfcrime::commands

@@ -51,21 +51,6 @@ void usage(std::FILE* out) {
                "130 interrupted (man sfcrime).\n");
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 const CommandEntry* find(std::string_view word) {
   for (const auto& c : kCommands)
     if (c.name == word) return &c;
@@ -76,7 +61,13 @@ int help(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a.empty() || a[0] == '-') continue;
     const CommandEntry* c = find(a);
-    if (!c) throw sfcrime::UsageError("no help for unknown command '" + a + "'");
+    if (!c) {
+      std::vector<std::string_view> names;
+      for (const auto& e : kCommands) names.push_back(e.name);
+      const std::string best = sfcrime::cli::suggest(a, names);
+      throw sfcrime::UsageError("no help for unknown command '" + a + "'" +
+                                (best.empty() ? "" : " (did you mean '" + best + "'?)"));
+    }
     if (c->run == &help) break;
     return c->run({"--help"});
   }
@@ -128,16 +119,10 @@ int run(int argc, char** argv) {
   const CommandEntry* c = find(word);
   if (!c) {
     std::string msg = "unknown command '" + word + "'";
-    const CommandEntry* best = nullptr;
-    std::size_t best_d = 3;
-    for (const auto& e : kCommands) {
-      const std::size_t d = edit_distance(word, e.name);
-      if (d < best_d || (e.name.substr(0, std::min(word.size(), e.name.size())) == word && word.size() >= 2)) {
-        best = &e;
-        best_d = std::min(d, best_d);
-      }
-    }
-    if (best) msg += " (did you mean '" + std::string(best->name) + "'?)";
+    std::vector<std::string_view> names;
+    for (const auto& e : kCommands) names.push_back(e.name);
+    if (const std::string best = sfcrime::cli::suggest(word, names); !best.empty())
+      msg += " (did you mean '" + best + "'?)";
     throw sfcrime::UsageError(msg + "; see 'sfcrime --help'");
   }
   std::vector<std::string> args = globals;

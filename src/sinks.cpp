@@ -67,7 +67,7 @@ class TableSink final : public Sink {
     std::string s = "\n" + format_naive_datetime(start) + " .. " + format_naive_datetime(end) + "   " +
                     std::to_string(w.total) + (w.total == 1 ? " record, " : " records, ") +
                     std::to_string(w.groups.size()) + " " + noun + (final ? "" : "  (not final)") + "\n";
-    s += pad("  count", 9) + "  " + pad(field_, width) + "  usual disposition\n";
+    s += "    count  " + pad(field_, width) + "  usual disposition\n";
     for (const WindowRow& r : rows) {
       const std::string_view usual = r.stats->usual();
       const std::string* d = codes_.describe(usual);

@@ -53,6 +53,10 @@ bool shared_option_takes_value(std::string_view arg);
 /// @param value_options the command's own options that take a value in the next argument.
 std::size_t first_word(const std::vector<std::string>& args, const std::vector<std::string_view>& value_options = {});
 
+/// The candidate closest to a mistyped `word` (edit distance at most 2, or `word` a prefix of it),
+/// or "" when none is close: for "did you mean ...?" messages, as git does.
+std::string suggest(std::string_view word, const std::vector<std::string_view>& candidates);
+
 /// Reads a count/size option that must be positive ("--partitions 0" is a usage error).
 /// @throws UsageError.
 long long positive(const po::variables_map& vm, const char* name);
