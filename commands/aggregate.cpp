@@ -9,6 +9,7 @@
 #include "sfcrime/commands.hpp"
 #include "sfcrime/duration.hpp"
 #include "sfcrime/errors.hpp"
+#include "sfcrime/progress.hpp"
 #include "sfcrime/radio_codes.hpp"
 #include "sfcrime/record.hpp"
 #include "sfcrime/sinks.hpp"
@@ -74,6 +75,7 @@ int aggregate(const std::vector<std::string>& args) {
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t records = 0, rejected = 0;
   RecordParser parser;
+  ProgressLine progress(true);
   while (!interrupted()) {
     kafka::Message m = source.next(std::chrono::milliseconds(200));
     if (!m) {
@@ -94,10 +96,14 @@ int aggregate(const std::vector<std::string>& args) {
       continue;
     }
     ++records;
+    if (progress.due())
+      progress.show("sfcrime aggregate: " + std::to_string(records) + " records, " +
+                    std::to_string(table.windows().size()) + " windows");
     const boost::json::object& obj = v->get_object();
     table.add(ok.event_ms, string_field(obj, kGroupField).value_or(""),
               string_field(obj, kDispositionField).value_or(""));
   }
+  progress.clear();
   source.close();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 

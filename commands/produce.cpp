@@ -11,6 +11,7 @@
 #include "sfcrime/commands.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
+#include "sfcrime/progress.hpp"
 #include "sfcrime/reader.hpp"
 #include "sfcrime/record.hpp"
 
@@ -74,6 +75,7 @@ int produce(const std::vector<std::string>& args) {
   });
 
   const auto t0 = std::chrono::steady_clock::now();
+  ProgressLine progress(true);
   RecordParser parser;
   std::string value;
   RawRecord raw;
@@ -115,7 +117,14 @@ int produce(const std::vector<std::string>& args) {
     value = boost::json::serialize(*v);
     producer.send(ok.key, value, raw.number);
     if ((read & 1023) == 0) producer.poll(0);
+    if (progress.due()) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress.show("sfcrime produce: " + std::to_string(read) + " read, " +
+                    std::to_string(producer.stats().delivered) + " sent, " + std::to_string(rejected) + " rejected, " +
+                    std::to_string(static_cast<long long>(static_cast<double>(read) / secs)) + " records/s");
+    }
   }
+  progress.clear();
 
   // Wait for every delivery report. librdkafka gives up on a message after message.timeout.ms
   // (120 s by sfcrime's default) and reports it failed, so this loop ends; a second Ctrl-C exits at once.
