@@ -67,6 +67,7 @@ int aggregate(const std::vector<std::string>& args) {
   if (vm.count("group")) o.group = vm["group"].as<std::string>();
   o.from_beginning = vm.count("from-beginning") > 0;
   o.exit_at_end = vm.count("exit-at-end") > 0;
+  o.manual_commit = true;  // a group's offsets move only once the answer is written
   RecordRules rules;
   rules.key_field.clear();  // the message key is not needed to aggregate
 
@@ -104,13 +105,14 @@ int aggregate(const std::vector<std::string>& args) {
               string_field(obj, kDispositionField).value_or(""));
   }
   progress.clear();
-  source.close();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const bool final = source.at_end();
   auto sink = make_sink(format, stdout, kGroupField, codes);
   for (const auto& [start, w] : table.windows()) sink->window(start, start + windows.size_ms, w, final);
   sink->flush();
+  source.commit();
+  source.close();
   std::fprintf(stderr, "sfcrime aggregate: %llu records, %llu rejected, %zu windows, %llu rows, %.2f s, %.0f records/s\n",
                static_cast<unsigned long long>(records), static_cast<unsigned long long>(rejected),
                table.windows().size(), static_cast<unsigned long long>(table.rows()), secs,

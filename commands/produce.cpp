@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <exception>
+#include <optional>
 #include <cstdio>
 #include <thread>
 
@@ -79,7 +81,7 @@ int produce(const std::vector<std::string>& args) {
   RecordParser parser;
   std::string value;
   RawRecord raw;
-  std::optional<DataError> framing;  // the input broke off: send what came before, then report
+  std::exception_ptr input_error;  // the input broke off: deliver what came before, then report
   bool stopped = false;
   for (;;) {
     if (interrupted()) {
@@ -89,8 +91,8 @@ int produce(const std::vector<std::string>& args) {
     if (limit && read >= static_cast<std::uint64_t>(limit)) break;
     try {
       if (!reader.next(raw)) break;
-    } catch (const DataError& e) {
-      framing = e;
+    } catch (const Error&) {  // malformed input, a read error, Ctrl-C on a stalled pipe
+      input_error = std::current_exception();
       break;
     }
     ++read;
@@ -115,7 +117,11 @@ int produce(const std::vector<std::string>& args) {
       continue;
     }
     value = boost::json::serialize(*v);
-    producer.send(ok.key, value, raw.number);
+    if (!producer.send(rules.key_field.empty() ? std::nullopt : std::optional<std::string_view>(ok.key), value,
+                       raw.number)) {
+      stopped = true;  // interrupted while the local queue was full: this record was not sent
+      break;
+    }
     if ((read & 1023) == 0) producer.poll(0);
     if (progress.due()) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -128,23 +134,32 @@ int produce(const std::vector<std::string>& args) {
 
   // Wait for every delivery report. librdkafka gives up on a message after message.timeout.ms
   // (120 s by sfcrime's default) and reports it failed, so this loop ends; a second Ctrl-C exits at once.
+  // After Ctrl-C the wait is bounded by --timeout as well (the user asked to stop), and the
+  // records still without a report are counted as unknown.
+  std::optional<std::chrono::steady_clock::time_point> give_up;
   while (producer.flush(500) > 0) {
     if (config.verbosity >= 1)
       std::fprintf(stderr, "sfcrime: waiting for %d delivery reports\n", producer.in_flight());
+    if (interrupted()) {
+      if (!give_up) give_up = std::chrono::steady_clock::now() + config.timeout;
+      if (std::chrono::steady_clock::now() >= *give_up) break;
+    }
   }
+  const int unknown = producer.in_flight();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const kafka::DeliveryStats& s = producer.stats();
   std::fprintf(stderr,
-               "sfcrime produce: %llu read, %llu sent, %llu rejected, %llu failed, %.1f MB, %.2f s, %.0f records/s%s\n",
+               "sfcrime produce: %llu read, %llu sent, %llu rejected, %llu failed, %.1f MB, %.2f s, %.0f records/s%s%s\n",
                static_cast<unsigned long long>(read), static_cast<unsigned long long>(s.delivered),
                static_cast<unsigned long long>(rejected), static_cast<unsigned long long>(s.failed),
                static_cast<double>(s.bytes) / 1e6, secs, secs > 0 ? static_cast<double>(s.delivered) / secs : 0.0,
-               stopped ? " (interrupted)" : "");
-  if (stopped) throw InterruptedError("interrupted after " + std::to_string(read) + " records");
+               stopped ? " (interrupted)" : "",
+               unknown > 0 ? (", " + std::to_string(unknown) + " without a delivery report").c_str() : "");
+  if (stopped || interrupted()) throw InterruptedError("interrupted after " + std::to_string(read) + " records");
   if (s.failed > 0)
     throw UnavailableError(std::to_string(s.failed) + " records were not delivered to '" + topic +
                            "' (see the errors above; -v shows the client's log)");
-  if (framing) throw *framing;
+  if (input_error) std::rethrow_exception(input_error);
   if (rejected > 0) throw DataError(std::to_string(rejected) + " of " + std::to_string(read) + " records were rejected");
   return 0;
 }

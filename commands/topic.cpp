@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "sfcrime/cli.hpp"
 #include "sfcrime/commands.hpp"
@@ -38,8 +39,8 @@ int create(const std::vector<std::string>& args) {
   const auto& vm = parsed->vm;
   kafka::Admin::NewTopic t;
   t.name = vm["name"].as<std::string>();
-  t.partitions = static_cast<int>(cli::positive(vm, "partitions"));
-  t.replication_factor = static_cast<int>(cli::positive(vm, "replication-factor"));
+  t.partitions = static_cast<int>(cli::positive(vm, "partitions", std::numeric_limits<std::int32_t>::max()));
+  t.replication_factor = static_cast<int>(cli::positive(vm, "replication-factor", std::numeric_limits<std::int16_t>::max()));
   if (vm.count("config")) {
     for (const std::string& kv : vm["config"].as<std::vector<std::string>>()) {
       const auto eq = kv.find('=');

@@ -124,9 +124,10 @@ std::string suggest(std::string_view word, const std::vector<std::string_view>& 
   return std::string(best);
 }
 
-long long positive(const po::variables_map& vm, const char* name) {
+long long positive(const po::variables_map& vm, const char* name, long long max) {
   const long long v = vm[name].as<long long>();
   if (v <= 0) throw UsageError(std::string("--") + name + " must be positive, got " + std::to_string(v));
+  if (v > max) throw UsageError(std::string("--") + name + " must be at most " + std::to_string(max) + ", got " + std::to_string(v));
   return v;
 }
 

@@ -1,6 +1,7 @@
 #include "sfcrime/config.hpp"
 
 #include <fstream>
+#include <limits>
 
 #include "sfcrime/duration.hpp"
 #include "sfcrime/errors.hpp"
@@ -101,7 +102,8 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     }
     const auto eq = x.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw UsageError("-X expects key=value (a librdkafka property) or 'dump', got '" + x + "'");
+      // The argument is not echoed: `-X sasl.password:hunter2` must not print the password.
+      throw UsageError("-X expects key=value (a librdkafka property) or 'dump'; an argument has no '='");
     apply_setting(c, x.substr(0, eq), x.substr(eq + 1), "flag", "-X " + x.substr(0, eq));
   }
   if (flags.bootstrap_servers) {
@@ -116,6 +118,9 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     c.radio_codes = *flags.radio_codes;
     c.origin["sfcrime.radio.codes"] = "flag";
   }
+  // librdkafka takes timeouts as int milliseconds.
+  if (c.timeout.count() > std::numeric_limits<int>::max() - 10'000)
+    throw ConfigError("the timeout (sfcrime.timeout, SFCRIME_TIMEOUT or --timeout) must be under 24 days");
   return c;
 }
 

@@ -205,15 +205,18 @@ void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
   }
 }
 
-void Producer::send(std::string_view key, std::string_view value, std::uint64_t record) {
+bool Producer::send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record) {
+  void* key_data = key ? const_cast<char*>(key->data()) : nullptr;  // nullptr: a null key
+  const std::size_t key_size = key ? key->size() : 0;
   for (;;) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         handle_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_KEY(key_data, key_size),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      if (interrupted()) return false;
       rd_kafka_poll(handle_.get(), 10);  // make room by serving delivery reports
       continue;
     }
@@ -225,7 +228,7 @@ void Producer::send(std::string_view key, std::string_view value, std::uint64_t 
     // Per-message refusal (e.g. larger than message.max.bytes): counted as a failed delivery.
     ++stats_.failed;
     if (on_failure_) on_failure_(record, err);
-    return;
+    return true;
   }
 }
 

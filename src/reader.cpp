@@ -55,7 +55,10 @@ bool RecordReader::fill() {
       eof_ = true;
       return false;
     }
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (interrupted()) throw InterruptedError("interrupted while reading '" + name_ + "'");
+      continue;
+    }
     throw IoError("cannot read '" + name_ + "': " + std::strerror(errno));
   }
 }
@@ -139,9 +142,11 @@ std::size_t RecordReader::scan_value(std::size_t from) {
 
 bool RecordReader::next(RawRecord& out) {
   if (done_) return false;
-  // The previous record's text is no longer needed: drop everything before pos_.
+  // The previous record's text is no longer needed. Drop everything before pos_, but only once
+  // that is half the buffer (or all of it): moving the unread rest for every record would copy
+  // about half a buffer per record.
   count_lines(pos_);
-  if (pos_ > 0) {
+  if (pos_ > 0 && (pos_ == end_ || pos_ >= buf_.size() / 2)) {
     std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
     base_ += pos_;
     end_ -= pos_;

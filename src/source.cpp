@@ -21,7 +21,9 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
   };
   if (o.group) {
     defaults.emplace_back("group.id", *o.group);
-    defaults.emplace_back("enable.auto.commit", "true");
+    // Stored offsets are those of messages next() returned; they are committed every 5 s
+    // (auto-commit) or only by commit() when the caller asks for it.
+    defaults.emplace_back("enable.auto.commit", o.manual_commit ? "false" : "true");
   } else {
     // librdkafka 2.0's rd_kafka_assign() wants a group.id even though an assigned consumer never
     // joins or commits to a group; this one is never used on the broker.
@@ -39,6 +41,9 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
     : Client(RD_KAFKA_CONSUMER, config, consumer_conf(config, options, &TopicSource::on_rebalance)),
       options_(std::move(options)),
       started_(std::chrono::steady_clock::now()) {
+  // Serve error_cb, rebalance and log events through consumer_poll in both modes, so that
+  // all_brokers_down() is seen without a group too.
+  rd_kafka_poll_set_consumer(handle_.get());
   const int parts = partition_count(options_.topic);
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts));
   if (!options_.group) {
@@ -54,7 +59,6 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
       throw UnavailableError("cannot assign the partitions of '" + options_.topic + "': " + kafka::error_text(err));
     assigned_ = true;
   } else {
-    rd_kafka_poll_set_consumer(handle_.get());
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
     if (const auto err = rd_kafka_subscribe(handle_.get(), list.get()))
       throw UnavailableError("cannot subscribe to '" + options_.topic + "': " + kafka::error_text(err));
@@ -66,7 +70,18 @@ TopicSource::~TopicSource() {
     close();
   } catch (...) {
   }
+  // rd_kafka_destroy() would close the consumer again, without a time bound, if close() gave up
+  // (coordinator gone): skip that, as close() already waited Config::timeout.
+  if (handle_ && !rd_kafka_consumer_closed(handle_.get()))
+    rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   destroy_handle();
+}
+
+void TopicSource::commit() {
+  if (!options_.group) return;
+  const rd_kafka_resp_err_t err = rd_kafka_commit(handle_.get(), nullptr, 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    throw UnavailableError("cannot commit the offsets of group '" + *options_.group + "': " + kafka::error_text(err));
 }
 
 void TopicSource::close() {
@@ -106,7 +121,10 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       if (self->options_.exit_at_end) {
         // Where each partition will start: the committed offset, else auto.offset.reset.
-        rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
+        const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
+        if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+          throw UnavailableError("cannot read the committed offsets of group '" + self->options_.group.value_or("") +
+                                 "': " + kafka::error_text(cerr));
         for (int i = 0; i < parts->cnt; ++i) {
           const rd_kafka_topic_partition_t& tp = parts->elems[i];
           const kafka::Watermarks w = self->watermarks(tp.topic, tp.partition);
@@ -125,8 +143,15 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
       else
         rd_kafka_assign(rk, nullptr);
+      // Not at the end while a rebalance is under way: wait for the next assignment (an empty one
+      // included) before at_end() may say so.
+      rd_kafka_topic_partition_list_t* now = nullptr;
+      const bool some_left = rd_kafka_assignment(rk, &now) == RD_KAFKA_RESP_ERR_NO_ERROR && now && now->cnt > 0;
+      if (now) rd_kafka_topic_partition_list_destroy(now);
+      if (!some_left) self->assigned_ = false;
     }
   } catch (...) {
+    self->assigned_ = false;
     // Exceptions must not unwind through librdkafka's C frames: next() rethrows it.
     self->rebalance_error_ = std::current_exception();
     if (cooperative)

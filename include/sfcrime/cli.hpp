@@ -57,8 +57,8 @@ std::size_t first_word(const std::vector<std::string>& args, const std::vector<s
 /// or "" when none is close: for "did you mean ...?" messages, as git does.
 std::string suggest(std::string_view word, const std::vector<std::string_view>& candidates);
 
-/// Reads a count/size option that must be positive ("--partitions 0" is a usage error).
-/// @throws UsageError.
-long long positive(const po::variables_map& vm, const char* name);
+/// Reads a count/size option that must be positive and at most `max` ("--partitions 0" is a
+/// usage error). @throws UsageError.
+long long positive(const po::variables_map& vm, const char* name, long long max = 1LL << 62);
 
 }  // namespace sfcrime::cli

@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -144,10 +145,12 @@ class Producer : public Client {
   ~Producer() override;
 
   /// Enqueues one message (key and value are copied). While librdkafka's local queue is full it
-  /// serves delivery reports and retries, so it blocks rather than drops.
+  /// serves delivery reports and retries, so it blocks rather than drops, until interrupted().
+  /// @param key the message key; std::nullopt sends a null key (an empty string is a key).
   /// @param record the record number reported to the FailureHandler.
+  /// @returns false when interrupted() while waiting for room: the message was not enqueued.
   /// @throws UnavailableError on a fatal producer error (e.g. idempotence broken).
-  void send(std::string_view key, std::string_view value, std::uint64_t record);
+  bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record);
 
   /// Serves delivery reports for up to `ms` milliseconds.
   void poll(int ms);

@@ -31,6 +31,9 @@ struct SourceOptions {
   std::optional<std::string> group;  ///< consumer group id; none = assign every partition
   bool from_beginning = false;
   bool exit_at_end = false;
+  /// With a group: commit only when commit() is called (aggregate commits after its output is
+  /// written), not every 5 s.
+  bool manual_commit = false;
 };
 
 /// A consumer of one topic that knows when it has read everything that was there.
@@ -58,7 +61,12 @@ class TopicSource : public kafka::Client {
   /// Messages returned by next() so far.
   std::uint64_t consumed() const noexcept { return consumed_; }
 
-  /// Closes the consumer: commits (group mode) and leaves the group. Idempotent.
+  /// Commits, synchronously, the offsets after the messages next() returned (group mode only).
+  /// @throws UnavailableError when the commit fails.
+  void commit();
+
+  /// Closes the consumer: leaves the group (committing if auto-commit is on), waiting at most
+  /// Config::timeout. Idempotent.
   void close();
 
  private:
