@@ -301,7 +301,14 @@ def test_bad_timeout_in_file_and_env(sfcrime_bin, tmp_path):
 def test_x_without_equals_is_usage_error(sfcrime_bin):
     p = run("-X", "client.id", "-X", "dump", timeout=20)
     assert p.returncode == 64, p.stderr
-    assert "client.id" in p.stderr
+    assert "-X expects key=value" in p.stderr
+
+
+def test_x_without_equals_does_not_echo_a_secret(sfcrime_bin):
+    # A password typed with ':' instead of '=' must not end up on the terminal or in a CI log.
+    p = run("-X", "sasl.password:hunter2", "inspect", timeout=20)
+    assert p.returncode == 64, p.stderr
+    assert "hunter2" not in p.stderr + p.stdout
 
 
 # --------------------------------------------------------------------------------------------
