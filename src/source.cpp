@@ -1,5 +1,6 @@
 #include "sfcrime/source.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -119,14 +120,19 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   try {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      if (self->options_.exit_at_end) {
-        // Where each partition will start: the committed offset, else auto.offset.reset.
-        const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
-        if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-          throw UnavailableError("cannot read the committed offsets of group '" + self->options_.group.value_or("") +
-                                 "': " + kafka::error_text(cerr));
-        for (int i = 0; i < parts->cnt; ++i) {
-          const rd_kafka_topic_partition_t& tp = parts->elems[i];
+      // Where each partition will start: the committed offset, else auto.offset.reset.
+      const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
+      if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw UnavailableError("cannot read the committed offsets of group '" + self->options_.group.value_or("") +
+                               "': " + kafka::error_text(cerr));
+      for (int i = 0; i < parts->cnt; ++i) {
+        rd_kafka_topic_partition_t& tp = parts->elems[i];
+        // A partition this process already read (revoked and given back by an eager rebalance)
+        // resumes where this process stopped, not at an older committed offset: re-reading
+        // would count its records twice here.
+        if (const auto it = self->next_offset_.find(tp.partition); it != self->next_offset_.end())
+          tp.offset = std::max<std::int64_t>(tp.offset, it->second);
+        if (self->options_.exit_at_end) {
           const kafka::Watermarks w = self->watermarks(tp.topic, tp.partition);
           const std::int64_t start = tp.offset >= 0 ? tp.offset : (self->options_.from_beginning ? w.low : w.high);
           self->track(tp.partition, start, w.high);
@@ -211,6 +217,7 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
   note_alive();
   down_since_ = {};
   ++consumed_;
+  next_offset_[m->partition] = m->offset + 1;
   const auto it = pending_.find(m->partition);
   if (it != pending_.end() && m->offset + 1 >= it->second) pending_.erase(it);
   return m;

@@ -76,6 +76,8 @@ class TopicSource : public kafka::Client {
   SourceOptions options_;
   // partition -> high watermark to reach; erased once reached.
   std::map<std::int32_t, std::int64_t> pending_;
+  // partition -> offset after the last message next() returned from it.
+  std::map<std::int32_t, std::int64_t> next_offset_;
   bool assigned_ = false;
   bool closed_ = false;
   std::uint64_t consumed_ = 0;
