@@ -12,7 +12,6 @@ namespace sfcrime {
 RadioCodes RadioCodes::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::ifstream probe(path);
     throw NoInputError("radio codes file '" + path + "' does not exist or cannot be read (see --radio-codes)");
   }
   std::ostringstream ss;
