@@ -10,17 +10,11 @@
 #include "sfcrime/commands.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
+#include "sfcrime/sinks.hpp"
 
 namespace sfcrime::commands {
 
 namespace {
-
-class InspectClient : public kafka::Client {
- public:
-  explicit InspectClient(const Config& c)
-      : kafka::Client(RD_KAFKA_PRODUCER, c, kafka::make_conf(c, {{"log.connection.close", "false"}})) {}
-  ~InspectClient() override { destroy_handle(); }
-};
 
 std::string ids(const std::int32_t* v, int n) {
   std::string s;
@@ -53,11 +47,11 @@ int inspect(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
   const std::string output = vm["output"].as<std::string>();
-  if (output != "table" && output != "json") throw UsageError("invalid --output '" + output + "' (expected table or json)");
+  const bool json = parse_output_format(output) == OutputFormat::json;
   const std::optional<std::string> only = vm.count("topic") ? std::optional(vm["topic"].as<std::string>()) : std::nullopt;
   const bool all = vm.count("all") > 0;
 
-  InspectClient client(parsed->config);
+  kafka::Admin client(parsed->config);  // metadata and offsets only
   kafka::Metadata md = client.metadata(true);
   if (only) client.partition_count(*only);  // NoInputError for a missing topic
 
@@ -115,7 +109,7 @@ int inspect(const std::vector<std::string>& args) {
   }
   doc["topics"] = std::move(jtopics);
   doc["messages"] = grand;
-  if (output == "json") {
+  if (json) {
     std::cout << boost::json::serialize(doc) << "\n";
   } else {
     if (topics.empty()) text += only ? "" : "\nno topics (sfcrime topic create NAME to make one)\n";

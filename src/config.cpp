@@ -60,8 +60,7 @@ void load_file(Config& c, const std::string& path) {
 
 bool is_secret_property(const std::string& key) {
   return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-         key == "ssl.key.pem" || key == "sasl.oauthbearer.config" || key == "ssl_key" ||
-         key == "ssl.keystore.location.password";
+         key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
 }
 
 Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {

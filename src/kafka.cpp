@@ -332,8 +332,8 @@ bool Admin::wait_until_ready(const std::string& name, int partitions) {
       for (int p = 0; p < t.partition_cnt; ++p) led = led && t.partitions[p].leader >= 0 && !t.partitions[p].err;
       if (!led) break;
       // Every leader is known; also ask one for offsets, which is what the next command does.
-      const rd_kafka_resp_err_t err =
-          rd_kafka_query_watermark_offsets(handle_.get(), name.c_str(), 0, &low_, &high_, 1000);
+      std::int64_t low = 0, high = 0;
+      const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), name.c_str(), 0, &low, &high, 1000);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -51,6 +51,12 @@ void usage(std::FILE* out) {
                "130 interrupted (man sfcrime).\n");
 }
 
+std::vector<std::string_view> command_names() {
+  std::vector<std::string_view> names;
+  for (const auto& e : kCommands) names.push_back(e.name);
+  return names;
+}
+
 const CommandEntry* find(std::string_view word) {
   for (const auto& c : kCommands)
     if (c.name == word) return &c;
@@ -62,9 +68,7 @@ int help(const std::vector<std::string>& args) {
     if (a.empty() || a[0] == '-') continue;
     const CommandEntry* c = find(a);
     if (!c) {
-      std::vector<std::string_view> names;
-      for (const auto& e : kCommands) names.push_back(e.name);
-      const std::string best = sfcrime::cli::suggest(a, names);
+      const std::string best = sfcrime::cli::suggest(a, command_names());
       throw sfcrime::UsageError("no help for unknown command '" + a + "'" +
                                 (best.empty() ? "" : " (did you mean '" + best + "'?)"));
     }
@@ -119,9 +123,7 @@ int run(int argc, char** argv) {
   const CommandEntry* c = find(word);
   if (!c) {
     std::string msg = "unknown command '" + word + "'";
-    std::vector<std::string_view> names;
-    for (const auto& e : kCommands) names.push_back(e.name);
-    if (const std::string best = sfcrime::cli::suggest(word, names); !best.empty())
+    if (const std::string best = sfcrime::cli::suggest(word, command_names()); !best.empty())
       msg += " (did you mean '" + best + "'?)";
     throw sfcrime::UsageError(msg + "; see 'sfcrime --help'");
   }

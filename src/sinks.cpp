@@ -16,6 +16,10 @@ void write_all(std::FILE* out, const std::string& s) {
     throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
 }
 
+void flush_all(std::FILE* out) {
+  if (std::fflush(out) != 0) throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
+}
+
 class JsonSink final : public Sink {
  public:
   JsonSink(std::FILE* out, std::string field, const RadioCodes& codes)
@@ -44,9 +48,7 @@ class JsonSink final : public Sink {
       write_all(out_, line);
     }
   }
-  void flush() override {
-    if (std::fflush(out_) != 0) throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
-  }
+  void flush() override { flush_all(out_); }
 
  private:
   std::FILE* out_;
@@ -78,9 +80,7 @@ class TableSink final : public Sink {
     }
     write_all(out_, s);
   }
-  void flush() override {
-    if (std::fflush(out_) != 0) throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
-  }
+  void flush() override { flush_all(out_); }
 
  private:
   static std::string pad(std::string s, std::size_t n) {

@@ -6,12 +6,7 @@ namespace sfcrime {
 
 std::vector<std::int64_t> WindowSpec::windows_for(std::int64_t t) const {
   std::vector<std::int64_t> starts;
-  // The latest window holding t starts at the last slide boundary at or before t; earlier ones
-  // step back by the slide while they still end after t.
-  const std::int64_t last = floor_div(t, slide_ms) * slide_ms;
-  std::int64_t first = last;
-  while (first - slide_ms + size_ms > t) first -= slide_ms;
-  for (std::int64_t s = first; s <= last; s += slide_ms) starts.push_back(s);
+  for_each_window(t, [&](std::int64_t s) { starts.push_back(s); });
   return starts;
 }
 
@@ -35,9 +30,8 @@ void GroupStats::add(std::string_view disposition) {
 }
 
 void WindowTable::add(std::int64_t event_ms, std::string_view group, std::string_view disposition) {
-  const std::int64_t last = floor_div(event_ms, spec_.slide_ms) * spec_.slide_ms;
-  for (std::int64_t s = last; s + spec_.size_ms > event_ms; s -= spec_.slide_ms) {
-    WindowAgg& w = windows_[s];
+  spec_.for_each_window(event_ms, [&](std::int64_t start) {
+    WindowAgg& w = windows_[start];
     ++w.total;
     auto it = w.groups.find(group);
     if (it == w.groups.end()) {
@@ -45,7 +39,7 @@ void WindowTable::add(std::int64_t event_ms, std::string_view group, std::string
       ++rows_;
     }
     it->second.add(disposition);
-  }
+  });
 }
 
 std::vector<WindowRow> WindowTable::sorted_rows(const WindowAgg& w) {

@@ -202,9 +202,6 @@ class Admin : public Client {
   /// Waits up to Config::timeout until metadata shows `name` with `partitions` partitions, each
   /// with a leader, and a leader answers an offsets request. @returns false on timeout.
   bool wait_until_ready(const std::string& name, int partitions);
-
- private:
-  std::int64_t low_ = 0, high_ = 0;
 };
 
 /// librdkafka's message for an error code, e.g. "Broker: Topic already exists".

@@ -29,6 +29,18 @@ struct WindowSpec {
   std::int64_t size_ms = 30 * 60'000;
   std::int64_t slide_ms = 30 * 60'000;
 
+  /// Calls f(start) for every window that holds event time `t_ms`, oldest first, without
+  /// allocating (the per-record path). The one place windows are enumerated.
+  template <class F>
+  void for_each_window(std::int64_t t_ms, F&& f) const {
+    // The latest window holding t starts at the last slide boundary at or before t; earlier ones
+    // step back by the slide while they still end after t.
+    const std::int64_t last = floor_div(t_ms, slide_ms) * slide_ms;
+    std::int64_t first = last;
+    while (first - slide_ms + size_ms > t_ms) first -= slide_ms;
+    for (std::int64_t s = first; s <= last; s += slide_ms) f(s);
+  }
+
   /// Starts of every window that holds event time `t_ms`, oldest first
   /// (size_ms / slide_ms of them, rounded up, when the slide divides the size).
   std::vector<std::int64_t> windows_for(std::int64_t t_ms) const;
