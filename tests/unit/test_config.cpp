@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE config
 #include <boost/test/unit_test.hpp>
 
+#include "temp_file.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -35,23 +37,7 @@ struct FakeEnv {
   }
 };
 
-/// A temporary config file removed at the end of the scope.
-class TempFile {
- public:
-  explicit TempFile(const std::string& content) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sfcrime-test-config-XXXXXX").string();
-    const int fd = ::mkstemp(tmpl.data());
-    BOOST_REQUIRE(fd >= 0);
-    ::close(fd);
-    path_ = tmpl;
-    std::ofstream(path_, std::ios::binary) << content;
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using sfcrime::test::TempFile;
 
 std::string missing_path() {
   const auto p = std::filesystem::temp_directory_path() / "sfcrime-test-config-does-not-exist.conf";

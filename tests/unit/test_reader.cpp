@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE reader
 #include <boost/test/unit_test.hpp>
 
+#include "temp_file.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -71,23 +73,7 @@ class PipeFeeder {
   std::thread writer_;
 };
 
-/// A temporary file removed at the end of the scope.
-class TempFile {
- public:
-  explicit TempFile(const std::string& content) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sfcrime-test-reader-XXXXXX").string();
-    const int fd = ::mkstemp(tmpl.data());
-    BOOST_REQUIRE(fd >= 0);
-    ::close(fd);
-    path_ = tmpl;
-    std::ofstream(path_, std::ios::binary) << content;
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using sfcrime::test::TempFile;
 
 std::vector<Rec> drain(RecordReader& r) {
   std::vector<Rec> out;
