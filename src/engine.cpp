@@ -1,0 +1,1 @@
+#include "sfcrime/engine.hpp"

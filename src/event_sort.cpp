@@ -1,0 +1,1 @@
+#include "sfcrime/event_sort.hpp"

@@ -1,0 +1,1 @@
+#include "sfcrime/stream_input.hpp"
