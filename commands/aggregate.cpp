@@ -1,125 +1,398 @@
 // sfcrime aggregate: how many calls of each crime type in each event-time window, and the usual
-// disposition of each.
+// disposition of each, computed continuously with the semantics of docs/streaming.md.
 #include <boost/json.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <memory>
+#include <thread>
 
 #include "sfcrime/cli.hpp"
 #include "sfcrime/commands.hpp"
+#include "sfcrime/datetime.hpp"
 #include "sfcrime/duration.hpp"
+#include "sfcrime/engine.hpp"
 #include "sfcrime/errors.hpp"
+#include "sfcrime/kafka.hpp"
 #include "sfcrime/progress.hpp"
 #include "sfcrime/radio_codes.hpp"
-#include "sfcrime/record.hpp"
 #include "sfcrime/sinks.hpp"
-#include "sfcrime/source.hpp"
-#include "sfcrime/window.hpp"
+#include "sfcrime/stream_input.hpp"
 
 namespace sfcrime::commands {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kShownRejects = 100;
-const char* const kGroupField = "original_crime_type_name";
-const char* const kDispositionField = "disposition";
+constexpr std::int64_t kMaxWindowsPerRecord = 10'000;
+/// Under the default trigger a batch also ends when no record could be taken for this long.
+constexpr auto kBatchQuiet = std::chrono::milliseconds(500);
+
+enum class ProgressMode { automatic, text, json, none };
+
+ProgressMode parse_progress(const std::string& s) {
+  if (s == "auto") return ProgressMode::automatic;
+  if (s == "text") return ProgressMode::text;
+  if (s == "json") return ProgressMode::json;
+  if (s == "none") return ProgressMode::none;
+  throw UsageError("invalid --progress '" + s + "' (expected auto, text, json or none)");
+}
+
+std::string watermark_text(std::int64_t w) {
+  if (w == StreamEngine::kMinTime) return "-infinity";
+  if (w == StreamEngine::kMaxTime) return "+infinity";
+  return format_naive_datetime(w);
+}
+
+/// Wall-clock time as Spark's progress timestamp: 2026-11-21T13:00:00.123Z.
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  return format_naive_datetime(ms - ms % 1000) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
+}
+
+double per_second(std::uint64_t n, Clock::duration d) {
+  const double s = std::chrono::duration<double>(d).count();
+  return s > 0 ? static_cast<double>(n) / s : 0.0;
+}
+
 }  // namespace
 
 int aggregate(const std::vector<std::string>& args) {
   cli::CommandSpec spec;
   spec.name = "aggregate";
   spec.synopsis =
-      "sfcrime aggregate --topic TOPIC [--window DURATION] [--from-beginning] [--exit-at-end] [--group GROUP]\n"
-      "                         [--output table|json] [--radio-codes FILE] [options]";
+      "sfcrime aggregate (--topic TOPIC | --file PATH|-) [--window DURATION [--slide DURATION]]\n"
+      "                         [--watermark DURATION] [--output-mode append|update|complete]\n"
+      "                         [--trigger DURATION] [--max-records-per-trigger N] [--by FIELD[,FIELD...]]\n"
+      "                         [--top K] [--filter FIELD=VALUE[,VALUE...]]... [--output table|json|csv]\n"
+      "                         [--output-topic TOPIC] [--late-topic TOPIC] [--progress auto|text|json|none]\n"
+      "                         [--from-beginning] [--exit-at-end] [--group GROUP] [--radio-codes FILE] [options]";
   spec.summary =
-      "Counts the records of TOPIC in event-time tumbling windows over call_date_time (naive\n"
-      "wall-clock time; windows [start, end) aligned to the epoch) and, per window and\n"
-      "original_crime_type_name, gives the count and the usual disposition: the most frequent\n"
-      "code, a tie going to the lexically smallest code, with its description from radio_code.json\n"
-      "(codes absent from it are shown as such). Per window: the total and the number of distinct\n"
-      "crime types. The answer is printed when the input ends (--exit-at-end) or on Ctrl-C.\n"
-      "Messages that are not valid records are counted, reported on stderr and skipped; the exit\n"
-      "status is then 65 after the answer for the valid ones is printed.";
+      "Counts records in event-time windows (tumbling, or hopping with --slide; [start, end) aligned\n"
+      "to the epoch, on the naive wall-clock time of --time-field) per group (--by, default\n"
+      "original_crime_type_name), with the usual disposition (the most frequent code, ties to the\n"
+      "lexically smallest, described from radio_code.json) and per window the total and the number\n"
+      "of distinct groups. Continuously, as Spark Structured Streaming does: micro-batches (--trigger),\n"
+      "a watermark (the largest event time seen minus --watermark; it moves per record), output modes\n"
+      "append (each window once, final, when the watermark passes its end), update (the rows changed\n"
+      "in each batch) and complete (every row each batch). A record all of whose windows ended at or\n"
+      "before the watermark is late: counted, not added, and sent to --late-topic unchanged when given.\n"
+      "Several partitions are read in event-time order (the smallest event time first, as Kafka\n"
+      "Streams does), so partitions each in event-time order give no late record. --file reads a\n"
+      "JSON array or NDJSON file (or '-') with the same engine and needs no broker. A progress\n"
+      "report per batch goes to stderr (--progress json: Spark's StreamingQueryProgress names).\n"
+      "Messages that are not valid records are counted, reported and skipped: exit status 65 after\n"
+      "the answer. Full semantics: docs/streaming.md and man sfcrime-aggregate.";
   spec.options.add_options()
-      ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"), "topic to read")
+      ("topic,t", cli::po::value<std::string>()->value_name("TOPIC"), "topic to read")
+      ("file,f", cli::po::value<std::string>()->value_name("PATH|-"),
+       "read a JSON array or NDJSON file ('-': standard input) instead of a topic; no broker needed")
       ("window,w", cli::po::value<std::string>()->default_value("30m")->value_name("DURATION"),
        "window length: a whole number and s, m, h or d")
-      ("from-beginning", "start at the earliest offset (with --group: when the group has no committed offset)")
-      ("exit-at-end,e", "print the answer and exit once every partition was read to its end")
-      ("group,g", cli::po::value<std::string>()->value_name("GROUP"), "consumer group id (share partitions)")
+      ("slide", cli::po::value<std::string>()->value_name("DURATION"),
+       "hopping windows: a new window every DURATION (at most the window; default: tumbling)")
+      ("time-field", cli::po::value<std::string>()->default_value("call_date_time")->value_name("FIELD"),
+       "event time field (YYYY-MM-DDTHH:MM:SS[.fff], naive)")
+      ("watermark", cli::po::value<std::string>()->default_value("1h")->value_name("DURATION"),
+       "allowed delay: watermark = largest event time seen - DURATION")
+      ("output-mode", cli::po::value<std::string>()->default_value("append")->value_name("MODE"),
+       "append (closed windows, once), update (changed rows) or complete (all rows) each batch")
+      ("trigger", cli::po::value<std::string>()->value_name("DURATION"),
+       "a micro-batch every DURATION of processing time (default: as soon as records are there)")
+      ("max-records-per-trigger", cli::po::value<long long>()->value_name("N"),
+       "at most N messages per micro-batch (Spark's maxOffsetsPerTrigger)")
+      ("by", cli::po::value<std::string>()->default_value("original_crime_type_name")->value_name("FIELD[,FIELD...]"),
+       "group by these fields (e.g. disposition, address_type, city)")
+      ("top", cli::po::value<long long>()->value_name("K"), "emit at most K rows per window, by count")
+      ("filter", cli::po::value<std::vector<std::string>>()->value_name("FIELD=VALUE[,VALUE...]"),
+       "keep only records whose FIELD is one of the values (repeatable; all must hold)")
       ("output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"),
-       "table (for people) or json (one object per window and crime type)")
+       "table (for people), json (one object per row) or csv")
+      ("output-topic", cli::po::value<std::string>()->value_name("TOPIC"),
+       "also send each row to TOPIC (key [window_start, keys...], value the JSON row); stdout\n"
+       "stays empty unless --output is given")
+      ("late-topic", cli::po::value<std::string>()->value_name("TOPIC"),
+       "send late records to TOPIC unchanged, with headers saying why")
+      ("progress", cli::po::value<std::string>()->default_value("auto")->value_name("MODE"),
+       "per-batch report on stderr: auto (a line on a terminal), text, json or none")
+      ("max-idle", cli::po::value<std::string>()->default_value("2s")->value_name("DURATION"),
+       "go on without a partition that sends nothing for DURATION")
+      ("from-beginning", "start at the earliest offset (with --group: when the group has no committed offset)")
+      ("exit-at-end,e", "close every window, emit it and exit once every partition was read to its end")
+      ("group,g", cli::po::value<std::string>()->value_name("GROUP"), "consumer group id (share partitions)")
       ("radio-codes", cli::po::value<std::string>()->value_name("FILE"),
        "radio_code.json with disposition descriptions (env SFCRIME_RADIO_CODES)");
   spec.examples =
       "  sfcrime aggregate --topic police-calls --window 30m --from-beginning --exit-at-end\n"
-      "  sfcrime aggregate --topic police-calls --from-beginning -e --output json --radio-codes radio_code.json\n";
+      "  sfcrime aggregate --topic police-calls --output-mode update --trigger 5s --progress json\n"
+      "  sfcrime aggregate --file calls.json --window 1h --slide 15m --by disposition --top 5 --output csv\n"
+      "  sfcrime aggregate --topic police-calls -e --filter original_crime_type_name=Assault,Burglary,Robbery\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
   const Config& config = parsed->config;
 
-  WindowSpec windows;
-  windows.size_ms = windows.slide_ms = parse_duration(vm["window"].as<std::string>(), "--window").count();
-  const OutputFormat format = parse_output_format(vm["output"].as<std::string>());
-  const RadioCodes codes = config.radio_codes.empty() ? RadioCodes{} : RadioCodes::load(config.radio_codes);
-  SourceOptions o;
-  o.topic = vm["topic"].as<std::string>();
-  if (vm.count("group")) o.group = vm["group"].as<std::string>();
-  o.from_beginning = vm.count("from-beginning") > 0;
-  o.exit_at_end = vm.count("exit-at-end") > 0;
-  o.manual_commit = true;  // a group's offsets move only once the answer is written
-  RecordRules rules;
-  rules.key_field.clear();  // the message key is not needed to aggregate
-
-  TopicSource source(config, o);
-  WindowTable table(windows);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::uint64_t records = 0, rejected = 0;
-  RecordParser parser;
-  ProgressLine progress(true);
-  while (!interrupted()) {
-    kafka::Message m = source.next(std::chrono::milliseconds(200));
-    if (!m) {
-      if (source.at_end()) break;
-      continue;
-    }
-    std::string reason;
-    const boost::json::value* v = parser.parse(std::string_view(static_cast<const char*>(m->payload), m->len), &reason);
-    Validated ok;
-    if (v) {
-      ok = validate_record(*v, rules);
-      reason = ok.reason;
-    }
-    if (!reason.empty()) {
-      if (++rejected <= kShownRejects)
-        std::fprintf(stderr, "sfcrime: '%s' partition %d offset %lld skipped: %s\n", o.topic.c_str(), m->partition,
-                     static_cast<long long>(m->offset), reason.c_str());
-      continue;
-    }
-    ++records;
-    if (progress.due())
-      progress.show("sfcrime aggregate: " + std::to_string(records) + " records, " +
-                    std::to_string(table.windows().size()) + " windows");
-    const boost::json::object& obj = v->get_object();
-    table.add(ok.event_ms, string_field(obj, kGroupField).value_or(""),
-              string_field(obj, kDispositionField).value_or(""));
+  // --- the query -------------------------------------------------------------------------------
+  if (vm.count("topic") == vm.count("file"))
+    throw UsageError("give exactly one input: --topic TOPIC or --file PATH (see 'sfcrime aggregate --help')");
+  const bool from_file = vm.count("file") > 0;
+  StreamSpec q;
+  q.windows.size_ms = parse_duration(vm["window"].as<std::string>(), "--window").count();
+  q.windows.slide_ms = q.windows.size_ms;
+  if (vm.count("slide")) {
+    q.windows.slide_ms = parse_duration(vm["slide"].as<std::string>(), "--slide").count();
+    if (q.windows.slide_ms > q.windows.size_ms)
+      throw UsageError("--slide " + vm["slide"].as<std::string>() + " is longer than --window " +
+                       vm["window"].as<std::string>() + " (a hopping window slides by at most its length)");
+    if (q.windows.size_ms / q.windows.slide_ms > kMaxWindowsPerRecord)
+      throw UsageError("--window / --slide gives more than " + std::to_string(kMaxWindowsPerRecord) +
+                       " windows per record; choose a longer --slide");
   }
-  progress.clear();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // "0s" is allowed for the watermark: no delay at all.
+  const std::string wm = vm["watermark"].as<std::string>();
+  q.watermark_delay_ms = (wm == "0s" || wm == "0m" || wm == "0h" || wm == "0d") ? 0 : parse_duration(wm, "--watermark").count();
+  q.mode = parse_output_mode(vm["output-mode"].as<std::string>());
+  q.by = parse_field_list(vm["by"].as<std::string>(), "--by");
+  q.time_field = vm["time-field"].as<std::string>();
+  if (q.time_field.empty()) throw UsageError("--time-field needs a field name");
+  if (vm.count("filter"))
+    for (const std::string& f : vm["filter"].as<std::vector<std::string>>()) q.filters.push_back(parse_filter(f));
+  if (vm.count("top")) q.top = static_cast<std::size_t>(cli::positive(vm, "top"));
+  const std::uint64_t max_per_trigger =
+      vm.count("max-records-per-trigger") ? static_cast<std::uint64_t>(cli::positive(vm, "max-records-per-trigger")) : 0;
+  const bool trigger = vm.count("trigger") > 0;  // else: as soon as records are there
+  const Clock::duration interval =
+      trigger ? Clock::duration(parse_duration(vm["trigger"].as<std::string>(), "--trigger")) : Clock::duration::zero();
+  const auto max_idle = parse_duration(vm["max-idle"].as<std::string>(), "--max-idle");
+  const OutputFormat format = parse_output_format(vm["output"].as<std::string>());
+  const ProgressMode progress_mode = parse_progress(vm["progress"].as<std::string>());
+  const std::optional<std::string> output_topic =
+      vm.count("output-topic") ? std::optional(vm["output-topic"].as<std::string>()) : std::nullopt;
+  const std::optional<std::string> late_topic =
+      vm.count("late-topic") ? std::optional(vm["late-topic"].as<std::string>()) : std::nullopt;
+  if (from_file) {
+    for (const char* o : {"group", "from-beginning", "exit-at-end"})
+      if (vm.count(o)) throw UsageError(std::string("--") + o + " applies to --topic, not to --file");
+  }
+  const RadioCodes codes = config.radio_codes.empty() ? RadioCodes{} : RadioCodes::load(config.radio_codes);
 
-  const bool final = source.at_end();
-  auto sink = make_sink(format, stdout, kGroupField, codes);
-  for (const auto& [start, w] : table.windows()) sink->window(start, start + windows.size_ms, w, final);
-  sink->flush();
-  source.commit();
-  source.close();
-  std::fprintf(stderr, "sfcrime aggregate: %llu records, %llu rejected, %zu windows, %llu rows, %.2f s, %.0f records/s\n",
-               static_cast<unsigned long long>(records), static_cast<unsigned long long>(rejected),
-               table.windows().size(), static_cast<unsigned long long>(table.rows()), secs,
-               secs > 0 ? static_cast<double>(records + rejected) / secs : 0.0);
-  if (interrupted()) throw InterruptedError("interrupted; the answer above covers the records read so far");
-  if (rejected > 0)
-    throw DataError(std::to_string(rejected) + " messages of '" + o.topic + "' were not valid records and were skipped");
+  // --- input and outputs -----------------------------------------------------------------------
+  std::unique_ptr<StreamInput> input;
+  std::string source_topic;
+  if (from_file) {
+    input = std::make_unique<FileInput>(vm["file"].as<std::string>(), q);
+  } else {
+    SourceOptions o;
+    o.topic = source_topic = vm["topic"].as<std::string>();
+    if (vm.count("group")) o.group = vm["group"].as<std::string>();
+    o.from_beginning = vm.count("from-beginning") > 0;
+    o.exit_at_end = vm.count("exit-at-end") > 0;
+    o.manual_commit = true;  // a group's offsets move only once a batch's answer is written
+    input = std::make_unique<KafkaInput>(config, o, q, max_idle);
+  }
+  auto report_failure = [](const char* what) {
+    return [what](std::uint64_t n, rd_kafka_resp_err_t err) {
+      std::fprintf(stderr, "sfcrime: %s %llu not delivered: %s\n", what, static_cast<unsigned long long>(n),
+                   rd_kafka_err2str(err));
+    };
+  };
+  std::unique_ptr<kafka::Producer> late_producer, output_producer;
+  if (late_topic) late_producer = std::make_unique<kafka::Producer>(config, *late_topic, report_failure("late record"));
+  const RowLabels labels{q.by, &codes};
+  std::vector<std::unique_ptr<Sink>> sinks;
+  if (!output_topic || !vm["output"].defaulted()) sinks.push_back(make_sink(format, stdout, labels));
+  if (output_topic) {
+    output_producer = std::make_unique<kafka::Producer>(config, *output_topic, report_failure("answer row"));
+    sinks.push_back(make_topic_sink(*output_producer, *output_topic, labels));
+  }
+  TeeSink sink(std::move(sinks));
+
+  // --- the stream ------------------------------------------------------------------------------
+  StreamEngine engine(q);
+  std::uint64_t invalid_shown = 0, rows_out = 0, batches = 0, late_sent = 0;
+  const auto t0 = Clock::now();
+  auto prev_trigger = t0;
+  boost::json::object start_positions;
+  input->positions(start_positions);
+  ProgressLine line(progress_mode == ProgressMode::automatic);
+
+  auto process = [&](InputItem& it) {
+    const bool added = engine.add(it.x);
+    if (it.x.kind == Extracted::Kind::invalid) {
+      if (++invalid_shown <= kShownRejects) {
+        if (from_file)
+          std::fprintf(stderr, "sfcrime: record %lld (line %llu) skipped: %s\n", static_cast<long long>(it.offset),
+                       static_cast<unsigned long long>(it.line), it.x.reason.c_str());
+        else
+          std::fprintf(stderr, "sfcrime: '%s' partition %d offset %lld skipped: %s\n", source_topic.c_str(), it.partition,
+                       static_cast<long long>(it.offset), it.x.reason.c_str());
+      } else if (invalid_shown == kShownRejects + 1) {
+        std::fprintf(stderr, "sfcrime: more messages skipped; only the count is reported from now on\n");
+      }
+      return;
+    }
+    if (added || !late_producer) return;
+    // Nothing is lost: the late record goes on unchanged, with why in its headers.
+    const std::string wm_text = watermark_text(engine.watermark());
+    std::vector<kafka::Property> headers = {
+        {"sfcrime.late.reason", "event time " + format_naive_datetime(it.x.event_ms) +
+                                    ": every window of the record ended at or before the watermark " + wm_text},
+        {"sfcrime.late.watermark", wm_text},
+    };
+    if (from_file) {
+      headers.emplace_back("sfcrime.source.file", vm["file"].as<std::string>());
+      headers.emplace_back("sfcrime.source.record", std::to_string(it.offset));
+    } else {
+      headers.emplace_back("sfcrime.source.topic", source_topic);
+      headers.emplace_back("sfcrime.source.partition", std::to_string(it.partition));
+      headers.emplace_back("sfcrime.source.offset", std::to_string(it.offset));
+    }
+    if (!late_producer->send(it.key, it.value, ++late_sent, headers))
+      throw InterruptedError("interrupted while sending late records to '" + *late_topic + "'");
+  };
+
+  auto run_batch = [&](bool final_batch, Clock::time_point batch_start) {
+    const BatchCounters c = engine.batch();  // end_batch() resets it
+    const std::int64_t id = engine.batch_id();
+    const auto emit_start = Clock::now();
+    const std::uint64_t emitted = engine.end_batch(final_batch, sink);
+    rows_out += emitted;
+    ++batches;
+    if (late_producer) {
+      // Late records are delivered before the batch's input offsets are committed.
+      while (late_producer->flush(500) > 0 && !interrupted()) {
+      }
+      if (late_producer->stats().failed > 0)
+        throw UnavailableError(std::to_string(late_producer->stats().failed) + " late records were not delivered to '" +
+                               *late_topic + "'");
+    }
+    input->commit();
+    const auto done = Clock::now();
+    boost::json::object end_positions;
+    input->positions(end_positions);
+    if (progress_mode == ProgressMode::json) {
+      boost::json::object p;
+      p["timestamp"] = utc_now();
+      p["batchId"] = id;
+      p["numInputRows"] = c.input;
+      p["inputRowsPerSecond"] = per_second(c.input, batch_start - prev_trigger);
+      p["processedRowsPerSecond"] = per_second(c.input, done - batch_start);
+      p["durationMs"] = {{"addBatch", std::chrono::duration_cast<std::chrono::milliseconds>(done - emit_start).count()},
+                         {"triggerExecution", std::chrono::duration_cast<std::chrono::milliseconds>(done - batch_start).count()}};
+      boost::json::object et;
+      if (c.min_event <= c.max_event) {
+        et["min"] = format_naive_datetime(c.min_event);
+        et["max"] = format_naive_datetime(c.max_event);
+      }
+      et["watermark"] = watermark_text(engine.watermark());
+      p["eventTime"] = std::move(et);
+      boost::json::object op;
+      op["operatorName"] = "windowAggregate";
+      op["numRowsTotal"] = engine.rows_total();
+      op["numRowsUpdated"] = c.rows_updated;
+      op["numRowsDroppedByWatermark"] = c.dropped_pairs;
+      op["numWindowsTotal"] = engine.windows_held();
+      p["stateOperators"] = boost::json::array{std::move(op)};
+      boost::json::object src;
+      src["description"] = input->description();
+      src["startOffset"] = start_positions;
+      src["endOffset"] = end_positions;
+      src["numInputRows"] = c.input;
+      src["inputRowsPerSecond"] = p["inputRowsPerSecond"];
+      src["processedRowsPerSecond"] = p["processedRowsPerSecond"];
+      p["sources"] = boost::json::array{std::move(src)};
+      p["sink"] = {{"description", sink.description()}, {"numOutputRows", emitted}};
+      p["numLateRecords"] = c.late;
+      p["numInvalidRows"] = c.invalid;
+      p["numFilteredRows"] = c.filtered;
+      std::fprintf(stderr, "%s\n", boost::json::serialize(p).c_str());
+    } else if (progress_mode == ProgressMode::text) {
+      std::fprintf(stderr,
+                   "sfcrime aggregate: batch %lld: %llu in, %llu late, %llu invalid, %llu rows out, %llu rows in state, "
+                   "watermark %s\n",
+                   static_cast<long long>(id), static_cast<unsigned long long>(c.input),
+                   static_cast<unsigned long long>(c.late), static_cast<unsigned long long>(c.invalid),
+                   static_cast<unsigned long long>(emitted), static_cast<unsigned long long>(engine.rows_total()),
+                   watermark_text(engine.watermark()).c_str());
+    }
+    std::fflush(stderr);
+    start_positions = std::move(end_positions);
+    prev_trigger = batch_start;
+  };
+
+  auto show_line = [&] {
+    if (!line.due()) return;
+    const BatchCounters& t = engine.totals();
+    const BatchCounters& b = engine.batch();
+    line.show("sfcrime aggregate: batch " + std::to_string(engine.batch_id()) + ", " +
+              std::to_string(t.input + b.input) + " records, " + std::to_string(t.late + b.late) + " late, " +
+              std::to_string(engine.windows_held()) + " windows open, watermark " + watermark_text(engine.watermark()));
+  };
+
+  bool ended = false;
+  while (!interrupted()) {
+    // Wait for the first record of the next batch.
+    InputItem* it = nullptr;
+    while (!interrupted() && !(it = input->take(std::chrono::milliseconds(200)))) {
+      if (input->at_end()) break;
+    }
+    if (!it) break;
+    const auto batch_start = Clock::now();
+    // --trigger D: batches start on multiples of D since the query started (Spark's
+    // ProcessingTime); the batch takes what arrives until the next one.
+    Clock::time_point next_trigger{};
+    if (trigger) next_trigger = t0 + ((batch_start - t0) / interval + 1) * interval;
+    input->begin_batch();
+    process(*it);
+    auto last_record = Clock::now();
+    while (!interrupted()) {
+      show_line();
+      const auto now = Clock::now();
+      if (max_per_trigger && engine.batch().input >= max_per_trigger) {
+        while (trigger && Clock::now() < next_trigger && !interrupted())
+          std::this_thread::sleep_for(std::min<Clock::duration>(next_trigger - Clock::now(), std::chrono::milliseconds(50)));
+        break;
+      }
+      if (trigger ? now >= next_trigger : input->batch_complete()) break;
+      const auto wait = trigger ? std::min<Clock::duration>(next_trigger - now, std::chrono::milliseconds(100))
+                                : Clock::duration(std::chrono::milliseconds(100));
+      if ((it = input->take(std::chrono::duration_cast<std::chrono::milliseconds>(wait)))) {
+        process(*it);
+        last_record = Clock::now();
+        continue;
+      }
+      if (input->at_end()) break;
+      if (!trigger && Clock::now() - last_record >= kBatchQuiet) break;
+    }
+    line.clear();
+    // The batch that reaches the end of input is the final one: every window closes in it, so
+    // update mode marks its rows final too.
+    ended = input->at_end() && !interrupted();
+    run_batch(ended, batch_start);
+    if (ended) break;
+  }
+  line.clear();
+  if (!ended && input->at_end() && !interrupted()) {  // the input ended between batches
+    ended = true;
+    run_batch(true, Clock::now());
+  }
+  input->close();
+
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const BatchCounters& t = engine.totals();
+  std::fprintf(stderr,
+               "sfcrime aggregate: %llu records, %llu late, %llu invalid, %llu filtered, %llu batches, %llu rows out, "
+               "%.2f s, %.0f records/s\n",
+               static_cast<unsigned long long>(t.input), static_cast<unsigned long long>(t.late),
+               static_cast<unsigned long long>(t.invalid), static_cast<unsigned long long>(t.filtered),
+               static_cast<unsigned long long>(batches), static_cast<unsigned long long>(rows_out), secs,
+               secs > 0 ? static_cast<double>(t.input) / secs : 0.0);
+  if (interrupted()) throw InterruptedError("interrupted; the output above covers the batches that ended");
+  if (t.invalid > 0)
+    throw DataError(std::to_string(t.invalid) + " messages were not valid records and were skipped");
   return 0;
 }
 

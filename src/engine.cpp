@@ -1,1 +1,256 @@
 #include "sfcrime/engine.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "sfcrime/errors.hpp"
+
+namespace sfcrime {
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? StreamEngine::kMaxTime : StreamEngine::kMinTime;
+  return r;
+}
+
+std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? StreamEngine::kMinTime : StreamEngine::kMaxTime;
+  return r;
+}
+
+OutputMode parse_output_mode(const std::string& s) {
+  if (s == "append") return OutputMode::append;
+  if (s == "update") return OutputMode::update;
+  if (s == "complete") return OutputMode::complete;
+  throw UsageError("invalid --output-mode '" + s + "' (expected append, update or complete)");
+}
+
+const char* to_string(OutputMode m) noexcept {
+  switch (m) {
+    case OutputMode::update: return "update";
+    case OutputMode::complete: return "complete";
+    default: return "append";
+  }
+}
+
+std::vector<std::string> parse_field_list(const std::string& text, const char* what) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', from);
+    std::string part = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    if (part.empty())
+      throw UsageError(std::string("invalid ") + what + " '" + text + "' (expected FIELD[,FIELD...] with no empty field)");
+    out.push_back(std::move(part));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return out;
+}
+
+Filter parse_filter(const std::string& text) {
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError("invalid --filter '" + text + "' (expected FIELD=VALUE[,VALUE...], e.g. "
+                     "original_crime_type_name=Assault,Burglary)");
+  Filter f;
+  f.field = text.substr(0, eq);
+  // Values may be empty strings ("disposition=" keeps records whose disposition is ""), so split
+  // without parse_field_list's check.
+  const std::string values = text.substr(eq + 1);
+  std::size_t from = 0;
+  for (;;) {
+    const std::size_t comma = values.find(',', from);
+    f.values.push_back(values.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return f;
+}
+
+namespace group_key {
+
+void append_null(std::string& key) { key.push_back('\x01'); }
+
+void append_string(std::string& key, std::string_view value) {
+  key.push_back('\x02');
+  for (const char c : value) {
+    key.push_back(c);
+    if (c == '\0') key.push_back('\xff');
+  }
+  key.push_back('\0');
+}
+
+std::vector<std::optional<std::string_view>> decode(std::string_view key, std::vector<std::string>& scratch) {
+  std::vector<std::optional<std::string_view>> parts;
+  scratch.clear();
+  scratch.reserve(key.size());  // views into scratch must not move
+  std::size_t i = 0;
+  while (i < key.size()) {
+    if (key[i] == '\x01') {
+      parts.emplace_back(std::nullopt);
+      ++i;
+      continue;
+    }
+    ++i;  // 0x02
+    const std::size_t from = i;
+    bool escaped = false;
+    while (i < key.size() && !(key[i] == '\0' && (i + 1 >= key.size() || key[i + 1] != '\xff'))) {
+      if (key[i] == '\0') {
+        escaped = true;
+        ++i;  // skip the 0xFF
+      }
+      ++i;
+    }
+    std::string_view raw = key.substr(from, i - from);
+    ++i;  // the terminating 0x00
+    if (!escaped) {
+      parts.emplace_back(raw);
+      continue;
+    }
+    std::string& s = scratch.emplace_back();
+    for (std::size_t k = 0; k < raw.size(); ++k) {
+      s.push_back(raw[k]);
+      if (raw[k] == '\0') ++k;
+    }
+    parts.emplace_back(std::string_view(s));
+  }
+  return parts;
+}
+
+}  // namespace group_key
+
+Extractor::Extractor(const StreamSpec& spec) : spec_(spec) {
+  rules_.time_field = spec.time_field;
+  rules_.key_field.clear();  // the message key is not needed to aggregate
+}
+
+void Extractor::extract(std::string_view text, Extracted& out) {
+  out.kind = Extracted::Kind::invalid;
+  out.reason.clear();
+  out.group.clear();
+  out.disposition.clear();
+  const boost::json::value* v = parser_.parse(text, &out.reason);
+  if (!v) return;
+  Validated ok = validate_record(*v, rules_);
+  if (!ok.ok()) {
+    out.reason = std::move(ok.reason);
+    return;
+  }
+  out.event_ms = ok.event_ms;
+  const boost::json::object& o = v->get_object();
+  for (const Filter& f : spec_.filters) {
+    const auto s = string_field(o, f.field);
+    if (!s || std::find(f.values.begin(), f.values.end(), *s) == f.values.end()) {
+      out.kind = Extracted::Kind::filtered;
+      return;
+    }
+  }
+  for (const std::string& field : spec_.by) {
+    const auto it = o.find(field);
+    if (it == o.end() || it->value().is_null())
+      group_key::append_null(out.group);
+    else if (it->value().is_string())
+      group_key::append_string(out.group, std::string_view(it->value().get_string()));
+    else
+      group_key::append_string(out.group, boost::json::serialize(it->value()));
+  }
+  if (const auto d = string_field(o, spec_.disposition_field)) out.disposition.assign(d->data(), d->size());
+  out.kind = Extracted::Kind::valid;
+}
+
+StreamEngine::StreamEngine(StreamSpec spec) : spec_(std::move(spec)) {}
+
+bool StreamEngine::add(const Extracted& x) {
+  ++batch_.input;
+  if (x.kind == Extracted::Kind::invalid) {
+    ++batch_.invalid;
+    return true;
+  }
+  if (x.kind == Extracted::Kind::filtered) {
+    ++batch_.filtered;
+    return true;
+  }
+  const std::int64_t t = x.event_ms;
+  batch_.min_event = std::min(batch_.min_event, t);
+  batch_.max_event = std::max(batch_.max_event, t);
+  // The watermark moves per record, this record included (docs/streaming.md, step 3); a record
+  // can never be late by its own time since each of its windows ends after it.
+  if (t > max_event_) {
+    max_event_ = t;
+    watermark_ = saturating_sub(t, spec_.watermark_delay_ms);
+  }
+  bool added = false;
+  spec_.windows.for_each_window(t, [&](std::int64_t start) {
+    if (saturating_add(start, spec_.windows.size_ms) <= watermark_) {  // Spark: window.end <= watermark
+      ++batch_.dropped_pairs;
+      return;
+    }
+    added = true;
+    WindowAgg& w = windows_[start];
+    ++w.total;
+    auto it = w.groups.find(std::string_view(x.group));
+    if (it == w.groups.end()) {
+      it = w.groups.emplace(x.group, GroupStats{}).first;
+      ++rows_;
+    }
+    GroupStats& g = it->second;
+    g.add(x.disposition);
+    if (g.changed_in != batch_id_) {
+      g.changed_in = batch_id_;
+      ++batch_.rows_updated;
+    }
+  });
+  if (!added) ++batch_.late;
+  return added;
+}
+
+void StreamEngine::emit_window(std::int64_t start, const WindowAgg& w, bool closed, Sink& sink,
+                               std::uint64_t& emitted) {
+  std::vector<WindowRow> rows = sorted_rows(w);
+  if (spec_.top > 0 && rows.size() > spec_.top) rows.resize(spec_.top);
+  if (spec_.mode == OutputMode::update)
+    std::erase_if(rows, [&](const WindowRow& r) { return r.stats->changed_in != batch_id_; });
+  if (rows.empty()) return;
+  emitted += rows.size();
+  sink.window(start, saturating_add(start, spec_.windows.size_ms), w, rows, closed);
+}
+
+std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) {
+  if (final_batch) watermark_ = kMaxTime;
+  BatchInfo info;
+  info.batch_id = batch_id_;
+  info.mode = to_string(spec_.mode);
+  info.watermark = watermark_;
+  info.input_rows = batch_.input;
+  info.late = batch_.late;
+  sink.begin_batch(info);
+  std::uint64_t emitted = 0;
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    const bool closed = saturating_add(it->first, spec_.windows.size_ms) <= watermark_;
+    if (spec_.mode == OutputMode::append && !closed) break;  // windows are ordered: the rest are open too
+    emit_window(it->first, it->second, closed, sink, emitted);
+    if (closed && spec_.mode != OutputMode::complete) {
+      rows_ -= it->second.groups.size();
+      it = windows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  sink.end_batch();
+  totals_.input += batch_.input;
+  totals_.invalid += batch_.invalid;
+  totals_.filtered += batch_.filtered;
+  totals_.late += batch_.late;
+  totals_.dropped_pairs += batch_.dropped_pairs;
+  totals_.rows_updated += batch_.rows_updated;
+  totals_.min_event = std::min(totals_.min_event, batch_.min_event);
+  totals_.max_event = std::max(totals_.max_event, batch_.max_event);
+  batch_ = BatchCounters{};
+  ++batch_id_;
+  return emitted;
+}
+
+}  // namespace sfcrime

@@ -1,6 +1,7 @@
 #include "sfcrime/reader.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +73,14 @@ void RecordReader::count_lines(std::size_t upto) {
 std::string RecordReader::where(std::size_t at) {
   count_lines(at);
   return " (" + name_ + " line " + std::to_string(line_) + ", byte " + std::to_string(base_ + at) + ")";
+}
+
+bool RecordReader::ready(int timeout_ms) {
+  if (eof_ || done_) return true;
+  for (std::size_t i = pos_; i < end_; ++i)
+    if (!is_ws(buf_[i])) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) > 0;
 }
 
 bool RecordReader::skip_ws() {

@@ -2,11 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "sfcrime/datetime.hpp"
+#include "sfcrime/engine.hpp"
 #include "sfcrime/errors.hpp"
+#include "sfcrime/kafka.hpp"
 
 namespace sfcrime {
 namespace {
@@ -20,67 +23,181 @@ void flush_all(std::FILE* out) {
   if (std::fflush(out) != 0) throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
 }
 
+std::string format_watermark(std::int64_t w) {
+  if (w == StreamEngine::kMinTime) return "-infinity";
+  if (w == StreamEngine::kMaxTime) return "+infinity";
+  return format_naive_datetime(w);
+}
+
+/// The JSON row of docs/streaming.md ("Rows"), keys in their documented order.
+boost::json::object json_row(const RowLabels& labels, std::vector<std::string>& scratch, const std::string& start,
+                             const std::string& end, const WindowAgg& w, const WindowRow& r, bool final,
+                             std::int64_t batch_id) {
+  const std::string_view usual = r.stats->usual();
+  boost::json::object o;
+  o["window_start"] = start;
+  o["window_end"] = end;
+  const auto parts = group_key::decode(r.group, scratch);
+  for (std::size_t i = 0; i < labels.by.size() && i < parts.size(); ++i) {
+    if (parts[i])
+      o[labels.by[i]] = *parts[i];
+    else
+      o[labels.by[i]] = nullptr;
+  }
+  o["count"] = r.stats->count;
+  o["usual_disposition"] = usual;
+  const std::string* d = labels.codes ? labels.codes->describe(usual) : nullptr;
+  if (d)
+    o["usual_disposition_description"] = *d;
+  else
+    o["usual_disposition_description"] = nullptr;
+  o["window_total"] = w.total;
+  o["window_distinct"] = w.groups.size();
+  o["final"] = final;
+  o["batch_id"] = batch_id;
+  return o;
+}
+
 class JsonSink final : public Sink {
  public:
-  JsonSink(std::FILE* out, std::string field, const RadioCodes& codes)
-      : out_(out), field_(std::move(field)), codes_(codes) {}
+  JsonSink(std::FILE* out, RowLabels labels) : out_(out), labels_(std::move(labels)) {}
 
-  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, bool final) override {
+  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
+              bool final) override {
     const std::string s = format_naive_datetime(start), e = format_naive_datetime(end);
-    std::string line;
-    for (const WindowRow& r : WindowTable::sorted_rows(w)) {
-      const std::string_view usual = r.stats->usual();
-      boost::json::object o;
-      o["window_start"] = s;
-      o["window_end"] = e;
-      o[field_] = r.group;
-      o["count"] = r.stats->count;
-      o["usual_disposition"] = usual;
-      if (const std::string* d = codes_.describe(usual))
-        o["usual_disposition_description"] = *d;
-      else
-        o["usual_disposition_description"] = nullptr;
-      o["window_total"] = w.total;
-      o["window_distinct"] = w.groups.size();
-      o["final"] = final;
-      line = boost::json::serialize(o);
-      line += '\n';
-      write_all(out_, line);
+    std::string text;
+    for (const WindowRow& r : rows) {
+      text += boost::json::serialize(json_row(labels_, scratch_, s, e, w, r, final, batch_.batch_id));
+      text += '\n';
     }
+    write_all(out_, text);
   }
-  void flush() override { flush_all(out_); }
+  void end_batch() override { flush_all(out_); }
+  std::string description() const override { return "json"; }
 
  private:
   std::FILE* out_;
-  std::string field_;
-  const RadioCodes& codes_;
+  RowLabels labels_;
+  std::vector<std::string> scratch_;
+};
+
+/// RFC 4180: a field holding a comma, quote, CR or LF is quoted, quotes doubled.
+void csv_field(std::string& line, std::string_view v) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+    line += v;
+    return;
+  }
+  line += '"';
+  for (const char c : v) {
+    if (c == '"') line += '"';
+    line += c;
+  }
+  line += '"';
+}
+
+class CsvSink final : public Sink {
+ public:
+  CsvSink(std::FILE* out, RowLabels labels) : out_(out), labels_(std::move(labels)) {}
+
+  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
+              bool final) override {
+    std::string text;
+    if (!header_done_) {
+      header_done_ = true;
+      std::vector<std::string> cols = {"window_start", "window_end"};
+      cols.insert(cols.end(), labels_.by.begin(), labels_.by.end());
+      for (const char* c : {"count", "usual_disposition", "usual_disposition_description", "window_total",
+                            "window_distinct", "final", "batch_id"})
+        cols.emplace_back(c);
+      for (std::size_t i = 0; i < cols.size(); ++i) {
+        if (i) text += ',';
+        csv_field(text, cols[i]);
+      }
+      text += "\r\n";
+    }
+    const std::string s = format_naive_datetime(start), e = format_naive_datetime(end);
+    for (const WindowRow& r : rows) {
+      text += s + ',' + e;
+      for (const auto& part : group_key::decode(r.group, scratch_)) {
+        text += ',';
+        if (part) csv_field(text, *part);
+      }
+      const std::string_view usual = r.stats->usual();
+      text += ',' + std::to_string(r.stats->count) + ',';
+      csv_field(text, usual);
+      text += ',';
+      if (const std::string* d = labels_.codes ? labels_.codes->describe(usual) : nullptr) csv_field(text, *d);
+      text += ',' + std::to_string(w.total) + ',' + std::to_string(w.groups.size()) + ',' + (final ? "true" : "false") +
+              ',' + std::to_string(batch_.batch_id) + "\r\n";
+    }
+    write_all(out_, text);
+  }
+  void end_batch() override { flush_all(out_); }
+  std::string description() const override { return "csv"; }
+
+ private:
+  std::FILE* out_;
+  RowLabels labels_;
+  std::vector<std::string> scratch_;
+  bool header_done_ = false;
 };
 
 class TableSink final : public Sink {
  public:
-  TableSink(std::FILE* out, std::string field, const RadioCodes& codes)
-      : out_(out), field_(std::move(field)), codes_(codes) {}
+  TableSink(std::FILE* out, RowLabels labels) : out_(out), labels_(std::move(labels)) {}
 
-  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, bool final) override {
-    const auto rows = WindowTable::sorted_rows(w);
-    std::size_t width = field_.size();
-    for (const WindowRow& r : rows) width = std::max(width, r.group.size());
-    const std::string noun = field_ == "original_crime_type_name" ? "crime types" : "distinct " + field_;
-    std::string s = "\n" + format_naive_datetime(start) + " .. " + format_naive_datetime(end) + "   " +
-                    std::to_string(w.total) + (w.total == 1 ? " record, " : " records, ") +
-                    std::to_string(w.groups.size()) + " " + noun + (final ? "" : "  (not final)") + "\n";
-    s += "    count  " + pad(field_, width) + "  usual disposition\n";
+  void begin_batch(const BatchInfo& b) override {
+    Sink::begin_batch(b);
+    header_done_ = false;
+  }
+
+  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
+              bool final) override {
+    std::string s;
+    if (!header_done_) {
+      // As Spark's console sink does, one header per micro-batch that has rows.
+      header_done_ = true;
+      s += "-------------------------------------------\n";
+      s += "Batch: " + std::to_string(batch_.batch_id) + "   (" + batch_.mode + " mode, watermark " +
+           format_watermark(batch_.watermark) + ")\n";
+      s += "-------------------------------------------\n";
+    }
+    // Columns: one per grouping field, each as wide as its longest value or heading.
+    std::vector<std::vector<std::string>> cells;
+    std::vector<std::size_t> width;
+    for (const std::string& f : labels_.by) width.push_back(f.size());
     for (const WindowRow& r : rows) {
+      auto& row = cells.emplace_back();
+      const auto parts = group_key::decode(r.group, scratch_);
+      for (std::size_t i = 0; i < parts.size() && i < width.size(); ++i) {
+        row.emplace_back(parts[i] ? std::string(*parts[i]) : std::string("(null)"));
+        width[i] = std::max(width[i], row.back().size());
+      }
+    }
+    const bool crime = labels_.by.size() == 1 && labels_.by[0] == "original_crime_type_name";
+    std::string noun = crime ? "crime types" : "distinct keys";
+    s += "\n" + format_naive_datetime(start) + " .. " + format_naive_datetime(end) + "   " + std::to_string(w.total) +
+         (w.total == 1 ? " record, " : " records, ") + std::to_string(w.groups.size()) + " " + noun +
+         (final ? "" : "  (not final)") + "\n";
+    s += "    count";
+    for (std::size_t i = 0; i < width.size(); ++i) s += "  " + pad(labels_.by[i], width[i]);
+    s += "  usual disposition\n";
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const WindowRow& r = rows[k];
       const std::string_view usual = r.stats->usual();
-      const std::string* d = codes_.describe(usual);
-      std::string count = std::to_string(r.stats->count);
-      s += std::string(9 - std::min<std::size_t>(9, count.size()), ' ') + count + "  " + pad(std::string(r.group), width) +
-           "  " + pad(usual.empty() ? std::string("(none)") : std::string(usual), 12) + "  " +
+      const std::string* d = labels_.codes ? labels_.codes->describe(usual) : nullptr;
+      const std::string count = std::to_string(r.stats->count);
+      s += std::string(9 - std::min<std::size_t>(9, count.size()), ' ') + count;
+      for (std::size_t i = 0; i < cells[k].size(); ++i) s += "  " + pad(cells[k][i], width[i]);
+      s += "  " + pad(usual.empty() ? std::string("(none)") : std::string(usual), 12) + "  " +
            (d ? *d : std::string("(not in radio codes)")) + "\n";
     }
+    if (rows.size() < w.groups.size() && batch_.mode != std::string_view("update"))
+      s += "    ... " + std::to_string(w.groups.size() - rows.size()) + " more (--top)\n";
     write_all(out_, s);
   }
-  void flush() override { flush_all(out_); }
+  void end_batch() override { flush_all(out_); }
+  std::string description() const override { return "table"; }
 
  private:
   static std::string pad(std::string s, std::size_t n) {
@@ -88,8 +205,51 @@ class TableSink final : public Sink {
     return s;
   }
   std::FILE* out_;
-  std::string field_;
-  const RadioCodes& codes_;
+  RowLabels labels_;
+  std::vector<std::string> scratch_;
+  bool header_done_ = false;
+};
+
+class TopicSink final : public Sink {
+ public:
+  TopicSink(kafka::Producer& producer, std::string topic, RowLabels labels)
+      : producer_(producer), topic_(std::move(topic)), labels_(std::move(labels)) {}
+
+  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
+              bool final) override {
+    const std::string s = format_naive_datetime(start), e = format_naive_datetime(end);
+    for (const WindowRow& r : rows) {
+      boost::json::array key;
+      key.emplace_back(s);
+      for (const auto& part : group_key::decode(r.group, scratch_)) {
+        if (part)
+          key.emplace_back(*part);
+        else
+          key.emplace_back(nullptr);
+      }
+      const std::string k = boost::json::serialize(key);
+      const std::string v = boost::json::serialize(json_row(labels_, scratch_, s, e, w, r, final, batch_.batch_id));
+      if (!producer_.send(k, v, ++sent_)) throw InterruptedError("interrupted while sending answers to '" + topic_ + "'");
+    }
+  }
+
+  void end_batch() override {
+    // The batch's rows are delivered before its input offsets may be committed.
+    while (producer_.flush(500) > 0) {
+      if (interrupted()) break;
+    }
+    if (producer_.stats().failed > 0)
+      throw UnavailableError(std::to_string(producer_.stats().failed) + " answer rows were not delivered to '" + topic_ +
+                             "'");
+  }
+  std::string description() const override { return "topic " + topic_; }
+
+ private:
+  kafka::Producer& producer_;
+  std::string topic_;
+  RowLabels labels_;
+  std::vector<std::string> scratch_;
+  std::uint64_t sent_ = 0;
 };
 
 }  // namespace
@@ -97,12 +257,38 @@ class TableSink final : public Sink {
 OutputFormat parse_output_format(const std::string& s) {
   if (s == "table") return OutputFormat::table;
   if (s == "json") return OutputFormat::json;
-  throw UsageError("invalid --output '" + s + "' (expected table or json)");
+  if (s == "csv") return OutputFormat::csv;
+  throw UsageError("invalid --output '" + s + "' (expected table, json or csv)");
 }
 
-std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, std::string group_field, const RadioCodes& codes) {
-  if (format == OutputFormat::json) return std::make_unique<JsonSink>(out, std::move(group_field), codes);
-  return std::make_unique<TableSink>(out, std::move(group_field), codes);
+std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, RowLabels labels) {
+  if (format == OutputFormat::json) return std::make_unique<JsonSink>(out, std::move(labels));
+  if (format == OutputFormat::csv) return std::make_unique<CsvSink>(out, std::move(labels));
+  return std::make_unique<TableSink>(out, std::move(labels));
+}
+
+std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels) {
+  return std::make_unique<TopicSink>(producer, std::move(topic), std::move(labels));
+}
+
+void TeeSink::begin_batch(const BatchInfo& b) {
+  Sink::begin_batch(b);
+  for (auto& s : sinks_) s->begin_batch(b);
+}
+
+void TeeSink::window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
+                     bool final) {
+  for (auto& s : sinks_) s->window(start, end, w, rows, final);
+}
+
+void TeeSink::end_batch() {
+  for (auto& s : sinks_) s->end_batch();
+}
+
+std::string TeeSink::description() const {
+  std::string d;
+  for (const auto& s : sinks_) d += (d.empty() ? "" : " + ") + s->description();
+  return d;
 }
 
 }  // namespace sfcrime

@@ -25,6 +25,7 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
     // Stored offsets are those of messages next() returned; they are committed every 5 s
     // (auto-commit) or only by commit() when the caller asks for it.
     defaults.emplace_back("enable.auto.commit", o.manual_commit ? "false" : "true");
+    if (o.store_processed) defaults.emplace_back("enable.auto.offset.store", "false");  // commit() names the offsets
   } else {
     // librdkafka 2.0's rd_kafka_assign() wants a group.id even though an assigned consumer never
     // joins or commits to a group; this one is never used on the broker.
@@ -58,6 +59,7 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
     }
     if (const auto err = rd_kafka_assign(handle_.get(), list.get()))
       throw UnavailableError("cannot assign the partitions of '" + options_.topic + "': " + kafka::error_text(err));
+    for (int p = 0; p < parts; ++p) assignment_.insert(p);
     assigned_ = true;
   } else {
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -80,7 +82,17 @@ TopicSource::~TopicSource() {
 
 void TopicSource::commit() {
   if (!options_.group) return;
-  const rd_kafka_resp_err_t err = rd_kafka_commit(handle_.get(), nullptr, 0);
+  kafka::PartitionList list;
+  if (options_.store_processed) {
+    // The processed positions of the partitions this process holds now (a revoked partition's
+    // position is its new owner's to commit).
+    list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const std::int32_t p : assignment_)
+      if (const auto it = next_offset_.find(p); it != next_offset_.end())
+        rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset = it->second;
+    if (list->cnt == 0) return;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_commit(handle_.get(), list.get(), 0);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
     throw UnavailableError("cannot commit the offsets of group '" + *options_.group + "': " + kafka::error_text(err));
 }
@@ -142,9 +154,19 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
         rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
       else
         rd_kafka_assign(rk, parts);
+      for (int i = 0; i < parts->cnt; ++i) {
+        self->assignment_.insert(parts->elems[i].partition);
+        self->at_eof_.erase(parts->elems[i].partition);
+      }
       self->assigned_ = true;
     } else {
-      for (int i = 0; i < parts->cnt; ++i) self->pending_.erase(parts->elems[i].partition);
+      for (int i = 0; i < parts->cnt; ++i) {
+        const std::int32_t p = parts->elems[i].partition;
+        self->pending_.erase(p);
+        self->assignment_.erase(p);
+        self->at_eof_.erase(p);
+        if (self->on_revoked_) self->on_revoked_(p);
+      }
       if (cooperative)
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
       else
@@ -158,6 +180,9 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
     }
   } catch (...) {
     self->assigned_ = false;
+    for (const std::int32_t p : self->assignment_)
+      if (self->on_revoked_) self->on_revoked_(p);
+    self->assignment_.clear();
     // Exceptions must not unwind through librdkafka's C frames: next() rethrows it.
     self->rebalance_error_ = std::current_exception();
     if (cooperative)
@@ -196,6 +221,7 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
   if (m->err) {
     const rd_kafka_resp_err_t err = m->err;
     if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (assignment_.count(m->partition)) at_eof_.insert(m->partition);
       const auto it = pending_.find(m->partition);
       if (it != pending_.end() && m->offset >= it->second) pending_.erase(it);
       return nullptr;
@@ -217,10 +243,33 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
   note_alive();
   down_since_ = {};
   ++consumed_;
-  next_offset_[m->partition] = m->offset + 1;
+  at_eof_.erase(m->partition);
+  if (!options_.store_processed) next_offset_[m->partition] = m->offset + 1;
   const auto it = pending_.find(m->partition);
   if (it != pending_.end() && m->offset + 1 >= it->second) pending_.erase(it);
   return m;
+}
+
+}  // namespace sfcrime
+
+namespace sfcrime {
+
+void TopicSource::mark_processed(std::int32_t partition, std::int64_t next_offset) {
+  next_offset_[partition] = next_offset;
+}
+
+bool TopicSource::caught_up(std::int32_t partition) const {
+  // With exit_at_end a partition read up to the high watermark it had when assigned has nothing
+  // more to give this run, whether or not its EOF event was polled yet.
+  return at_eof_.count(partition) > 0 || (options_.exit_at_end && assigned_ && !pending_.count(partition));
+}
+
+std::int64_t TopicSource::cached_high(std::int32_t partition) {
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(handle_.get(), options_.topic.c_str(), partition, &low, &high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR)
+    return -1;
+  return high;
 }
 
 }  // namespace sfcrime

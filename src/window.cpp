@@ -29,20 +29,7 @@ void GroupStats::add(std::string_view disposition) {
   dispositions.emplace_back(std::string(disposition), 1);
 }
 
-void WindowTable::add(std::int64_t event_ms, std::string_view group, std::string_view disposition) {
-  spec_.for_each_window(event_ms, [&](std::int64_t start) {
-    WindowAgg& w = windows_[start];
-    ++w.total;
-    auto it = w.groups.find(group);
-    if (it == w.groups.end()) {
-      it = w.groups.emplace(std::string(group), GroupStats{}).first;
-      ++rows_;
-    }
-    it->second.add(disposition);
-  });
-}
-
-std::vector<WindowRow> WindowTable::sorted_rows(const WindowAgg& w) {
+std::vector<WindowRow> sorted_rows(const WindowAgg& w) {
   std::vector<WindowRow> rows;
   rows.reserve(w.groups.size());
   for (const auto& [g, s] : w.groups) rows.push_back({g, &s});

@@ -1,2 +1,160 @@
 #pragma once
-// placeholder: being written
+/// The streaming engine of `sfcrime aggregate`: event-time windows with a watermark, late records,
+/// output modes and micro-batches, with the semantics written down in docs/streaming.md (Spark
+/// Structured Streaming's words; the watermark moves per record as Kafka Streams' stream time does).
+///
+/// The engine knows nothing of Kafka or files: callers extract each record (Extractor), feed it
+/// with add(), and call end_batch() at every trigger, which hands the rows to emit to a Sink.
+/// Times are milliseconds since the naive epoch (datetime.hpp).
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sfcrime/record.hpp"
+#include "sfcrime/sinks.hpp"
+#include "sfcrime/window.hpp"
+
+namespace sfcrime {
+
+/// Spark's output modes (docs/streaming.md, "Output modes").
+enum class OutputMode { append, update, complete };
+
+/// Parses "append", "update" or "complete". @throws UsageError otherwise.
+OutputMode parse_output_mode(const std::string& s);
+/// "append", "update" or "complete".
+const char* to_string(OutputMode m) noexcept;
+
+/// `--filter FIELD=V1[,V2...]`: keeps records whose FIELD is a string equal to one of the values.
+struct Filter {
+  std::string field;
+  std::vector<std::string> values;
+};
+
+/// Parses "FIELD=V1,V2". @throws UsageError when '=' or the field is missing.
+Filter parse_filter(const std::string& text);
+
+/// Splits "a,b,c" into fields. @throws UsageError for an empty field (e.g. "a,,b"), naming `what`.
+std::vector<std::string> parse_field_list(const std::string& text, const char* what);
+
+/// What to compute: the query of `sfcrime aggregate`.
+struct StreamSpec {
+  WindowSpec windows;                                           ///< size and slide, ms
+  std::int64_t watermark_delay_ms = 3'600'000;                  ///< allowed lateness, ms (>= 0)
+  OutputMode mode = OutputMode::append;
+  std::vector<std::string> by = {"original_crime_type_name"};   ///< grouping fields, >= 1
+  std::vector<Filter> filters;                                  ///< all must hold
+  std::string time_field = "call_date_time";                    ///< event time
+  std::string disposition_field = "disposition";                ///< for the usual disposition
+  std::size_t top = 0;                                          ///< rows per window; 0 = all
+};
+
+/// Group keys: a tuple of nullable strings (one per --by field) encoded in one byte string whose
+/// byte-wise order is the tuple's order (field by field, null first, then strings byte-wise), the
+/// encoding of FoundationDB's tuple layer: null = 0x01; a string = 0x02, its bytes with 0x00
+/// written as 0x00 0xFF, then 0x00.
+namespace group_key {
+void append_null(std::string& key);
+void append_string(std::string& key, std::string_view value);
+/// The parts of an encoded key, std::nullopt for null. Views point into `key`'s storage except
+/// for strings that held 0x00 bytes, which are unescaped into `scratch`.
+std::vector<std::optional<std::string_view>> decode(std::string_view key, std::vector<std::string>& scratch);
+}  // namespace group_key
+
+/// One record as the engine sees it.
+struct Extracted {
+  enum class Kind { valid, invalid, filtered };
+  Kind kind = Kind::invalid;
+  std::string reason;        ///< why it is invalid
+  std::int64_t event_ms = 0; ///< valid and filtered records
+  std::string group;         ///< encoded group key (valid records)
+  std::string disposition;   ///< disposition code, "" when absent
+};
+
+/// Parses and classifies record texts for one StreamSpec (steps 1, 2 and 5 of docs/streaming.md,
+/// "Per record"): invalid (not a JSON object; time field missing, not a string, not a date-time),
+/// filtered (fails a --filter), else valid with its event time, group key and disposition.
+class Extractor {
+ public:
+  explicit Extractor(const StreamSpec& spec);
+  /// Fills `out` (reusing its storage) from one record's JSON text.
+  void extract(std::string_view text, Extracted& out);
+
+ private:
+  const StreamSpec& spec_;
+  RecordRules rules_;
+  RecordParser parser_;
+};
+
+/// Counters of one micro-batch, reset by end_batch().
+struct BatchCounters {
+  std::uint64_t input = 0;          ///< messages taken (valid, invalid and filtered)
+  std::uint64_t invalid = 0;
+  std::uint64_t filtered = 0;
+  std::uint64_t late = 0;           ///< records all of whose windows were closed
+  std::uint64_t dropped_pairs = 0;  ///< (record, window) pairs skipped because the window closed
+  std::uint64_t rows_updated = 0;   ///< (window, group) rows whose count changed
+  std::int64_t min_event = std::numeric_limits<std::int64_t>::max();  ///< of added or late records
+  std::int64_t max_event = std::numeric_limits<std::int64_t>::min();
+};
+
+/// Window state, watermark and emission per output mode.
+class StreamEngine {
+ public:
+  /// -infinity and +infinity for watermarks.
+  static constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
+  static constexpr std::int64_t kMaxTime = std::numeric_limits<std::int64_t>::max();
+
+  explicit StreamEngine(StreamSpec spec);
+
+  /// Takes one extracted record of the current batch. Valid records move the watermark (before
+  /// their windows are checked) and are added to every window of theirs that is still open.
+  /// @returns false when the record is late (all its windows closed): not added.
+  bool add(const Extracted& x);
+
+  /// Ends the current batch: hands the rows to emit (per output mode) to `sink` between
+  /// sink.begin_batch() and sink.end_batch(), frees the state of closed windows in append and
+  /// update modes, and starts the next batch.
+  /// @param final_batch true at the end of input: the watermark goes to +infinity first, so every
+  ///        window closes.
+  /// @returns the rows emitted.
+  /// @throws whatever the sink throws (IoError, UnavailableError).
+  std::uint64_t end_batch(bool final_batch, Sink& sink);
+
+  /// The watermark, ms: kMinTime before the first valid record, kMaxTime after the final batch.
+  std::int64_t watermark() const noexcept { return watermark_; }
+  /// The batch being collected (0-based).
+  std::int64_t batch_id() const noexcept { return batch_id_; }
+  /// Counters of the batch being collected.
+  const BatchCounters& batch() const noexcept { return batch_; }
+  /// (window, group) rows held in state.
+  std::uint64_t rows_total() const noexcept { return rows_; }
+  /// Windows held in state.
+  std::size_t windows_held() const noexcept { return windows_.size(); }
+  /// Totals over every batch so far.
+  const BatchCounters& totals() const noexcept { return totals_; }
+  const StreamSpec& spec() const noexcept { return spec_; }
+  /// Window start -> state, oldest first.
+  const std::map<std::int64_t, WindowAgg>& windows() const noexcept { return windows_; }
+
+ private:
+  void emit_window(std::int64_t start, const WindowAgg& w, bool closed, Sink& sink, std::uint64_t& emitted);
+
+  StreamSpec spec_;
+  std::map<std::int64_t, WindowAgg> windows_;
+  std::uint64_t rows_ = 0;
+  std::int64_t max_event_ = kMinTime;
+  std::int64_t watermark_ = kMinTime;
+  std::int64_t batch_id_ = 0;
+  BatchCounters batch_;
+  BatchCounters totals_;
+};
+
+/// a + b and a - b clamped to the int64 range (window ends and watermarks near the limits).
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept;
+std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept;
+
+}  // namespace sfcrime

@@ -152,6 +152,10 @@ class Producer : public Client {
   /// @throws UnavailableError on a fatal producer error (e.g. idempotence broken).
   bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record);
 
+  /// As send(key, value, record), with message headers (name, value), e.g. why a record is late.
+  bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
+            const std::vector<Property>& headers);
+
   /// Serves delivery reports for up to `ms` milliseconds.
   void poll(int ms);
 

@@ -45,6 +45,12 @@ class RecordReader {
   ///         IoError when read(2) fails.
   bool next(RawRecord& out);
 
+  /// True when next() has something to work on without waiting for the descriptor: unscanned
+  /// input is buffered, the input ended, or the descriptor becomes readable within `timeout_ms`
+  /// (poll(2); a regular file is always readable). A record cut by the end of the buffer may still
+  /// make next() wait for its rest.
+  bool ready(int timeout_ms);
+
   Format format() const noexcept { return format_; }
   /// Bytes consumed from the input so far.
   std::uint64_t bytes_read() const noexcept { return base_ + pos_; }

@@ -1,43 +1,96 @@
 #pragma once
-/// Where aggregate results go: a table for people, NDJSON for scripts.
+/// Where aggregate results go: a table for people, NDJSON or CSV for scripts, a Kafka topic for
+/// other programs. The row shape is written down in docs/streaming.md ("Rows").
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sfcrime/radio_codes.hpp"
 #include "sfcrime/window.hpp"
 
 namespace sfcrime {
 
-/// Receives windows as they are emitted.
+namespace kafka {
+class Producer;
+}
+
+/// What a sink is told at the start of each micro-batch's output.
+struct BatchInfo {
+  std::int64_t batch_id = 0;
+  const char* mode = "append";   ///< output mode
+  /// Watermark after the batch, ms; INT64_MIN = -infinity, INT64_MAX = +infinity (final batch).
+  std::int64_t watermark = 0;
+  std::uint64_t input_rows = 0;  ///< messages in the batch
+  std::uint64_t late = 0;        ///< late records in the batch
+};
+
+/// Receives the rows each micro-batch emits: begin_batch(), window() for each window with rows to
+/// emit (oldest first), end_batch().
 class Sink {
  public:
   virtual ~Sink() = default;
-  /// Writes every row of window [start_ms, end_ms).
-  /// @param final true when the window will not change any more.
+  virtual void begin_batch(const BatchInfo& batch) { batch_ = batch; }
+  /// Writes `rows` of window [start_ms, end_ms) (already ordered and cut to --top).
+  /// @param w the whole window's state (for window_total and window_distinct).
+  /// @param final true when the window is closed and will not change any more.
   /// @throws IoError when the output cannot be written (EPIPE ends the command quietly upstream).
-  virtual void window(std::int64_t start_ms, std::int64_t end_ms, const WindowAgg& w, bool final) = 0;
-  /// Flushes buffered output. @throws IoError.
-  virtual void flush() = 0;
+  virtual void window(std::int64_t start_ms, std::int64_t end_ms, const WindowAgg& w, const std::vector<WindowRow>& rows,
+                      bool final) = 0;
+  /// Ends the batch: flushes buffered output (a topic sink waits for delivery).
+  /// @throws IoError; UnavailableError when rows were not delivered to a topic.
+  virtual void end_batch() = 0;
+  /// What the progress report calls the sink, e.g. "json" or "topic answers".
+  virtual std::string description() const = 0;
+
+ protected:
+  BatchInfo batch_;
 };
 
 /// Output format of `aggregate --output`.
-enum class OutputFormat { table, json };
+enum class OutputFormat { table, json, csv };
 
-/// Parses "table" or "json". @throws UsageError otherwise.
+/// Parses "table", "json" or "csv". @throws UsageError otherwise.
 OutputFormat parse_output_format(const std::string& s);
 
-/// Makes the sink for `format`, writing to `out`.
-/// @param group_field the grouping field's name, used as the JSON key and table heading.
-/// @param codes disposition descriptions; absent codes are shown as absent.
+/// How rows are labelled: the grouping fields' names (JSON keys, CSV and table headings) and the
+/// disposition descriptions (absent codes are shown as absent).
+struct RowLabels {
+  std::vector<std::string> by;
+  const RadioCodes* codes = nullptr;
+};
+
+/// Makes the sink for `format`, writing to `out` (not owned).
 ///
-/// JSON (one object per line, per window and group, windows oldest first, rows by count):
+/// JSON: one object per line, per window and group, the keys in this order:
 ///   {"window_start":"2018-10-02T09:00:00","window_end":"2018-10-02T09:30:00",
-///    "original_crime_type_name":"Traffic Stop","count":12,"usual_disposition":"CIT",
+///    "<by field 1>":"Traffic Stop" | null, ..., "count":12,"usual_disposition":"CIT",
 ///    "usual_disposition_description":"Citation issued" | null,"window_total":41,
-///    "window_distinct":27,"final":true}
-/// window_total counts the window's records; window_distinct its distinct group values.
-std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, std::string group_field, const RadioCodes& codes);
+///    "window_distinct":27,"final":true,"batch_id":3}
+/// window_total counts the window's records; window_distinct its distinct group keys.
+/// CSV: RFC 4180, a header line with the same column names, then one line per row; null is an
+/// empty field. Table: per batch a "Batch: N" header, per window a heading and aligned rows.
+std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, RowLabels labels);
+
+/// A sink that sends one message per row to `producer`'s topic: key the compact JSON array
+/// [window_start, key1, ...], value the JSON row. end_batch() waits until every row is delivered.
+/// @throws UnavailableError from end_batch() when a row is not delivered within the producer's
+///         message.timeout.ms.
+std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels);
+
+/// Hands every call to each of `sinks` in turn.
+class TeeSink final : public Sink {
+ public:
+  explicit TeeSink(std::vector<std::unique_ptr<Sink>> sinks) : sinks_(std::move(sinks)) {}
+  void begin_batch(const BatchInfo& b) override;
+  void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
+              bool final) override;
+  void end_batch() override;
+  std::string description() const override;
+
+ private:
+  std::vector<std::unique_ptr<Sink>> sinks_;
+};
 
 }  // namespace sfcrime

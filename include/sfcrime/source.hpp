@@ -16,7 +16,9 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +36,10 @@ struct SourceOptions {
   /// With a group: commit only when commit() is called (aggregate commits after its output is
   /// written), not every 5 s.
   bool manual_commit = false;
+  /// The caller reports each message it has processed (mark_processed()); only those offsets are
+  /// committed and a partition given back by a rebalance resumes after them (aggregate buffers
+  /// messages to merge partitions by event time, so polled is not processed).
+  bool store_processed = false;
 };
 
 /// A consumer of one topic that knows when it has read everything that was there.
@@ -65,6 +71,25 @@ class TopicSource : public kafka::Client {
   /// @throws UnavailableError when the commit fails.
   void commit();
 
+  /// Records that every message of `partition` before `next_offset` was processed (with
+  /// store_processed): stored for the next commit() and used as the resume point.
+  void mark_processed(std::int32_t partition, std::int64_t next_offset);
+
+  /// The partitions assigned to this process now.
+  const std::set<std::int32_t>& assignment() const noexcept { return assignment_; }
+
+  /// True when the consumer has reached the end of `partition` (a partition-EOF event) and no
+  /// message came from it since, or, with exit_at_end, was read up to its high watermark.
+  bool caught_up(std::int32_t partition) const;
+
+  /// The high watermark of `partition` as last seen in a fetch response (no round trip), or -1
+  /// when none was seen yet.
+  std::int64_t cached_high(std::int32_t partition);
+
+  /// Called (inside next(), from the rebalance callback) for each partition taken away from this
+  /// process, so that messages buffered from it can be dropped.
+  void on_revoked(std::function<void(std::int32_t)> f) { on_revoked_ = std::move(f); }
+
   /// Closes the consumer: leaves the group (committing if auto-commit is on), waiting at most
   /// Config::timeout. Idempotent.
   void close();
@@ -76,8 +101,12 @@ class TopicSource : public kafka::Client {
   SourceOptions options_;
   // partition -> high watermark to reach; erased once reached.
   std::map<std::int32_t, std::int64_t> pending_;
-  // partition -> offset after the last message next() returned from it.
+  // partition -> offset after the last message next() returned (or, with store_processed, the
+  // caller processed) from it.
   std::map<std::int32_t, std::int64_t> next_offset_;
+  std::set<std::int32_t> assignment_;
+  std::set<std::int32_t> at_eof_;
+  std::function<void(std::int32_t)> on_revoked_;
   bool assigned_ = false;
   bool closed_ = false;
   std::uint64_t consumed_ = 0;

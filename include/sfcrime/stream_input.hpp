@@ -1,2 +1,121 @@
 #pragma once
-// placeholder: being written
+/// The inputs of `sfcrime aggregate`: a Kafka topic (partitions merged in event-time order) or a
+/// file / standard input, both handing extracted records to the engine in processing order and
+/// telling where the default trigger's micro-batch ends (docs/streaming.md, "Input order" and
+/// "Micro-batches").
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sfcrime/engine.hpp"
+#include "sfcrime/kafka.hpp"
+#include "sfcrime/reader.hpp"
+#include "sfcrime/source.hpp"
+
+namespace sfcrime {
+
+/// One input record, extracted. Valid until the next take().
+struct InputItem {
+  Extracted x;
+  std::string_view value;                 ///< the record's text (message value)
+  std::optional<std::string_view> key;    ///< the message key (topic input; none for a null key)
+  std::int32_t partition = -1;            ///< -1 for a file
+  std::int64_t offset = 0;                ///< the message offset, or the record number (1-based) in a file
+  std::uint64_t line = 0;                 ///< a file record's first line
+};
+
+/// A source of records in processing order.
+class StreamInput {
+ public:
+  virtual ~StreamInput() = default;
+  /// The next record in processing order, waiting at most `wait` for input.
+  /// @returns nullptr when none is ready in time or the input ended (see at_end()).
+  /// @throws DataError for a file whose framing breaks (reader.hpp); UnavailableError and
+  ///         NoInputError from the consumer (source.hpp); IoError.
+  virtual InputItem* take(std::chrono::milliseconds wait) = 0;
+  /// True once every record was taken and no more can come (end of file; with --exit-at-end,
+  /// every partition read to the high watermark it had when assigned).
+  virtual bool at_end() = 0;
+  /// Notes where the current micro-batch starts (call after its first take()).
+  virtual void begin_batch() = 0;
+  /// True when the records that were available at begin_batch() have all been taken: the end of
+  /// a micro-batch under the default trigger.
+  virtual bool batch_complete() = 0;
+  /// Writes the next position to process, per partition, for the progress report:
+  /// {"TOPIC": {"0": 123, ...}} or {"FILE": 500} (records taken).
+  virtual void positions(boost::json::object& out) const = 0;
+  /// How the progress report names this source.
+  virtual std::string description() const = 0;
+  /// Commits the positions of the records taken so far (consumer group only).
+  virtual void commit() {}
+  /// Leaves the group and closes the consumer (topic input only). Idempotent.
+  virtual void close() {}
+};
+
+/// Records of a JSON array or NDJSON file or standard input (reader.hpp), in file order.
+class FileInput final : public StreamInput {
+ public:
+  /// @throws NoInputError if the file does not exist; IoError if it cannot be opened.
+  FileInput(const std::string& path, const StreamSpec& spec);
+  InputItem* take(std::chrono::milliseconds wait) override;
+  bool at_end() override { return ended_; }
+  void begin_batch() override {}
+  /// On a pipe, the batch ends when no more input is ready; a regular file is one batch.
+  bool batch_complete() override;
+  void positions(boost::json::object& out) const override;
+  std::string description() const override;
+
+ private:
+  RecordReader reader_;
+  Extractor extractor_;
+  InputItem item_;
+  RawRecord raw_;
+  bool ended_ = false;
+};
+
+/// Records of a topic; several partitions are merged in event-time order (Kafka Streams'
+/// timestamp synchronization, KIP-353): the next record is the smallest event time among the
+/// partitions' first unprocessed records (ties to the lowest partition; invalid and filtered
+/// records first). A partition with nothing buffered is waited for unless the consumer is at its
+/// end or nothing came from it for `max_idle`.
+class KafkaInput final : public StreamInput {
+ public:
+  /// @throws as TopicSource's constructor.
+  KafkaInput(const Config& config, SourceOptions options, const StreamSpec& spec, std::chrono::milliseconds max_idle);
+  InputItem* take(std::chrono::milliseconds wait) override;
+  bool at_end() override;
+  /// Takes, per assigned partition, the high watermark the consumer knows as the batch's target.
+  void begin_batch() override;
+  bool batch_complete() override;
+  void positions(boost::json::object& out) const override;
+  std::string description() const override { return "topic " + topic_; }
+  void commit() override { source_.commit(); }
+  void close() override { source_.close(); }
+
+ private:
+  struct Buffered {
+    kafka::Message msg;
+    Extracted x;
+  };
+  InputItem* try_take();
+
+  std::string topic_;
+  TopicSource source_;
+  Extractor extractor_;
+  std::chrono::milliseconds max_idle_;
+  std::map<std::int32_t, std::deque<Buffered>> buffers_;
+  std::map<std::int32_t, std::chrono::steady_clock::time_point> last_seen_;  // last message or EOF
+  std::map<std::int32_t, std::int64_t> taken_;   // partition -> next offset to process
+  std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
+  Buffered current_;
+  InputItem item_;
+};
+
+}  // namespace sfcrime

@@ -6,8 +6,8 @@
 /// starts at floor(t / S) * S. A hopping window (size S, slide D <= S) set holds t in every window
 /// whose start is a multiple of D in (t - S, t]. Times are milliseconds (datetime.hpp).
 ///
-/// State is kept per window start in an ordered map, so that a watermark can later close and free
-/// every window whose end is at or before it, oldest first (the next issue: output modes).
+/// The streaming engine (engine.hpp) keeps this state per window start in an ordered map, so that
+/// the watermark closes and frees windows oldest first.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -56,6 +56,8 @@ struct GroupStats {
   std::uint64_t count = 0;
   /// (disposition code, count); a short list: the data has 28 codes in all.
   std::vector<std::pair<std::string, std::uint64_t>> dispositions;
+  /// The micro-batch that last changed this row (-1: none yet); for the update output mode.
+  std::int64_t changed_in = -1;
 
   void add(std::string_view disposition);
   std::string_view usual() const { return usual_disposition(dispositions); }
@@ -75,32 +77,11 @@ struct WindowAgg {
 
 /// One output row: a group within a window.
 struct WindowRow {
-  std::string_view group;  ///< the grouping key's value (e.g. the crime type)
+  std::string_view group;  ///< the encoded group key (engine.hpp, group_key)
   const GroupStats* stats = nullptr;
 };
 
-/// All windows' state, ordered by window start.
-class WindowTable {
- public:
-  explicit WindowTable(WindowSpec spec) : spec_(spec) {}
-
-  /// Counts one record with event time `event_ms`, grouping key `group` and disposition code
-  /// `disposition` into every window that holds it.
-  void add(std::int64_t event_ms, std::string_view group, std::string_view disposition);
-
-  const WindowSpec& spec() const noexcept { return spec_; }
-  /// Window start (ms) -> state, oldest first.
-  const std::map<std::int64_t, WindowAgg>& windows() const noexcept { return windows_; }
-  /// Number of (window, group) rows held.
-  std::uint64_t rows() const noexcept { return rows_; }
-
-  /// The rows of one window ordered by count (descending), then group (ascending, byte-wise).
-  static std::vector<WindowRow> sorted_rows(const WindowAgg& w);
-
- private:
-  WindowSpec spec_;
-  std::map<std::int64_t, WindowAgg> windows_;
-  std::uint64_t rows_ = 0;
-};
+/// The rows of one window ordered by count (descending), then group key (ascending, byte-wise).
+std::vector<WindowRow> sorted_rows(const WindowAgg& w);
 
 }  // namespace sfcrime
