@@ -1,0 +1,266 @@
+#define BOOST_TEST_MODULE engine
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "sfcrime/engine.hpp"
+#include "sfcrime/errors.hpp"
+
+// The streaming engine against the rules of docs/streaming.md, with hand-computed expectations.
+
+namespace {
+
+using sfcrime::Extracted;
+using sfcrime::OutputMode;
+using sfcrime::StreamEngine;
+using sfcrime::StreamSpec;
+namespace group_key = sfcrime::group_key;
+
+constexpr std::int64_t kMin = 60'000;
+
+std::string key(std::string_view g) {
+  std::string k;
+  group_key::append_string(k, g);
+  return k;
+}
+
+Extracted rec(std::int64_t t, std::string_view group, std::string_view disposition = "D") {
+  Extracted x;
+  x.kind = Extracted::Kind::valid;
+  x.event_ms = t;
+  x.group = key(group);
+  x.disposition = disposition;
+  return x;
+}
+
+/// One emitted row: (window start in minutes, group, count, final, batch).
+using Row = std::tuple<std::int64_t, std::string, std::uint64_t, bool, std::int64_t>;
+
+/// A sink that records what it is given.
+class Recorder final : public sfcrime::Sink {
+ public:
+  void window(std::int64_t start, std::int64_t, const sfcrime::WindowAgg&, const std::vector<sfcrime::WindowRow>& rows,
+              bool final) override {
+    std::vector<std::string> scratch;
+    for (const auto& r : rows)
+      got.emplace_back(start / kMin, std::string(group_key::decode(r.group, scratch).at(0).value()), r.stats->count,
+                       final, batch_.batch_id);
+  }
+  void end_batch() override { ++batches; }
+  std::string description() const override { return "recorder"; }
+  std::vector<Row> got;
+  int batches = 0;
+};
+
+StreamSpec spec(std::int64_t size_min, std::int64_t slide_min, std::int64_t delay_min, OutputMode mode) {
+  StreamSpec s;
+  s.windows.size_ms = size_min * kMin;
+  s.windows.slide_ms = slide_min * kMin;
+  s.watermark_delay_ms = delay_min * kMin;
+  s.mode = mode;
+  return s;
+}
+
+}  // namespace
+
+namespace std {
+ostream& operator<<(ostream& o, const Row& r) {
+  return o << "{" << get<0>(r) << "," << get<1>(r) << "," << get<2>(r) << "," << get<3>(r) << "," << get<4>(r) << "}";
+}
+}  // namespace std
+
+BOOST_AUTO_TEST_CASE(group_key_round_trip_and_order) {
+  std::string a, b, c, d, e;
+  group_key::append_null(a);                   // (null, "x")
+  group_key::append_string(a, "x");
+  group_key::append_string(b, "");             // ("", "x")
+  group_key::append_string(b, "x");
+  group_key::append_string(c, "a");            // ("a", null)
+  group_key::append_null(c);
+  group_key::append_string(d, std::string("a\0b", 3));  // ("a\0b", "")
+  group_key::append_string(d, "");
+  group_key::append_string(e, "ab");           // ("ab", "")
+  group_key::append_string(e, "");
+  // Byte order is tuple order: null < "" < "a" < "a\0b" < "ab".
+  BOOST_TEST((a < b));
+  BOOST_TEST((b < c));
+  BOOST_TEST((c < d));
+  BOOST_TEST((d < e));
+  std::vector<std::string> scratch;
+  auto pa = group_key::decode(a, scratch);
+  BOOST_REQUIRE_EQUAL(pa.size(), 2u);
+  BOOST_TEST(!pa[0].has_value());
+  BOOST_TEST(pa[1].value() == "x");
+  auto pd = group_key::decode(d, scratch);
+  BOOST_REQUIRE_EQUAL(pd.size(), 2u);
+  BOOST_TEST(pd[0].value() == std::string_view("a\0b", 3));
+  BOOST_TEST(pd[1].value() == "");
+}
+
+BOOST_AUTO_TEST_CASE(parse_options) {
+  BOOST_TEST((sfcrime::parse_output_mode("update") == OutputMode::update));
+  BOOST_CHECK_THROW(sfcrime::parse_output_mode("Append"), sfcrime::UsageError);
+  const auto f = sfcrime::parse_filter("original_crime_type_name=Assault,Burglary");
+  BOOST_TEST(f.field == "original_crime_type_name");
+  BOOST_TEST(f.values == (std::vector<std::string>{"Assault", "Burglary"}), boost::test_tools::per_element());
+  BOOST_CHECK_THROW(sfcrime::parse_filter("novalue"), sfcrime::UsageError);
+  BOOST_CHECK_THROW(sfcrime::parse_filter("=x"), sfcrime::UsageError);
+  BOOST_TEST(sfcrime::parse_field_list("a,b", "--by") == (std::vector<std::string>{"a", "b"}),
+             boost::test_tools::per_element());
+  BOOST_CHECK_THROW(sfcrime::parse_field_list("a,,b", "--by"), sfcrime::UsageError);
+}
+
+BOOST_AUTO_TEST_CASE(extractor_classifies_records) {
+  StreamSpec s;
+  s.by = {"original_crime_type_name", "city"};
+  s.filters = {sfcrime::parse_filter("disposition=CIT,HAN")};
+  sfcrime::Extractor ex(s);
+  Extracted x;
+  ex.extract(R"({"call_date_time":"2018-10-02T09:00:00","original_crime_type_name":"A","disposition":"CIT"})", x);
+  BOOST_TEST((x.kind == Extracted::Kind::valid));
+  std::vector<std::string> scratch;
+  const auto parts = group_key::decode(x.group, scratch);
+  BOOST_TEST(parts.at(0).value() == "A");
+  BOOST_TEST(!parts.at(1).has_value());  // city missing -> null
+  BOOST_TEST(x.disposition == "CIT");
+  ex.extract(R"({"call_date_time":"2018-10-02T09:00:00","disposition":"ADV"})", x);
+  BOOST_TEST((x.kind == Extracted::Kind::filtered));
+  ex.extract(R"({"call_date_time":"2018-10-02T09:00:00"})", x);  // disposition missing: fails the filter
+  BOOST_TEST((x.kind == Extracted::Kind::filtered));
+  ex.extract(R"({"call_date_time":"yesterday"})", x);
+  BOOST_TEST((x.kind == Extracted::Kind::invalid));
+  BOOST_TEST(x.reason.find("call_date_time") != std::string::npos);
+  ex.extract("[1,2]", x);
+  BOOST_TEST((x.kind == Extracted::Kind::invalid));
+  ex.extract("{not json", x);
+  BOOST_TEST((x.kind == Extracted::Kind::invalid));
+}
+
+BOOST_AUTO_TEST_CASE(watermark_moves_per_record) {
+  // 30-minute tumbling windows, 10-minute delay. In one batch: 10:00 raises the watermark to
+  // 09:50, so a record at 09:10 (window 09:00-09:30, ended at 09:30 <= 09:50) is late at once,
+  // although Spark, moving the watermark per batch, would still have counted it.
+  StreamEngine e(spec(30, 30, 10, OutputMode::append));
+  BOOST_TEST(e.watermark() == StreamEngine::kMinTime);
+  BOOST_TEST(e.add(rec(9 * 60 * kMin + 20 * kMin, "A")));
+  BOOST_TEST(e.watermark() == 9 * 60 * kMin + 10 * kMin);
+  BOOST_TEST(e.add(rec(10 * 60 * kMin, "A")));
+  BOOST_TEST(e.watermark() == 9 * 60 * kMin + 50 * kMin);
+  BOOST_TEST(!e.add(rec(9 * 60 * kMin + 10 * kMin, "B")));  // late
+  BOOST_TEST(e.add(rec(9 * 60 * kMin + 35 * kMin, "B")));    // window 09:30-10:00 still open
+  BOOST_TEST(e.batch().late == 1u);
+  BOOST_TEST(e.batch().dropped_pairs == 1u);
+  Recorder r;
+  e.end_batch(false, r);
+  // The 09:00 window closed (end 09:30 <= 09:50): emitted once, final, with A only.
+  BOOST_TEST(r.got == (std::vector<Row>{{540, "A", 1, true, 0}}), boost::test_tools::per_element());
+  BOOST_TEST(e.windows_held() == 2u);
+  BOOST_TEST(e.totals().late == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(window_end_equal_to_watermark_is_closed) {
+  StreamEngine e(spec(30, 30, 0, OutputMode::append));  // zero delay
+  BOOST_TEST(e.add(rec(30 * kMin, "A")));                // watermark 00:30
+  BOOST_TEST(!e.add(rec(29 * kMin, "B")));               // window [0, 30) ends at 00:30 <= 00:30
+  BOOST_TEST(e.add(rec(30 * kMin, "C")));                // same time as the maximum: on time
+}
+
+BOOST_AUTO_TEST_CASE(hopping_partially_late_record) {
+  // 30-minute windows every 10 minutes, 5-minute delay; max 01:00 -> watermark 00:55.
+  // A record at 00:33 belongs to windows starting 00:10, 00:20, 00:30 (ends 00:40, 00:50, 01:00):
+  // the first two are closed, the last open: added once, not late, two dropped pairs.
+  StreamEngine e(spec(30, 10, 5, OutputMode::complete));
+  BOOST_TEST(e.add(rec(60 * kMin, "A")));
+  BOOST_TEST(e.add(rec(33 * kMin, "B")));
+  BOOST_TEST(e.batch().late == 0u);
+  BOOST_TEST(e.batch().dropped_pairs == 2u);
+  BOOST_TEST(e.windows().at(30 * kMin).total == 1u);
+  BOOST_TEST(!e.windows().count(20 * kMin));
+  BOOST_TEST(!e.add(rec(15 * kMin, "C")));  // windows end 00:20, 00:30, 00:40: all closed
+  BOOST_TEST(e.batch().dropped_pairs == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(update_mode_emits_changed_rows_and_frees_closed_windows) {
+  StreamEngine e(spec(30, 30, 60, OutputMode::update));
+  Recorder r;
+  e.add(rec(5 * kMin, "A"));
+  e.add(rec(6 * kMin, "B"));
+  e.end_batch(false, r);
+  BOOST_TEST(r.got == (std::vector<Row>{{0, "A", 1, false, 0}, {0, "B", 1, false, 0}}), boost::test_tools::per_element());
+  r.got.clear();
+  e.add(rec(7 * kMin, "B"));  // only B changes
+  e.end_batch(false, r);
+  BOOST_TEST(r.got == (std::vector<Row>{{0, "B", 2, false, 1}}), boost::test_tools::per_element());
+  r.got.clear();
+  e.end_batch(false, r);  // nothing changed: nothing emitted
+  BOOST_TEST(r.got.empty());
+  e.add(rec(100 * kMin, "C"));  // watermark 00:40: the 00:00 window closes without a change
+  e.end_batch(false, r);
+  BOOST_TEST(r.got == (std::vector<Row>{{90, "C", 1, false, 3}}), boost::test_tools::per_element());
+  BOOST_TEST(!e.windows().count(0));  // freed
+  BOOST_TEST(e.rows_total() == 1u);
+  r.got.clear();
+  e.add(rec(95 * kMin, "C"));
+  e.end_batch(true, r);  // final: the changed row is final
+  BOOST_TEST(r.got == (std::vector<Row>{{90, "C", 2, true, 4}}), boost::test_tools::per_element());
+  BOOST_TEST(e.rows_total() == 0u);
+  BOOST_TEST(e.watermark() == StreamEngine::kMaxTime);
+}
+
+BOOST_AUTO_TEST_CASE(complete_mode_keeps_everything_and_still_drops_late_records) {
+  StreamEngine e(spec(30, 30, 0, OutputMode::complete));
+  Recorder r;
+  e.add(rec(5 * kMin, "A"));
+  e.add(rec(40 * kMin, "B"));  // watermark 00:40: window 00:00 closed
+  e.end_batch(false, r);
+  BOOST_TEST(r.got == (std::vector<Row>{{0, "A", 1, true, 0}, {30, "B", 1, false, 0}}), boost::test_tools::per_element());
+  r.got.clear();
+  BOOST_TEST(!e.add(rec(10 * kMin, "A")));  // late: not added even though the state is kept
+  e.end_batch(false, r);
+  BOOST_TEST(r.got == (std::vector<Row>{{0, "A", 1, true, 1}, {30, "B", 1, false, 1}}), boost::test_tools::per_element());
+  BOOST_TEST(e.windows_held() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(append_mode_top_k) {
+  StreamSpec s = spec(30, 30, 0, OutputMode::append);
+  s.top = 2;
+  StreamEngine e(s);
+  for (const char* g : {"C", "A", "B", "B", "C", "D", "C"}) e.add(rec(kMin, g));
+  Recorder r;
+  e.end_batch(true, r);
+  // C 3, B 2, then A 1 and D 1 cut by --top 2.
+  BOOST_TEST(r.got == (std::vector<Row>{{0, "C", 3, true, 0}, {0, "B", 2, true, 0}}), boost::test_tools::per_element());
+  BOOST_TEST(r.batches == 1);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_and_filtered_records_are_counted_and_do_not_move_the_watermark) {
+  StreamEngine e(spec(30, 30, 0, OutputMode::append));
+  Extracted bad;
+  bad.kind = Extracted::Kind::invalid;
+  Extracted skip = rec(1000 * kMin, "A");
+  skip.kind = Extracted::Kind::filtered;
+  e.add(bad);
+  e.add(skip);
+  BOOST_TEST(e.watermark() == StreamEngine::kMinTime);
+  BOOST_TEST(e.add(rec(kMin, "A")));
+  BOOST_TEST(e.batch().input == 3u);
+  BOOST_TEST(e.batch().invalid == 1u);
+  BOOST_TEST(e.batch().filtered == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(extreme_times_do_not_overflow) {
+  StreamSpec s = spec(30, 30, 0, OutputMode::append);
+  s.watermark_delay_ms = StreamEngine::kMaxTime;  // never late
+  StreamEngine e(s);
+  BOOST_TEST(e.add(rec(-62'135'596'800'000, "year 1")));
+  BOOST_TEST(e.add(rec(253'402'300'799'000, "year 9999")));
+  BOOST_TEST(e.add(rec(0, "epoch")));
+  BOOST_TEST(e.watermark() < -62'135'596'800'000);
+  BOOST_TEST(sfcrime::saturating_add(StreamEngine::kMaxTime, 1) == StreamEngine::kMaxTime);
+  BOOST_TEST(sfcrime::saturating_sub(StreamEngine::kMinTime, 1) == StreamEngine::kMinTime);
+}
