@@ -173,6 +173,12 @@ int aggregate(const std::vector<std::string>& args) {
       vm.count("output-topic") ? std::optional(vm["output-topic"].as<std::string>()) : std::nullopt;
   const std::optional<std::string> late_topic =
       vm.count("late-topic") ? std::optional(vm["late-topic"].as<std::string>()) : std::nullopt;
+  if (!from_file) {
+    // Writing into the topic being read would feed the answer back into itself.
+    const std::string& in = vm["topic"].as<std::string>();
+    if ((output_topic && *output_topic == in) || (late_topic && *late_topic == in))
+      throw UsageError("--output-topic and --late-topic must differ from the input topic '" + in + "'");
+  }
   if (from_file) {
     for (const char* o : {"group", "from-beginning", "exit-at-end"})
       if (vm.count(o)) throw UsageError(std::string("--") + o + " applies to --topic, not to --file");

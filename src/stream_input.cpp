@@ -32,7 +32,7 @@ InputItem* FileInput::take(std::chrono::milliseconds wait) {
 bool FileInput::batch_complete() { return ended_ || !reader_.ready(0); }
 
 void FileInput::positions(boost::json::object& out) const {
-  out[reader_.name()] = static_cast<std::int64_t>(item_.offset);
+  out["file"] = static_cast<std::int64_t>(item_.offset);
 }
 
 std::string FileInput::description() const { return "file " + reader_.name(); }

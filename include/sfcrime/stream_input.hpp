@@ -49,7 +49,7 @@ class StreamInput {
   /// a micro-batch under the default trigger.
   virtual bool batch_complete() = 0;
   /// Writes the next position to process, per partition, for the progress report:
-  /// {"TOPIC": {"0": 123, ...}} or {"FILE": 500} (records taken).
+  /// {"TOPIC": {"0": 123, ...}} or {"file": 500} (records taken).
   virtual void positions(boost::json::object& out) const = 0;
   /// How the progress report names this source.
   virtual std::string description() const = 0;
