@@ -2,6 +2,9 @@
 # /usr/share/fish/vendor_completions.d/). Keep it in step with each command's --help.
 
 set -l topic_subcommands create list describe delete
+# The 14 fields of a record.
+set -l fields crime_id original_crime_type_name report_date call_date offense_date call_time call_date_time \
+    disposition address city state agency_id address_type common_location
 
 # True when no command word was typed yet.
 function __sfcrime_no_command
@@ -34,6 +37,15 @@ function __sfcrime_topic_sub
     return 1
 end
 
+# The given field names, each after what the current token holds up to its last comma (for
+# --by FIELD[,FIELD...]).
+function __sfcrime_field_list
+    set -l done (commandline -ct | string replace -r -- '^--by=' '' | string replace -r -- '[^,]*$' '')
+    for f in $argv
+        echo $done$f
+    end
+end
+
 set -l c sfcrime
 complete -c $c -f
 
@@ -64,6 +76,8 @@ complete -c $c -n $produce -s f -l file -r -F -d "input file, '-' for standard i
 complete -c $c -n $produce -l key -x -a 'crime_id original_crime_type_name call_date_time disposition address' -d 'field whose value is the message key'
 complete -c $c -n $produce -l limit -x -d 'stop after reading N records'
 complete -c $c -n $produce -l rate -x -d 'send at most N records per second'
+complete -c $c -n $produce -l order -x -a 'file\t"input order (default)" event-time\t"ascending call_date_time, sorted on disk under \$TMPDIR"' -d 'send order'
+complete -c $c -n $produce -l speedup -x -a '60 3600 86400' -d 'replay in event time: X seconds of event time per second'
 
 # consume
 set -l consume '__fish_seen_subcommand_from consume'
@@ -76,12 +90,27 @@ complete -c $c -n $consume -s e -l exit-at-end -d 'exit when the end of every pa
 # aggregate
 set -l aggregate '__fish_seen_subcommand_from aggregate'
 complete -c $c -n $aggregate -s t -l topic -x -d 'topic to read'
+complete -c $c -n $aggregate -s f -l file -r -F -d "read a JSON array or NDJSON file, '-' for standard input (no broker)"
 complete -c $c -n $aggregate -s w -l window -x -a '30m 1h 1d' -d 'window length (default 30m)'
-complete -c $c -n $aggregate -l from-beginning -d 'start at the earliest offset'
-complete -c $c -n $aggregate -s e -l exit-at-end -d 'print the answer and exit at the end of every partition'
-complete -c $c -n $aggregate -s g -l group -x -d 'consumer group id (share partitions)'
-complete -c $c -n $aggregate -s o -l output -x -a 'table json' -d 'output format (default table)'
+complete -c $c -n $aggregate -l slide -x -a '5m 15m 30m' -d 'start a window every D: hopping windows'
+complete -c $c -n $aggregate -l time-field -x -a 'call_date_time report_date call_date offense_date' -d 'field with the event time (default call_date_time)'
+complete -c $c -n $aggregate -l watermark -x -a '10m 1h 1d' -d 'allowed delay behind the largest event time (default 1h)'
+complete -c $c -n $aggregate -l output-mode -x -a 'append\t"each window once, when it closes" update\t"the rows changed in the batch" complete\t"every row of every window"' -d 'rows written per batch (default append)'
+complete -c $c -n $aggregate -l trigger -x -a '1s 10s 1m' -d 'start a micro-batch every D of processing time'
+complete -c $c -n $aggregate -l max-records-per-trigger -x -d 'at most N messages per micro-batch'
+complete -c $c -n $aggregate -l by -x -a "(__sfcrime_field_list $fields)" -d 'group by these fields, comma-separated (default original_crime_type_name)'
+complete -c $c -n $aggregate -l top -x -d 'only the K largest rows of each window'
+# FIELD=VALUE[,VALUE...]: the field and '=' (fish adds no space after '='); the values are the user's.
+complete -c $c -n $aggregate -l filter -x -a (string join ' ' -- $fields=) -d 'keep records whose FIELD is one of the values'
+complete -c $c -n $aggregate -s o -l output -x -a 'table json csv' -d 'output format (default table)'
+complete -c $c -n $aggregate -l output-topic -x -d 'send each row to this topic'
+complete -c $c -n $aggregate -l late-topic -x -d 'send late records to this topic'
+complete -c $c -n $aggregate -l progress -x -a 'auto text json none' -d 'progress reports on stderr (default auto)'
 complete -c $c -n $aggregate -l radio-codes -r -F -d 'radio_code.json with disposition descriptions'
+complete -c $c -n $aggregate -l from-beginning -d 'start at the earliest offset'
+complete -c $c -n $aggregate -s e -l exit-at-end -d 'close every window and exit at the end of every partition'
+complete -c $c -n $aggregate -s g -l group -x -d 'consumer group id (share partitions)'
+complete -c $c -n $aggregate -l max-idle -x -a '2s 10s 1m' -d 'how long an idle partition is waited for (default 2s)'
 
 # inspect
 set -l inspect '__fish_seen_subcommand_from inspect'
@@ -102,6 +131,7 @@ complete -c $c -n '__sfcrime_topic_sub create' -s c -l config -x -d 'topic confi
 complete -c $c -n '__sfcrime_topic_sub create' -l if-not-exists -d 'succeed without change when the topic exists'
 
 complete -c $c -n '__sfcrime_topic_sub list' -l all -d 'include internal topics such as __consumer_offsets'
+complete -c $c -n '__sfcrime_topic_sub describe' -l name -x -d 'topic name'
 complete -c $c -n '__sfcrime_topic_sub describe' -s o -l output -x -a 'table json' -d 'output format (default table)'
 
 complete -c $c -n '__sfcrime_topic_sub delete' -l name -x -d 'topic name'

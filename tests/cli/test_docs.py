@@ -3,17 +3,25 @@
 - every command word listed by `sfcrime --help` (but `help`) has man/sfcrime-<word>.1;
 - every long option printed by `sfcrime --help`, `sfcrime COMMAND --help` and
   `sfcrime topic SUBCOMMAND --help` appears in the command's man page (sfcrime.1 for the top
-  level, sfcrime-topic.1 for the topic subcommands) and in completions/sfcrime.bash;
+  level, sfcrime-topic.1 for the topic subcommands) and in the bash, zsh and fish completions;
+  those of the help's option tables have an entry in the man page's OPTIONS section and are offered
+  by the bash completion after `sfcrime [COMMAND [SUBCOMMAND]] --` (and by the fish one when fish
+  exists);
+- the options of issue 3 (the streaming engine, docs/streaming.md) are listed by `--help` (this
+  fails against a binary built before the engine), and are documented and completed with their
+  values; the aggregate page describes the engine, its exit statuses and the live demo;
 - every exit status of include/sfcrime/errors.hpp is listed in sfcrime.1;
 - every page has the sections a man page is expected to have, and `man -l` renders it without
   warnings (skipped only when man is not installed);
-- the bash completion loads (and the zsh and fish ones parse when those shells exist).
+- the bash completion loads and offers words and option values; the zsh and fish ones parse and
+  offer the option values when those shells exist.
 
 The binary is $SFCRIME_BIN or build/sfcrime (tests/conftest.py).
 """
 import os
 import pathlib
 import re
+import shlex
 import shutil
 import subprocess
 
@@ -28,6 +36,25 @@ ERRORS_HPP = ROOT / "include" / "sfcrime" / "errors.hpp"
 
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "SEE ALSO"]
 LONG_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+# An option of the --help's option tables (Boost.Program_options' layout: "  -t [ --topic ] TOPIC",
+# "  --from-beginning"), as opposed to one merely named in the prose.
+TABLE_OPTION = re.compile(r"^  (?:-\w \[ )?(--[a-z][a-z0-9-]*)", re.M)
+
+# The options of issue 3 (docs/streaming.md) per command, with the values they choose from (None:
+# a free value or a flag). `sfcrime COMMAND --help` lists them once the streaming engine is in.
+ISSUE3_OPTIONS = {
+    "aggregate": {
+        "--topic": None, "--file": None, "--window": None, "--slide": None, "--time-field": None,
+        "--watermark": None, "--output-mode": ["append", "update", "complete"], "--trigger": None,
+        "--max-records-per-trigger": None, "--by": None, "--top": None, "--filter": None,
+        "--output": ["table", "json", "csv"], "--output-topic": None, "--late-topic": None,
+        "--progress": ["auto", "text", "json", "none"], "--max-idle": None, "--from-beginning": None,
+        "--exit-at-end": None, "--group": None, "--radio-codes": None,
+    },
+    "produce": {"--order": ["file", "event-time"], "--speedup": None},
+}
+# The exit statuses of `sfcrime aggregate` (issue 3: "as before").
+AGGREGATE_EXIT_STATUSES = {0, 64, 65, 66, 69, 74, 78, 130}
 
 
 def _env():
@@ -68,6 +95,29 @@ def _roff_text(path):
 
 def _has_option(text, option):
     return re.search(r"(?<![\w-])" + re.escape(option) + r"(?![\w-])", text) is not None
+
+
+def _section(roff, name):
+    """The text of section `name` (.SH) of a page's _roff_text, up to the next .SH."""
+    parts = re.split(r'^\.SH "?([^"\n]+?)"?$', roff, flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2]))
+    assert name in sections, f"no section {name} (has {list(sections)})"
+    return sections[name]
+
+
+def _option_entries(page):
+    """{long option: its entry's text} for each .TP entry of the OPTIONS section of `page`: the
+    tag line names the options, the text runs to the next .TP, .SS, .PP or .SH."""
+    options = _section(_roff_text(page), "OPTIONS")
+    entries = {}
+    for tag, body in re.findall(r"^\.TP\n(.*)\n((?:(?!\.(?:TP|SS|PP|SH)\b).*\n)*)", options, re.M):
+        for opt in LONG_OPTION.findall(tag):
+            entries.setdefault(opt, tag + "\n" + body)
+    return entries
+
+
+def _fish_has_option(text, option):
+    return re.search(r"(?<![\w-])-l " + re.escape(option[2:]) + r"(?![\w-])", text) is not None
 
 
 @pytest.fixture(scope="module")
@@ -128,21 +178,88 @@ def test_every_command_is_in_the_overview_page_and_completions(commands, topic_s
 
 def test_every_long_option_is_documented_and_completed(helps):
     bash = BASH.read_text(encoding="utf-8")
+    zsh = ZSH.read_text(encoding="utf-8")
+    fish = FISH.read_text(encoding="utf-8")
     missing = []
-    checked = 0
+    checked = checked_tabled = 0
     for what, text, page in helps:
         options = sorted(set(LONG_OPTION.findall(text)))
         assert "--help" in options, f"{what} --help does not list --help:\n{text}"
         assert page.is_file(), f"{page.relative_to(ROOT)} is missing"
         man_text = _roff_text(page)
+        entries = _option_entries(page)
+        tabled = set(TABLE_OPTION.findall(text))
+        checked_tabled += len(tabled)
+        words = what.split()[1:]
+        # `sfcrime help --` completes nothing: `help` takes a command word.
+        offered = None if words == ["help"] else set(_complete(*words, "--"))
         for opt in options:
             checked += 1
             if not _has_option(man_text, opt):
                 missing.append(f"{opt} ({what} --help) not in man/{page.name}")
+            elif opt in tabled and opt not in entries:
+                missing.append(f"{opt} ({what} --help) has no entry in OPTIONS of man/{page.name}")
             if not _has_option(bash, opt):
                 missing.append(f"{opt} ({what} --help) not in completions/sfcrime.bash")
+            elif opt in tabled and offered is not None and opt not in offered:
+                missing.append(f"{opt} ({what} --help) not offered by completions/sfcrime.bash after '{what} --'")
+            if not _has_option(zsh, opt):
+                missing.append(f"{opt} ({what} --help) not in completions/_sfcrime")
+            if not _fish_has_option(fish, opt):
+                missing.append(f"{opt} ({what} --help) not in completions/sfcrime.fish")
     assert checked > 30, "too few options found: is the --help format still as expected?"
+    assert checked_tabled > 30, "too few options found in option tables: is the --help format still as expected?"
     assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("command", sorted(ISSUE3_OPTIONS))
+def test_issue3_options_are_in_help(sfcrime_bin, command):
+    # Fails until the streaming engine (issue 3) lands: the docs describe it already.
+    listed = set(LONG_OPTION.findall(_help(sfcrime_bin, command)))
+    missing = [o for o in ISSUE3_OPTIONS[command] if o not in listed]
+    assert not missing, f"sfcrime {command} --help does not list {missing}"
+
+
+@pytest.mark.parametrize("command", sorted(ISSUE3_OPTIONS))
+def test_issue3_options_are_documented_with_their_values(command):
+    page = MAN / f"sfcrime-{command}.1"
+    entries = _option_entries(page)
+    synopsis = _section(_roff_text(page), "SYNOPSIS")
+    texts = {"completions/sfcrime.bash": BASH.read_text(encoding="utf-8"),
+             "completions/_sfcrime": ZSH.read_text(encoding="utf-8")}
+    fish = FISH.read_text(encoding="utf-8")
+    missing = []
+    for opt, values in ISSUE3_OPTIONS[command].items():
+        if opt not in entries:
+            missing.append(f"{opt} has no entry in OPTIONS of man/{page.name}")
+        if not _has_option(synopsis, opt):
+            missing.append(f"{opt} not in the SYNOPSIS of man/{page.name}")
+        for name, text in texts.items():
+            if not _has_option(text, opt):
+                missing.append(f"{opt} not in {name}")
+        if not _fish_has_option(fish, opt):
+            missing.append(f"{opt} not in completions/sfcrime.fish")
+        for v in values or []:
+            if opt in entries and not re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", entries[opt]):
+                missing.append(f"value {v} of {opt} not in its OPTIONS entry of man/{page.name}")
+    assert not missing, "\n".join(missing)
+
+
+def test_aggregate_page_describes_the_streaming_engine():
+    text = _roff_text(MAN / "sfcrime-aggregate.1")
+    description = _section(text, "DESCRIPTION")
+    # The words of docs/streaming.md that a reader needs to find there.
+    for word in ["watermark", "late", "tumbling", "hopping", "append", "update", "complete", "trigger",
+                 "micro-batch", "numLateRecords", "numRowsDroppedByWatermark", "batchId", "window_total",
+                 "window_distinct", "final", "batch_id", "--max-idle", "--late-topic", "--output-topic", "csv"]:
+        assert word in description, f"'{word}' not in the DESCRIPTION of man/sfcrime-aggregate.1"
+    listed = {int(c) for c in re.findall(r"^\.B (\d+)$", _section(text, "EXIT STATUS"), re.M)}
+    assert listed == AGGREGATE_EXIT_STATUSES, f"EXIT STATUS of man/sfcrime-aggregate.1 lists {sorted(listed)}"
+    examples = _section(text, "EXAMPLES")
+    # The live demo: a replay in event time, watched in update mode.
+    assert re.search(r"sfcrime produce .*--order event-time --speedup 3600", examples)
+    assert "sfcrime aggregate --topic police-calls --output-mode update" in examples
+    assert "--file -" in examples, "no example of aggregate --file"
 
 
 def test_every_exit_status_is_in_the_overview_page():
@@ -203,8 +320,10 @@ def test_bash_completion_offers_words_and_values():
     assert {"produce", "consume", "aggregate", "topic", "inspect", "help"} <= set(_complete(""))
     assert _complete("-b", "localhost:9092", "ag") == ["aggregate"]
     assert set(_complete("topic", "")) == {"create", "list", "describe", "delete"}
-    assert set(_complete("aggregate", "--output", "")) == {"table", "json"}
+    assert set(_complete("aggregate", "--output", "")) == {"table", "json", "csv"}
+    assert set(_complete("aggregate", "-o", "")) == {"table", "json", "csv"}
     assert set(_complete("inspect", "-o", "")) == {"table", "json"}
+    assert set(_complete("topic", "describe", "t", "--output", "")) == {"table", "json"}
     assert "--exit-at-end" in _complete("consume", "--topic", "t", "--")
     assert "--if-not-exists" in _complete("topic", "create", "t", "--")
     assert "CMakeLists.txt" in _complete("produce", "--file", "CMake")
@@ -212,6 +331,30 @@ def test_bash_completion_offers_words_and_values():
     assert "CMakeLists.txt" in _complete("aggregate", "--radio-codes", "CMake")
     # After `topic create`, --config is a topic config KEY=VALUE, not a file.
     assert _complete("topic", "create", "t", "--config", "CMake") == []
+
+
+def test_bash_completion_offers_the_issue3_values():
+    assert set(_complete("aggregate", "--output-mode", "")) == {"append", "update", "complete"}
+    assert _complete("aggregate", "--output-mode", "u") == ["update"]
+    assert set(_complete("aggregate", "--output-mode", "=", "")) == {"append", "update", "complete"}
+    assert set(_complete("aggregate", "--progress", "")) == {"auto", "text", "json", "none"}
+    assert set(_complete("produce", "--order", "")) == {"file", "event-time"}
+    assert _complete("produce", "--topic", "t", "--order", "e") == ["event-time"]
+    assert "CMakeLists.txt" in _complete("aggregate", "--file", "CMake")
+    assert "-" in _complete("aggregate", "--file", "")
+    assert "CMakeLists.txt" in _complete("aggregate", "-f", "CMake")
+    assert "call_date_time" in _complete("aggregate", "--time-field", "")
+    assert _complete("aggregate", "--by", "original_crime_type_name,dispo") == ["original_crime_type_name,disposition"]
+    assert _complete("aggregate", "--filter", "dispo") == ["disposition="]
+    # The value of a value-taking option is not taken for a word: the options are still offered.
+    after = _complete("aggregate", "--file", "-", "--by", "disposition", "--top", "3", "--output-m")
+    assert after == ["--output-mode"]
+    offered = set(_complete("aggregate", "--topic", "t", "--"))
+    assert set(ISSUE3_OPTIONS["aggregate"]) <= offered
+    assert set(ISSUE3_OPTIONS["produce"]) <= set(_complete("produce", "--"))
+    # No completion for free values.
+    assert _complete("aggregate", "--top", "") == []
+    assert _complete("aggregate", "--output-topic", "") == []
 
 
 def test_zsh_completion_parses():
@@ -229,3 +372,86 @@ def test_fish_completion_parses():
         pytest.skip("fish is not installed")
     p = subprocess.run([fish, "--no-execute", str(FISH)], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
+
+
+# Types `line` and a Tab into an interactive zsh on a pseudo-terminal (zsh/zpty) whose compadd
+# prints each match instead of listing it; $1 is the directory of _sfcrime.
+_ZSH_CAPTURE = r"""
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z 'compprefuncs=( no_list ); no_list() { compstate[list]=; }'
+zpty -w z 'comppostfuncs=( finish ); finish() { print -r "<<END>>"; }'
+zpty -w z 'compadd () {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
+  typeset -a __hits; builtin compadd -A __hits "$@"
+  local -A apre asuf; zparseopts -E P:=apre S:=asuf
+  local h; for h in $__hits; do print -r -- "MATCH:$apre[-P]$h$asuf[-S]"; done
+}'
+zpty -w z "bindkey '^I' complete-word; PROMPT=; echo init-done"
+zpty -r z line '*init-done*'
+zpty -r z line '*init-done*'
+zpty -w z "$2"$'\t'
+while zpty -r z line; do
+  [[ $line == *'<<END>>'* ]] && break
+  [[ $line == *MATCH:* ]] && print -r -- "${${line##*MATCH:}%$'\r'}"
+done
+zpty -d z
+"""
+
+
+def _zsh_complete(line):
+    """What the zsh completion offers at the end of `line`."""
+    p = subprocess.run([shutil.which("zsh"), "-f", "-c", _ZSH_CAPTURE, "zsh", str(ZSH.parent), line],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    return [w for w in p.stdout.splitlines() if w.strip()]
+
+
+def test_zsh_completion_offers_values():
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed")
+    assert set(_zsh_complete("sfcrime aggregate --output-mode ")) == {"append", "update", "complete"}
+    assert set(_zsh_complete("sfcrime aggregate --output ")) == {"table", "json", "csv"}
+    assert set(_zsh_complete("sfcrime inspect --output ")) == {"table", "json"}
+    assert set(_zsh_complete("sfcrime aggregate --progress ")) == {"auto", "text", "json", "none"}
+    assert set(_zsh_complete("sfcrime produce --order ")) == {"file", "event-time"}
+    assert "CMakeLists.txt" in _zsh_complete("sfcrime aggregate --file CMake")
+    assert "CMakeLists.txt" in _zsh_complete("sfcrime aggregate --radio-codes CMake")
+    # --topic excludes --file and itself.
+    assert set(ISSUE3_OPTIONS["aggregate"]) - {"--topic", "--file"} <= set(
+        _zsh_complete("sfcrime aggregate --topic t --"))
+    assert set(ISSUE3_OPTIONS["produce"]) <= set(_zsh_complete("sfcrime produce --"))
+
+
+def _fish_complete(line):
+    """What the fish completion offers for `line` (`complete -C`), without descriptions."""
+    script = f"source '{FISH}'; complete -C {shlex.quote(line)}"
+    p = subprocess.run([shutil.which("fish"), "--no-config", "-c", script], capture_output=True, text=True,
+                       timeout=30, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    return [w.split("\t", 1)[0] for w in p.stdout.splitlines() if w.strip()]
+
+
+def test_fish_completion_offers_options_and_values(helps):
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed")
+    missing = []
+    for what, text, _ in helps:
+        if what == "sfcrime help":
+            continue  # `help` takes a command word
+        offered = set(_fish_complete(what + " --"))
+        missing += [f"{o} ({what} --help) not offered by completions/sfcrime.fish after '{what} --'"
+                    for o in sorted(set(TABLE_OPTION.findall(text))) if o not in offered]
+    assert not missing, "\n".join(missing)
+    assert set(_fish_complete("sfcrime aggregate --output-mode ")) == {"append", "update", "complete"}
+    assert set(_fish_complete("sfcrime aggregate --output ")) == {"table", "json", "csv"}
+    assert set(_fish_complete("sfcrime inspect --output ")) == {"table", "json"}
+    assert set(_fish_complete("sfcrime aggregate --progress ")) == {"auto", "text", "json", "none"}
+    assert set(_fish_complete("sfcrime produce --order ")) == {"file", "event-time"}
+    assert "CMakeLists.txt" in _fish_complete("sfcrime aggregate --file CMake")
+    assert _fish_complete("sfcrime aggregate --filter dispo") == ["disposition="]
+    assert _fish_complete("sfcrime aggregate --by original_crime_type_name,dispo") == [
+        "original_crime_type_name,disposition"]
+    assert set(ISSUE3_OPTIONS["aggregate"]) <= set(_fish_complete("sfcrime aggregate --"))
+    assert set(ISSUE3_OPTIONS["produce"]) <= set(_fish_complete("sfcrime produce --"))
