@@ -52,6 +52,7 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
   // this process, if it gets it back) resumes after the last record processed here.
   source_.on_revoked([this](std::int32_t p) {
     buffers_.erase(p);
+    polled_.erase(p);
     last_seen_.erase(p);
     target_.erase(p);
   });
@@ -65,9 +66,15 @@ InputItem* KafkaInput::try_take() {
     const auto b = buffers_.find(p);
     if (b == buffers_.end() || b->second.empty()) {
       if (source_.caught_up(p)) continue;
+      // A partition known to hold more than was fetched is always waited for: a slow fetch must
+      // not make its records late (Kafka Streams, KIP-695). Only one with no known lag may be
+      // left behind once idle for max_idle (max.task.idle.ms).
+      const auto polled = polled_.find(p);
+      const std::int64_t high = source_.cached_high(p);
+      const bool lagging = high >= 0 && (polled == polled_.end() || polled->second < high);
       const auto seen = last_seen_.try_emplace(p, now).first->second;
-      if (now - seen >= max_idle_) continue;  // idle: go on without it (Kafka Streams' max.task.idle.ms)
-      return nullptr;                         // wait for this partition's next record
+      if (!lagging && now - seen >= max_idle_) continue;
+      return nullptr;  // wait for this partition's next record
     }
     const Extracted& x = b->second.front().x;
     // Invalid and filtered records do not take part in the order: take them first.
@@ -104,6 +111,7 @@ InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
     if (m) {
       const std::int32_t p = m->partition;
       last_seen_[p] = std::chrono::steady_clock::now();
+      polled_[p] = m->offset + 1;
       Buffered b;
       extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), b.x);
       b.msg = std::move(m);

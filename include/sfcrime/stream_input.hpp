@@ -84,7 +84,9 @@ class FileInput final : public StreamInput {
 /// timestamp synchronization, KIP-353): the next record is the smallest event time among the
 /// partitions' first unprocessed records (ties to the lowest partition; invalid and filtered
 /// records first). A partition with nothing buffered is waited for unless the consumer is at its
-/// end or nothing came from it for `max_idle`.
+/// end, or, when no lag is known for it (the high watermark seen in fetch responses is not beyond
+/// what was fetched), nothing came from it for `max_idle` (Kafka Streams' max.task.idle.ms and
+/// KIP-695's lag-aware waiting).
 class KafkaInput final : public StreamInput {
  public:
   /// @throws as TopicSource's constructor.
@@ -112,6 +114,7 @@ class KafkaInput final : public StreamInput {
   std::chrono::milliseconds max_idle_;
   std::map<std::int32_t, std::deque<Buffered>> buffers_;
   std::map<std::int32_t, std::chrono::steady_clock::time_point> last_seen_;  // last message or EOF
+  std::map<std::int32_t, std::int64_t> polled_;  // partition -> offset after the last one buffered
   std::map<std::int32_t, std::int64_t> taken_;   // partition -> next offset to process
   std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
   Buffered current_;
