@@ -46,7 +46,7 @@ def run(*args, input=None, timeout=120, env=None, check=False):
     if env:
         e.update(env)
     p = subprocess.run([str(BIN), *map(str, args)], input=input, capture_output=True, text=True,
-                       timeout=timeout, env=e)
+                       encoding="utf-8", timeout=timeout, env=e)
     if check and p.returncode != 0:
         raise AssertionError(f"sfcrime {' '.join(map(str, args))} exited {p.returncode}\n{p.stderr}")
     return p

@@ -1,7 +1,8 @@
 """Helpers for the integration tests (tests/integration): running sfcrime and kcat with timeouts,
 reading a topic back with kcat, and comparing `sfcrime aggregate` rows with tests/oracle.py.
 
-Imports tests/gen_synthetic.py and tests/oracle.py as `gen_synthetic` and `oracle`.
+Imports tests/gen_synthetic.py, tests/gen_stream.py, tests/oracle.py and tests/stream_oracle.py as
+`gen_synthetic`, `gen_stream`, `oracle` and `stream_oracle`.
 """
 import collections
 import contextlib
@@ -18,8 +19,10 @@ TESTS_DIR = pathlib.Path(__file__).resolve().parent.parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
+import gen_stream  # noqa: E402  (tests/gen_stream.py)
 import gen_synthetic  # noqa: E402  (tests/gen_synthetic.py)
 import oracle  # noqa: E402  (tests/oracle.py)
+import stream_oracle  # noqa: E402  (tests/stream_oracle.py)
 
 ORACLE_KEYS = ("window_start", "window_end", "original_crime_type_name", "count",
                "usual_disposition", "usual_disposition_description", "window_total",
@@ -129,7 +132,8 @@ def kcat_partition_count(kcat, bootstrap, topic, timeout=60):
 
 def kcat_read(kcat, bootstrap, topic, timeout=120):
     """Every message of `topic`, read from the beginning to the end by kcat (-C -e -J), as dicts
-    with the keys partition, offset, key and payload (key and payload as strings, None if null)."""
+    with the keys partition, offset, key, payload (key and payload as strings, None if null) and
+    headers (a list of (name, value) pairs, [] when none)."""
     p = subprocess.run([kcat, "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-J",
                         "-q"], capture_output=True, timeout=timeout)
     assert p.returncode == 0, "kcat exited %d: %s" % (p.returncode,
@@ -138,8 +142,36 @@ def kcat_read(kcat, bootstrap, topic, timeout=120):
     for line in p.stdout.decode("utf-8").splitlines():
         if line.strip():
             m = json.loads(line)
-            msgs.append({k: m.get(k) for k in ("partition", "offset", "key", "payload")})
+            msg = {k: m.get(k) for k in ("partition", "offset", "key", "payload")}
+            h = m.get("headers") or []
+            msg["headers"] = list(zip(h[0::2], h[1::2]))
+            msgs.append(msg)
     return msgs
+
+
+def kcat_partitions(kcat, bootstrap, topic, timeout=180):
+    """{partition: [message dict, ...] in offset order} of `topic` (see kcat_read)."""
+    out = collections.defaultdict(list)
+    for m in kcat_read(kcat, bootstrap, topic, timeout=timeout):
+        out[m["partition"]].append(m)
+    for msgs in out.values():
+        msgs.sort(key=lambda m: m["offset"])
+        offsets = [m["offset"] for m in msgs]
+        assert len(set(offsets)) == len(offsets), "kcat read an offset twice"
+    return dict(out)
+
+
+def kcat_produce_lines(kcat, bootstrap, topic, partition, lines, timeout=60):
+    """Writes each line as one message (null key) to `partition` of `topic` with kcat."""
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    p = subprocess.run([kcat, "-b", bootstrap, "-P", "-t", topic, "-p", str(partition)],
+                       input=data, capture_output=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
+
+
+def progress_reports(stderr):
+    """The `--progress json` objects among the lines of stderr."""
+    return stream_oracle.progress_reports(stderr)
 
 
 def canonical(value):
