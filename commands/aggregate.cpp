@@ -99,7 +99,8 @@ int aggregate(const std::vector<std::string>& args) {
       ("watermark", cli::po::value<std::string>()->default_value("1h")->value_name("DURATION"),
        "allowed delay: watermark = largest event time seen - DURATION")
       ("output-mode", cli::po::value<std::string>()->default_value("append")->value_name("MODE"),
-       "append (closed windows, once), update (changed rows) or complete (all rows) each batch")
+       "append (closed windows, once), update (changed rows) or complete (all rows) each batch;\n"
+       "on a live stream give complete mode a --trigger")
       ("trigger", cli::po::value<std::string>()->value_name("DURATION"),
        "a micro-batch every DURATION of processing time (default: as soon as records are there)")
       ("max-records-per-trigger", cli::po::value<long long>()->value_name("N"),
