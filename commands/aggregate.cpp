@@ -27,6 +27,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kShownRejects = 100;
 constexpr std::int64_t kMaxWindowsPerRecord = 10'000;
+/// The longest duration any option takes: 100 years keeps window ends inside the years 0-9999 of
+/// the data's date-times and every clock computation far from overflow.
+constexpr std::int64_t kMaxDurationMs = 36'500LL * 86'400'000;
+
+/// Parses a duration option, at most kMaxDurationMs. @throws UsageError.
+std::int64_t duration_option(const cli::po::variables_map& vm, const char* name) {
+  const std::string text = vm[name].as<std::string>();
+  const std::int64_t ms = parse_duration(text, std::string("--") + name).count();
+  if (ms > kMaxDurationMs)
+    throw UsageError("--" + std::string(name) + " " + text + " is longer than 36500d (100 years)");
+  return ms;
+}
 /// Under the default trigger a batch also ends when no record could be taken for this long.
 constexpr auto kBatchQuiet = std::chrono::milliseconds(500);
 
@@ -141,10 +153,10 @@ int aggregate(const std::vector<std::string>& args) {
     throw UsageError("give exactly one input: --topic TOPIC or --file PATH (see 'sfcrime aggregate --help')");
   const bool from_file = vm.count("file") > 0;
   StreamSpec q;
-  q.windows.size_ms = parse_duration(vm["window"].as<std::string>(), "--window").count();
+  q.windows.size_ms = duration_option(vm, "window");
   q.windows.slide_ms = q.windows.size_ms;
   if (vm.count("slide")) {
-    q.windows.slide_ms = parse_duration(vm["slide"].as<std::string>(), "--slide").count();
+    q.windows.slide_ms = duration_option(vm, "slide");
     if (q.windows.slide_ms > q.windows.size_ms)
       throw UsageError("--slide " + vm["slide"].as<std::string>() + " is longer than --window " +
                        vm["window"].as<std::string>() + " (a hopping window slides by at most its length)");
@@ -154,7 +166,7 @@ int aggregate(const std::vector<std::string>& args) {
   }
   // "0s" is allowed for the watermark: no delay at all.
   const std::string wm = vm["watermark"].as<std::string>();
-  q.watermark_delay_ms = (wm == "0s" || wm == "0m" || wm == "0h" || wm == "0d") ? 0 : parse_duration(wm, "--watermark").count();
+  q.watermark_delay_ms = (wm == "0s" || wm == "0m" || wm == "0h" || wm == "0d") ? 0 : duration_option(vm, "watermark");
   q.mode = parse_output_mode(vm["output-mode"].as<std::string>());
   q.by = parse_field_list(vm["by"].as<std::string>(), "--by");
   q.time_field = vm["time-field"].as<std::string>();
@@ -166,8 +178,8 @@ int aggregate(const std::vector<std::string>& args) {
       vm.count("max-records-per-trigger") ? static_cast<std::uint64_t>(cli::positive(vm, "max-records-per-trigger")) : 0;
   const bool trigger = vm.count("trigger") > 0;  // else: as soon as records are there
   const Clock::duration interval =
-      trigger ? Clock::duration(parse_duration(vm["trigger"].as<std::string>(), "--trigger")) : Clock::duration::zero();
-  const auto max_idle = parse_duration(vm["max-idle"].as<std::string>(), "--max-idle");
+      trigger ? Clock::duration(std::chrono::milliseconds(duration_option(vm, "trigger"))) : Clock::duration::zero();
+  const auto max_idle = std::chrono::milliseconds(duration_option(vm, "max-idle"));
   const OutputFormat format = parse_output_format(vm["output"].as<std::string>());
   const ProgressMode progress_mode = parse_progress(vm["progress"].as<std::string>());
   const std::optional<std::string> output_topic =
@@ -181,8 +193,9 @@ int aggregate(const std::vector<std::string>& args) {
       throw UsageError("--output-topic and --late-topic must differ from the input topic '" + in + "'");
   }
   if (from_file) {
-    for (const char* o : {"group", "from-beginning", "exit-at-end"})
-      if (vm.count(o)) throw UsageError(std::string("--") + o + " applies to --topic, not to --file");
+    for (const char* o : {"group", "from-beginning", "exit-at-end", "max-idle"})
+      if (vm.count(o) && !vm[o].defaulted())
+        throw UsageError(std::string("--") + o + " applies to --topic, not to --file");
   }
   const RadioCodes codes = config.radio_codes.empty() ? RadioCodes{} : RadioCodes::load(config.radio_codes);
 
@@ -268,14 +281,7 @@ int aggregate(const std::vector<std::string>& args) {
     const std::uint64_t emitted = engine.end_batch(final_batch, sink);
     rows_out += emitted;
     ++batches;
-    if (late_producer) {
-      // Late records are delivered before the batch's input offsets are committed.
-      while (late_producer->flush(500) > 0 && !interrupted()) {
-      }
-      if (late_producer->stats().failed > 0)
-        throw UnavailableError(std::to_string(late_producer->stats().failed) + " late records were not delivered to '" +
-                               *late_topic + "'");
-    }
+    if (late_producer) late_producer->deliver_all("late records");  // before the input offsets are committed
     input->commit();
     const auto done = Clock::now();
     boost::json::object end_positions;
@@ -340,51 +346,59 @@ int aggregate(const std::vector<std::string>& args) {
   };
 
   bool ended = false;
-  while (!interrupted()) {
-    // Wait for the first record of the next batch.
-    InputItem* it = nullptr;
-    while (!interrupted() && !(it = input->take(std::chrono::milliseconds(200)))) {
-      if (input->at_end()) break;
-    }
-    if (!it) break;
-    const auto batch_start = Clock::now();
-    // --trigger D: batches start on multiples of D since the query started (Spark's
-    // ProcessingTime); the batch takes what arrives until the next one.
-    Clock::time_point next_trigger{};
-    if (trigger) next_trigger = t0 + ((batch_start - t0) / interval + 1) * interval;
-    input->begin_batch();
-    process(*it);
-    auto last_record = Clock::now();
+  try {
     while (!interrupted()) {
-      show_line();
-      const auto now = Clock::now();
-      if (max_per_trigger && engine.batch().input >= max_per_trigger) {
-        while (trigger && Clock::now() < next_trigger && !interrupted())
-          std::this_thread::sleep_for(std::min<Clock::duration>(next_trigger - Clock::now(), std::chrono::milliseconds(50)));
-        break;
+      // Wait for the first record of the next batch.
+      InputItem* it = nullptr;
+      while (!interrupted() && !(it = input->take(std::chrono::milliseconds(200)))) {
+        if (input->at_end()) break;
       }
-      if (trigger ? now >= next_trigger : input->batch_complete()) break;
-      const auto wait = trigger ? std::min<Clock::duration>(next_trigger - now, std::chrono::milliseconds(100))
-                                : Clock::duration(std::chrono::milliseconds(100));
-      if ((it = input->take(std::chrono::duration_cast<std::chrono::milliseconds>(wait)))) {
-        process(*it);
-        last_record = Clock::now();
-        continue;
+      if (!it) break;
+      const auto batch_start = Clock::now();
+      // --trigger D: batches start on multiples of D since the query started (Spark's
+      // ProcessingTime); the batch takes what arrives until the next one.
+      Clock::time_point next_trigger{};
+      if (trigger) next_trigger = t0 + ((batch_start - t0) / interval + 1) * interval;
+      input->begin_batch();
+      process(*it);
+      auto last_record = Clock::now();
+      while (!interrupted()) {
+        show_line();
+        const auto now = Clock::now();
+        if (max_per_trigger && engine.batch().input >= max_per_trigger) {
+          while (trigger && Clock::now() < next_trigger && !interrupted())
+            std::this_thread::sleep_for(std::min<Clock::duration>(next_trigger - Clock::now(), std::chrono::milliseconds(50)));
+          break;
+        }
+        if (trigger ? now >= next_trigger : input->batch_complete()) break;
+        const auto wait = trigger ? std::min<Clock::duration>(next_trigger - now, std::chrono::milliseconds(100))
+                                  : Clock::duration(std::chrono::milliseconds(100));
+        if ((it = input->take(std::chrono::duration_cast<std::chrono::milliseconds>(wait)))) {
+          process(*it);
+          last_record = Clock::now();
+          continue;
+        }
+        if (input->at_end()) break;
+        if (!trigger && Clock::now() - last_record >= kBatchQuiet) break;
       }
-      if (input->at_end()) break;
-      if (!trigger && Clock::now() - last_record >= kBatchQuiet) break;
+      line.clear();
+      // The batch that reaches the end of input is the final one: every window closes in it, so
+      // update mode marks its rows final too.
+      ended = input->at_end() && !interrupted();
+      run_batch(ended, batch_start);
+      if (ended) break;
     }
     line.clear();
-    // The batch that reaches the end of input is the final one: every window closes in it, so
-    // update mode marks its rows final too.
-    ended = input->at_end() && !interrupted();
-    run_batch(ended, batch_start);
-    if (ended) break;
-  }
-  line.clear();
-  if (!ended && input->at_end() && !interrupted()) {  // the input ended between batches
-    ended = true;
-    run_batch(true, Clock::now());
+    if (!ended && input->at_end() && !interrupted()) {  // the input ended between batches
+      ended = true;
+      run_batch(true, Clock::now());
+    }
+  } catch (const OutputClosed&) {
+    // `aggregate | head`: the reader is gone. Stop quietly, as consume does, without committing
+    // what was not written.
+    line.clear();
+    input->close();
+    return 0;
   }
   input->close();
 

@@ -1,5 +1,6 @@
 #include "sfcrime/kafka.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -260,6 +261,20 @@ int Producer::flush(int timeout_ms) {
 }
 
 int Producer::in_flight() const { return rd_kafka_outq_len(handle_.get()); }
+
+void Producer::deliver_all(const std::string& what) {
+  std::optional<std::chrono::steady_clock::time_point> give_up;
+  while (flush(500) > 0) {
+    if (!interrupted()) continue;
+    if (!give_up) give_up = std::chrono::steady_clock::now() + config().timeout;
+    if (std::chrono::steady_clock::now() >= *give_up)
+      throw InterruptedError("interrupted with " + std::to_string(in_flight()) + " " + what + " for '" +
+                             rd_kafka_topic_name(topic_.get()) + "' without a delivery report");
+  }
+  if (stats_.failed > 0)
+    throw UnavailableError(std::to_string(stats_.failed) + " " + what + " were not delivered to '" +
+                           rd_kafka_topic_name(topic_.get()) + "' (see the errors above; -v shows the client's log)");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Admin

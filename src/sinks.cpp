@@ -14,13 +14,17 @@
 namespace sfcrime {
 namespace {
 
+[[noreturn]] void write_failed() {
+  if (errno == EPIPE) throw OutputClosed();
+  throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
+}
+
 void write_all(std::FILE* out, const std::string& s) {
-  if (std::fwrite(s.data(), 1, s.size(), out) != s.size())
-    throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
+  if (std::fwrite(s.data(), 1, s.size(), out) != s.size()) write_failed();
 }
 
 void flush_all(std::FILE* out) {
-  if (std::fflush(out) != 0) throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
+  if (std::fflush(out) != 0) write_failed();
 }
 
 std::string format_watermark(std::int64_t w) {
@@ -101,26 +105,17 @@ class CsvSink final : public Sink {
 
   void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
               bool final) override {
-    std::string text;
-    if (!header_done_) {
-      header_done_ = true;
-      std::vector<std::string> cols = {"window_start", "window_end"};
-      cols.insert(cols.end(), labels_.by.begin(), labels_.by.end());
-      for (const char* c : {"count", "usual_disposition", "usual_disposition_description", "window_total",
-                            "window_distinct", "final", "batch_id"})
-        cols.emplace_back(c);
-      for (std::size_t i = 0; i < cols.size(); ++i) {
-        if (i) text += ',';
-        csv_field(text, cols[i]);
-      }
-      text += "\r\n";
-    }
+    std::string text = header();
     const std::string s = format_naive_datetime(start), e = format_naive_datetime(end);
     for (const WindowRow& r : rows) {
       text += s + ',' + e;
       for (const auto& part : group_key::decode(r.group, scratch_)) {
         text += ',';
-        if (part) csv_field(text, *part);
+        if (!part) continue;  // null: an empty field
+        if (part->empty())
+          text += "\"\"";  // an empty string, told apart from null
+        else
+          csv_field(text, *part);
       }
       const std::string_view usual = r.stats->usual();
       text += ',' + std::to_string(r.stats->count) + ',';
@@ -132,10 +127,30 @@ class CsvSink final : public Sink {
     }
     write_all(out_, text);
   }
-  void end_batch() override { flush_all(out_); }
+  void end_batch() override {
+    write_all(out_, header());  // a header even when nothing was emitted
+    flush_all(out_);
+  }
   std::string description() const override { return "csv"; }
 
  private:
+  // The header line the first time, then "".
+  std::string header() {
+    std::string text;
+    if (header_done_) return text;
+    header_done_ = true;
+    std::vector<std::string> cols = {"window_start", "window_end"};
+    cols.insert(cols.end(), labels_.by.begin(), labels_.by.end());
+    for (const char* c : {"count", "usual_disposition", "usual_disposition_description", "window_total",
+                          "window_distinct", "final", "batch_id"})
+      cols.emplace_back(c);
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      if (i) text += ',';
+      csv_field(text, cols[i]);
+    }
+    return text + "\r\n";
+  }
+
   std::FILE* out_;
   RowLabels labels_;
   std::vector<std::string> scratch_;
@@ -233,15 +248,7 @@ class TopicSink final : public Sink {
     }
   }
 
-  void end_batch() override {
-    // The batch's rows are delivered before its input offsets may be committed.
-    while (producer_.flush(500) > 0) {
-      if (interrupted()) break;
-    }
-    if (producer_.stats().failed > 0)
-      throw UnavailableError(std::to_string(producer_.stats().failed) + " answer rows were not delivered to '" + topic_ +
-                             "'");
-  }
+  void end_batch() override { producer_.deliver_all("answer rows"); }  // before the input offsets are committed
   std::string description() const override { return "topic " + topic_; }
 
  private:

@@ -82,19 +82,53 @@ TopicSource::~TopicSource() {
 
 void TopicSource::commit() {
   if (!options_.group) return;
-  kafka::PartitionList list;
-  if (options_.store_processed) {
-    // The processed positions of the partitions this process holds now (a revoked partition's
-    // position is its new owner's to commit).
-    list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
-    for (const std::int32_t p : assignment_)
-      if (const auto it = next_offset_.find(p); it != next_offset_.end())
-        rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset = it->second;
-    if (list->cnt == 0) return;
+  if (!options_.store_processed) {
+    check_commit(rd_kafka_commit(handle_.get(), nullptr, 0));
+    return;
   }
-  const rd_kafka_resp_err_t err = rd_kafka_commit(handle_.get(), list.get(), 0);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    throw UnavailableError("cannot commit the offsets of group '" + *options_.group + "': " + kafka::error_text(err));
+  // The processed positions of the partitions this process holds now (a revoked partition's
+  // position was committed when it was revoked).
+  kafka::PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+  for (const std::int32_t p : assignment_)
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
+  commit_partitions(list.get());
+}
+
+void TopicSource::commit_partitions(const rd_kafka_topic_partition_list_t* parts) {
+  kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts->cnt));
+  for (int i = 0; i < parts->cnt; ++i)
+    if (const auto it = next_offset_.find(parts->elems[i].partition); it != next_offset_.end())
+      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), it->first)->offset = it->second;
+  if (list->cnt == 0) return;
+  check_commit(rd_kafka_commit(handle_.get(), list.get(), 0));
+}
+
+void TopicSource::check_commit(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+    case RD_KAFKA_RESP_ERR__NO_OFFSET:
+      return;
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+    case RD_KAFKA_RESP_ERR__STATE:
+      // Routine while members join or leave: the next batch (or the revocation) commits again.
+      if (config().verbosity >= 1)
+        std::fprintf(stderr, "sfcrime: commit of group '%s' postponed: %s\n", options_.group->c_str(),
+                     kafka::error_text(err).c_str());
+      return;
+    default:
+      throw UnavailableError("cannot commit the offsets of group '" + *options_.group + "': " + kafka::error_text(err));
+  }
+}
+
+void TopicSource::pause(std::int32_t partition, bool paused) {
+  kafka::PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition);
+  if (paused)
+    rd_kafka_pause_partitions(handle_.get(), list.get());
+  else
+    rd_kafka_resume_partitions(handle_.get(), list.get());
 }
 
 void TopicSource::close() {
@@ -160,6 +194,9 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
       }
       self->assigned_ = true;
     } else {
+      // Commit what was processed of the partitions going away, so their next owner starts after
+      // it rather than at an older commit and counts it twice (as Kafka Streams commits on revoke).
+      if (self->options_.store_processed) self->commit_partitions(parts);
       for (int i = 0; i < parts->cnt; ++i) {
         const std::int32_t p = parts->elems[i].partition;
         self->pending_.erase(p);

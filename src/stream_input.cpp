@@ -18,8 +18,14 @@ FileInput::FileInput(const std::string& path, const StreamSpec& spec) : reader_(
 InputItem* FileInput::take(std::chrono::milliseconds wait) {
   if (ended_) return nullptr;
   if (!reader_.ready(static_cast<int>(wait.count()))) return nullptr;
-  if (!reader_.next(raw_)) {
-    ended_ = true;
+  try {
+    if (!reader_.next(raw_)) {
+      ended_ = true;
+      return nullptr;
+    }
+  } catch (const InterruptedError&) {
+    // Ctrl-C while a record's rest is awaited on a pipe: the caller sees interrupted() and
+    // finishes the batch with what it has.
     return nullptr;
   }
   item_.value = raw_.text;
@@ -51,8 +57,10 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
   // Records buffered from a partition that a rebalance takes away are dropped: its new owner (or
   // this process, if it gets it back) resumes after the last record processed here.
   source_.on_revoked([this](std::int32_t p) {
+    if (paused_.erase(p)) source_.pause(p, false);
     buffers_.erase(p);
     polled_.erase(p);
+    taken_.erase(p);
     last_seen_.erase(p);
     target_.erase(p);
   });
@@ -77,9 +85,9 @@ InputItem* KafkaInput::try_take() {
       return nullptr;  // wait for this partition's next record
     }
     const Extracted& x = b->second.front().x;
-    // Invalid and filtered records do not take part in the order: take them first.
+    // A record with no valid event time does not take part in the order: take it first.
     const std::int64_t t =
-        x.kind == Extracted::Kind::valid ? x.event_ms : std::numeric_limits<std::int64_t>::min();
+        x.kind == Extracted::Kind::invalid ? std::numeric_limits<std::int64_t>::min() : x.event_ms;
     if (!best || t < best_time) {  // ties: the lowest partition (assignment() is ordered)
       best = &b->second;
       best_time = t;
@@ -88,6 +96,7 @@ InputItem* KafkaInput::try_take() {
   if (!best) return nullptr;
   current_ = std::move(best->front());
   best->pop_front();
+  if (best->size() < kResumeBelow && paused_.erase(current_.msg->partition)) source_.pause(current_.msg->partition, false);
   const rd_kafka_message_t* m = current_.msg.get();
   item_.x = std::move(current_.x);
   item_.value = std::string_view(static_cast<const char*>(m->payload), m->len);
@@ -115,7 +124,11 @@ InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
       Buffered b;
       extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), b.x);
       b.msg = std::move(m);
-      buffers_[p].push_back(std::move(b));
+      auto& buf = buffers_[p];
+      buf.push_back(std::move(b));
+      // Bound what waits here while another partition is waited for (Kafka Streams'
+      // buffered.records.per.partition): stop fetching this one until it drains.
+      if (buf.size() >= kPauseAt && paused_.insert(p).second) source_.pause(p, true);
       continue;
     }
     for (const std::int32_t p : source_.assignment())
@@ -141,9 +154,11 @@ void KafkaInput::begin_batch() {
 
 bool KafkaInput::batch_complete() {
   for (const auto& [p, high] : target_) {
-    if (!source_.assignment().count(p)) continue;
+    // Caught up also covers a partition whose high watermark lies past its last record (a
+    // transaction marker).
+    if (!source_.assignment().count(p) || source_.caught_up(p)) continue;
     const auto it = taken_.find(p);
-    if (it == taken_.end() ? !source_.caught_up(p) : it->second < high) return false;
+    if (it == taken_.end() || it->second < high) return false;
   }
   return true;
 }

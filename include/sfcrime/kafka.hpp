@@ -153,6 +153,7 @@ class Producer : public Client {
   bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record);
 
   /// As send(key, value, record), with message headers (name, value), e.g. why a record is late.
+  /// @returns and @throws as send(key, value, record).
   bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
             const std::vector<Property>& headers);
 
@@ -165,6 +166,13 @@ class Producer : public Client {
 
   /// Messages enqueued and not yet reported on.
   int in_flight() const;
+
+  /// Waits until every enqueued message has its delivery report, before the caller commits what
+  /// depends on them. After Ctrl-C it waits at most Config::timeout more.
+  /// @param what names the messages in errors, e.g. "answer rows".
+  /// @throws InterruptedError when interrupted with messages still unreported;
+  ///         UnavailableError when any message failed (librdkafka gives up after message.timeout.ms).
+  void deliver_all(const std::string& what);
 
   const DeliveryStats& stats() const noexcept { return stats_; }
 

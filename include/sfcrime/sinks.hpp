@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sfcrime/errors.hpp"
 #include "sfcrime/radio_codes.hpp"
 #include "sfcrime/window.hpp"
 
@@ -15,6 +16,12 @@ namespace sfcrime {
 namespace kafka {
 class Producer;
 }
+
+/// Thrown by the stdout sinks when the reader of the output went away (EPIPE: `aggregate | head`):
+/// the command stops quietly, without committing, as `consume` does.
+struct OutputClosed : IoError {
+  OutputClosed() : IoError("the output was closed") {}
+};
 
 /// What a sink is told at the start of each micro-batch's output.
 struct BatchInfo {
@@ -31,6 +38,7 @@ struct BatchInfo {
 class Sink {
  public:
   virtual ~Sink() = default;
+  /// Starts a batch's output; the batch's id, mode and watermark label what follows.
   virtual void begin_batch(const BatchInfo& batch) { batch_ = batch; }
   /// Writes `rows` of window [start_ms, end_ms) (already ordered and cut to --top).
   /// @param w the whole window's state (for window_total and window_distinct).
@@ -69,8 +77,8 @@ struct RowLabels {
 ///    "usual_disposition_description":"Citation issued" | null,"window_total":41,
 ///    "window_distinct":27,"final":true,"batch_id":3}
 /// window_total counts the window's records; window_distinct its distinct group keys.
-/// CSV: RFC 4180, a header line with the same column names, then one line per row; null is an
-/// empty field. Table: per batch a "Batch: N" header, per window a heading and aligned rows.
+/// CSV: RFC 4180, a header line with the same column names (written even when no row is), then
+/// one line per row; null is an empty field, an empty string is "". Table: per batch a "Batch: N" header, per window a heading and aligned rows.
 std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, RowLabels labels);
 
 /// A sink that sends one message per row to `producer`'s topic: key the compact JSON array

@@ -67,8 +67,10 @@ class TopicSource : public kafka::Client {
   /// Messages returned by next() so far.
   std::uint64_t consumed() const noexcept { return consumed_; }
 
-  /// Commits, synchronously, the offsets after the messages next() returned (group mode only).
-  /// @throws UnavailableError when the commit fails.
+  /// Commits, synchronously, the offsets after the messages next() returned, or with
+  /// store_processed those given to mark_processed() (group mode only). A commit refused because
+  /// a rebalance is under way is skipped (-v says so): the next one or the revocation commits.
+  /// @throws UnavailableError when the commit fails otherwise.
   void commit();
 
   /// Records that every message of `partition` before `next_offset` was processed (with
@@ -86,8 +88,12 @@ class TopicSource : public kafka::Client {
   /// when none was seen yet.
   std::int64_t cached_high(std::int32_t partition);
 
+  /// Stops (true) or restarts (false) fetching `partition`; messages already fetched still come.
+  void pause(std::int32_t partition, bool paused);
+
   /// Called (inside next(), from the rebalance callback) for each partition taken away from this
-  /// process, so that messages buffered from it can be dropped.
+  /// process, after its processed offset was committed (store_processed), so that messages
+  /// buffered from it can be dropped.
   void on_revoked(std::function<void(std::int32_t)> f) { on_revoked_ = std::move(f); }
 
   /// Closes the consumer: leaves the group (committing if auto-commit is on), waiting at most
@@ -97,6 +103,10 @@ class TopicSource : public kafka::Client {
  private:
   static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   void track(std::int32_t partition, std::int64_t start, std::int64_t high);
+  // Commits next_offset_ of `parts` synchronously (store_processed).
+  void commit_partitions(const rd_kafka_topic_partition_list_t* parts);
+  // Throws UnavailableError for a commit error that is not routine during a rebalance.
+  void check_commit(rd_kafka_resp_err_t err);
 
   SourceOptions options_;
   // partition -> high watermark to reach; erased once reached.

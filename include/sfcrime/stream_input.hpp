@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -107,6 +108,10 @@ class KafkaInput final : public StreamInput {
     Extracted x;
   };
   InputItem* try_take();
+  /// A partition with this many records buffered stops being fetched until it is below
+  /// kResumeBelow (bounds memory while another partition is waited for).
+  static constexpr std::size_t kPauseAt = 4096;
+  static constexpr std::size_t kResumeBelow = 1024;
 
   std::string topic_;
   TopicSource source_;
@@ -117,6 +122,7 @@ class KafkaInput final : public StreamInput {
   std::map<std::int32_t, std::int64_t> polled_;  // partition -> offset after the last one buffered
   std::map<std::int32_t, std::int64_t> taken_;   // partition -> next offset to process
   std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
+  std::set<std::int32_t> paused_;
   Buffered current_;
   InputItem item_;
 };
