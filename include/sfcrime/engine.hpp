@@ -30,8 +30,8 @@ const char* to_string(OutputMode m) noexcept;
 
 /// `--filter FIELD=V1[,V2...]`: keeps records whose FIELD is a string equal to one of the values.
 struct Filter {
-  std::string field;
-  std::vector<std::string> values;
+  std::string field;                ///< the record's field, compared as a string
+  std::vector<std::string> values;  ///< accepted values (exact, byte-wise); "" matches an empty string
 };
 
 /// Parses "FIELD=V1,V2". @throws UsageError when '=' or the field is missing.
@@ -57,7 +57,9 @@ struct StreamSpec {
 /// encoding of FoundationDB's tuple layer: null = 0x01; a string = 0x02, its bytes with 0x00
 /// written as 0x00 0xFF, then 0x00.
 namespace group_key {
+/// Appends a null part (a --by field that is missing or null) to `key`.
 void append_null(std::string& key);
+/// Appends a string part to `key` (any bytes, 0x00 included).
 void append_string(std::string& key, std::string_view value);
 /// The parts of an encoded key, std::nullopt for null. Views point into `key`'s storage except
 /// for strings that held 0x00 bytes, which are unescaped into `scratch`.
@@ -67,14 +69,15 @@ std::vector<std::optional<std::string_view>> decode(std::string_view key, std::v
 /// One record as the engine sees it.
 struct Extracted {
   enum class Kind { valid, invalid, filtered };
-  Kind kind = Kind::invalid;
+  Kind kind = Kind::invalid;  ///< invalid (not a record), filtered (fails --filter) or valid
   std::string reason;        ///< why it is invalid
   std::int64_t event_ms = 0; ///< valid and filtered records
   std::string group;         ///< encoded group key (valid records)
   std::string disposition;   ///< disposition code, "" when absent
 };
 
-/// Parses and classifies record texts for one StreamSpec (steps 1, 2 and 5 of docs/streaming.md,
+/// Parses and classifies record texts for one StreamSpec (kept by reference: it must outlive the
+/// Extractor) (steps 1, 2 and 5 of docs/streaming.md,
 /// "Per record"): invalid (not a JSON object; time field missing, not a string, not a date-time),
 /// filtered (fails a --filter), else valid with its event time, group key and disposition.
 class Extractor {
@@ -136,6 +139,7 @@ class StreamEngine {
   std::size_t windows_held() const noexcept { return windows_.size(); }
   /// Totals over every batch so far.
   const BatchCounters& totals() const noexcept { return totals_; }
+  /// The query this engine computes.
   const StreamSpec& spec() const noexcept { return spec_; }
   /// Window start -> state, oldest first.
   const std::map<std::int64_t, WindowAgg>& windows() const noexcept { return windows_; }

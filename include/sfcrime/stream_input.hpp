@@ -63,6 +63,7 @@ class StreamInput {
 /// Records of a JSON array or NDJSON file or standard input (reader.hpp), in file order.
 class FileInput final : public StreamInput {
  public:
+  /// `spec` is kept by reference and must outlive the input.
   /// @throws NoInputError if the file does not exist; IoError if it cannot be opened.
   FileInput(const std::string& path, const StreamSpec& spec);
   InputItem* take(std::chrono::milliseconds wait) override;
@@ -90,6 +91,7 @@ class FileInput final : public StreamInput {
 /// KIP-695's lag-aware waiting).
 class KafkaInput final : public StreamInput {
  public:
+  /// `spec` is kept by reference and must outlive the input; `options.store_processed` is set.
   /// @throws as TopicSource's constructor.
   KafkaInput(const Config& config, SourceOptions options, const StreamSpec& spec, std::chrono::milliseconds max_idle);
   InputItem* take(std::chrono::milliseconds wait) override;

@@ -77,7 +77,9 @@ struct WindowAgg {
 
 /// One output row: a group within a window.
 struct WindowRow {
-  std::string_view group;  ///< the encoded group key (engine.hpp, group_key)
+  /// The encoded group key (engine.hpp, group_key); views the window's state, so it is valid
+  /// until that state changes (the next record or batch).
+  std::string_view group;
   const GroupStats* stats = nullptr;
 };
 
