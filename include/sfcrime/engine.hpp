@@ -76,10 +76,10 @@ struct Extracted {
   std::string disposition;   ///< disposition code, "" when absent
 };
 
-/// Parses and classifies record texts for one StreamSpec (kept by reference: it must outlive the
-/// Extractor) (steps 1, 2 and 5 of docs/streaming.md,
+/// Parses and classifies record texts for one StreamSpec (steps 1, 2 and 5 of docs/streaming.md,
 /// "Per record"): invalid (not a JSON object; time field missing, not a string, not a date-time),
 /// filtered (fails a --filter), else valid with its event time, group key and disposition.
+/// The spec is kept by reference and must outlive the Extractor.
 class Extractor {
  public:
   explicit Extractor(const StreamSpec& spec);
