@@ -16,15 +16,21 @@ written next to the inputs, never from the program's output.
   - test_watermark_moves_per_record, test_modes_by_hand, test_hopping_dropped_pairs_by_hand,
     test_filter_*, test_by_*, test_time_field, test_top, test_csv_*, test_progress_*,
     test_stdin_*, test_json_array_file, test_invalid_*, test_bad_options_*, ...
+  - regressions of the code review (last section): `aggregate | head -1` stops quietly (exit 0),
+    a CSV header without rows and "" for an empty string, durations capped at 36500d, --max-idle
+    refused with --file, Ctrl-C while a record is cut in half on a pipe emits the batch.
 """
 import csv
 import dataclasses
 import io
 import json
+import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -819,3 +825,216 @@ def test_neither_topic_nor_file_is_a_usage_error(sfcrime_bin):
     p = run("-b", UNREACHABLE, "--timeout", "1s", "aggregate", "--window", "30m", timeout=20)
     assert p.returncode == 64, p.stderr
     assert "--topic" in p.stderr and "--file" in p.stderr, p.stderr
+
+
+# =========================================================================== review regressions
+# Each test here failed against the code before the review's fixes (commit e9268a1).
+
+def _clean_env():
+    """os.environ without any SFCRIME_* variable (as conftest.run does)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+
+
+HEAD_VARIANTS = {
+    "one-batch": [],  # the final batch writes everything at once
+    "update-batches": ["--output-mode", "update", "--max-records-per-trigger", "500"],
+}
+
+
+@pytest.mark.parametrize("variant", sorted(HEAD_VARIANTS))
+@pytest.mark.parametrize("output", ("json", "csv", "table"))
+def test_output_closed_by_head_stops_quietly(sfcrime_bin, tmp_path, output, variant):
+    """`sfcrime aggregate ... | head -1`: once head is gone, a write fails with EPIPE; aggregate
+    stops quietly with exit 0, as consume does (it printed "Broken pipe" and exited 74). The
+    output is many times a pipe's buffer (64 KiB), so some write always comes after head exits."""
+    lines = stream_lines(20, n=20_000, invalid=False)
+    data = write_lines(tmp_path / "big.ndjson", lines)
+    args = ["--watermark", "36500d", "--output", output, *HEAD_VARIANTS[variant]]
+    full = aggregate(data, *args)
+    assert full.returncode == 0, full.stderr
+    assert len(full.stdout.encode("utf-8")) > 8 * 65536, "output too small to fill the pipe"
+
+    cmd = [str(sfcrime_bin), "-b", UNREACHABLE, "--timeout", "2s", "aggregate", "--file",
+           str(data), *args]
+    p = subprocess.run(["bash", "-c", 'set -o pipefail; "$@" | head -1', "bash", *cmd],
+                       capture_output=True, text=True, encoding="utf-8", timeout=120,
+                       env=_clean_env())
+    assert p.returncode == 0, "exit %d (pipefail: sfcrime's status):\n%s" % (p.returncode,
+                                                                              p.stderr)
+    assert "Broken pipe" not in p.stderr and "error" not in p.stderr, p.stderr
+    others = [x for x in p.stderr.splitlines()
+              if x.strip() and not x.startswith("sfcrime aggregate: ")]  # the summary may come
+    assert not others, "unexpected on stderr: %r" % others
+    assert p.stdout.splitlines() == full.stdout.splitlines()[:1]
+
+
+def csv_header(by=TYPE):
+    return ["window_start", "window_end", *by, "count", "usual_disposition",
+            "usual_disposition_description", "window_total", "window_distinct", "final",
+            "batch_id"]
+
+
+NO_ROWS = {  # name: (lines, extra options, exit status)
+    "empty": ([], [], 0),
+    "all-filtered": (FILTERED, ["--filter", "priority=Z"], 0),
+    "all-invalid": (["not json", json.dumps({"crime_id": "1"}), "[1, 2]"], [], 65),
+}
+BYS = (TYPE, ("original_crime_type_name", "priority"))
+
+
+@pytest.mark.parametrize("by", BYS, ids=lambda b: ",".join(b))
+@pytest.mark.parametrize("mode", MODES_ALL)
+@pytest.mark.parametrize("case", sorted(NO_ROWS))
+def test_csv_header_without_rows(sfcrime_bin, tmp_path, case, mode, by):
+    """RFC 4180 output always starts with its header line, also when no row is ever emitted
+    (the header came with the first row, so such an output was empty)."""
+    lines, extra, status = NO_ROWS[case]
+    data = write_lines(tmp_path / "s.ndjson", lines)
+    p = aggregate(data, "--output", "csv", "--output-mode", mode, "--progress", "json",
+                  "--by", ",".join(by), *extra)
+    assert p.returncode == status, p.stderr
+    reports = so.progress_reports(p.stderr)
+    assert reports and sum(r["sink"]["numOutputRows"] for r in reports) == 0, p.stderr
+    assert list(csv.reader(io.StringIO(p.stdout))) == [csv_header(by)], repr(p.stdout)
+    assert p.stdout.splitlines() == [",".join(csv_header(by))], repr(p.stdout)
+
+
+def _without(r, field):
+    return {k: v for k, v in r.items() if k != field}
+
+
+# An empty string and a missing or null field are different group keys (step 5: a string gives
+# its text; missing or null give null); CSV writes the first as "" and the second as nothing.
+EMPTY_VS_NULL = [
+    line(rec("10:01:00", "", priority="")),
+    line(_without(rec("10:02:00", "B", priority="A"), "original_crime_type_name")),  # missing
+    line(rec("10:03:00", None, priority="A")),                                       # null
+    line(rec("10:04:00", "A", priority="")),
+    line(rec("10:05:00", "A")),                                  # priority missing
+    line(rec("10:06:00", "", priority=None)),
+]
+
+
+def _raw_csv_field(v):
+    """How the value of a row is written, for the values of EMPTY_VS_NULL (none needs quoting)."""
+    if v is None:
+        return ""
+    if v == "":
+        return '""'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+@pytest.mark.parametrize("by", BYS, ids=lambda b: ",".join(b))
+def test_csv_empty_string_is_not_null(sfcrime_bin, tmp_path, by):
+    data = write_lines(tmp_path / "s.ndjson", EMPTY_VS_NULL)
+    params = so.Params(by=by)
+    expected = so.run(EMPTY_VS_NULL, params).rows
+    assert any(r[by[0]] == "" for r in expected) and any(r[by[0]] is None for r in expected)
+    p = aggregate(data, *option_args(params, output="csv", progress="none"))
+    assert p.returncode == 0, p.stderr
+    header = csv_header(by)
+
+    # Through the csv module (which reads "" and an empty field alike): the values.
+    table = list(csv.reader(io.StringIO(p.stdout)))
+    assert table[0] == header
+    body = [r for r in table[1:] if r]
+    assert len(body) == len(expected), p.stdout
+    batch_ids = []
+    for got, want in zip(body, expected):
+        cells = dict(zip(header, got))
+        assert len(got) == len(header), got
+        assert [cells[k] for k in want] == [csv_value(v) for v in want.values()], (got, want)
+        assert cells["final"] == "true" and cells["batch_id"].isdigit(), got
+        batch_ids.append(int(cells["batch_id"]))
+
+    # The raw text: "" for an empty string, nothing at all for null.
+    want_lines = [",".join(header)] + [
+        ",".join([_raw_csv_field(v) for v in want.values()] + ["true", str(b)])
+        for want, b in zip(expected, batch_ids)]
+    assert p.stdout.splitlines() == want_lines, "CSV:\n%s\nexpected:\n%s" % (
+        p.stdout, "\n".join(want_lines))
+
+
+TOO_LONG = [
+    (["--window", "36501d"], "--window"),
+    (["--window", "876025h"], "--window"),   # 36501 days and 1 hour, in hours
+    (["--trigger", "110000d"], "--trigger"),  # more than 2^63 ns: overflowed the clock
+    (["--trigger", "36501d"], "--trigger"),
+    (["--watermark", "40000d"], "--watermark"),
+    (["--watermark", "36501d"], "--watermark"),
+]
+
+
+@pytest.mark.parametrize("args,option", TOO_LONG, ids=[" ".join(a) for a, _ in TOO_LONG])
+def test_durations_above_36500d_are_usage_errors(sfcrime_bin, tmp_path, args, option):
+    data = write_lines(tmp_path / "s.ndjson", PER_RECORD)
+    p = aggregate(data, *args, "--output", "json", timeout=30)
+    assert p.returncode == 64, "exit %d for %r:\n%s" % (p.returncode, args, p.stderr)
+    assert p.stdout == ""
+    assert option in p.stderr, "%r not in the message for %r: %r" % (option, args, p.stderr)
+
+
+@pytest.mark.parametrize("args", (["--window", "36500d"], ["--watermark", "36500d"],
+                                  ["--trigger", "36500d"], ["--window", "36500d", "--slide", "3650d"]),
+                         ids=" ".join)
+def test_durations_of_36500d_are_accepted(sfcrime_bin, tmp_path, args):
+    data = write_lines(tmp_path / "s.ndjson", PER_RECORD)
+    p = aggregate(data, *args, "--output", "json", "--progress", "none", timeout=30)
+    assert p.returncode == 0, "exit %d for %r:\n%s" % (p.returncode, args, p.stderr)
+    assert so.json_rows(p.stdout)
+
+
+@pytest.mark.parametrize("value", ("3s", "2s"))  # 2s is the default: given, it is still refused
+def test_max_idle_with_file_is_a_usage_error(sfcrime_bin, tmp_path, value):
+    data = write_lines(tmp_path / "s.ndjson", PER_RECORD)
+    p = aggregate(data, "--max-idle", value, "--output", "json", timeout=30)
+    assert p.returncode == 64, "exit %d:\n%s" % (p.returncode, p.stderr)
+    assert p.stdout == ""
+    assert "--max-idle" in p.stderr, p.stderr
+
+
+def test_max_idle_with_topic_is_not_refused(sfcrime_bin):
+    """The check above is about --file: with --topic, --max-idle 3s passes the option checks and
+    the run fails only for want of a broker (69)."""
+    p = run("-b", UNREACHABLE, "--timeout", "1s", "aggregate", "--topic", "t", "--max-idle", "3s",
+            timeout=30)
+    assert p.returncode == 69, p.stderr
+    p = run("-b", UNREACHABLE, "--timeout", "1s", "aggregate", "--topic", "t", "--max-idle",
+            "36501d", timeout=30)
+    assert p.returncode == 64 and "--max-idle" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("mode", ("update", "complete"))
+def test_interrupt_while_a_record_is_cut_on_a_pipe(sfcrime_bin, tmp_path, mode):
+    """`( printf '<record>\\n{"call_date'; sleep 6 ) | sfcrime aggregate --file - ...` and Ctrl-C
+    after 2 s: aggregate waits for the rest of the second record when the signal comes; the
+    current batch (the first record) is finished and emitted, windows are not closed, exit 130.
+    (The interruption escaped from the reader: no row, no report.)"""
+    full = line(rec("10:00:00", "A", "X"))
+    out_path, err_path = tmp_path / "out", tmp_path / "err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(
+            [str(sfcrime_bin), "-b", UNREACHABLE, "--timeout", "2s", "aggregate", "--file", "-",
+             "--output", "json", "--output-mode", mode, "--progress", "json"],
+            stdin=subprocess.PIPE, stdout=out, stderr=err, env=_clean_env())
+        try:
+            proc.stdin.write((full + '\n{"call_date').encode("utf-8"))
+            proc.stdin.flush()  # the pipe stays open: the rest of the record never comes
+            time.sleep(2)
+            assert proc.poll() is None, "aggregate ended by itself"
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdin.close()
+    stderr = err_path.read_text(encoding="utf-8", errors="replace")
+    assert proc.returncode == 130, "exit %d:\n%s" % (proc.returncode, stderr)
+    rows = so.json_rows(out_path.read_text(encoding="utf-8"))
+    assert rows == [row("10:00:00", "10:30:00", "A", 1, "X", 1, 1, False, 0)], stderr
+    reports = so.progress_reports(stderr)
+    assert [(r["batchId"], r["numInputRows"], r["eventTime"]["watermark"]) for r in reports] == [
+        (0, 1, "2018-10-02T09:00:00")], stderr

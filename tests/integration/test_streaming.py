@@ -18,6 +18,12 @@ client), merged in event-time order by tests/stream_oracle.py's merge_partitions
   - test_file_source_late_topic: --file with --late-topic.
   - test_watch_it_live: `produce --order event-time --speedup 36000` while `aggregate
     --output-mode update` runs; stopped with SIGINT once it caught up (exit 130).
+  - test_filtered_records_merge_by_their_own_time: a filtered record takes part in the
+    event-time merge of the partitions by its own time (only a record without a valid event time
+    counts as the smallest), so it can hold back a partition's older record, which is then late.
+  - test_group_rebalance_does_not_count_twice: a second `aggregate` joining the group takes a
+    partition from the first; what the first processed of it is committed on revocation, so the
+    two together count every record once.
 
 `pytest -s` shows the figures of the real-data and live tests.
 """
@@ -32,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -434,3 +441,145 @@ def test_watch_it_live(tmp_path, sfcrime_bin, broker, kcat):
                          [so.project(r, ("original_crime_type_name",)) for r in expected.rows])
         assert not d, d
         check_state_bound(reports, expected, "update")
+
+
+# --------------------------------------------------------------------------- review regressions
+
+def _call(time_, ctype, crime_id="1", disposition="X"):
+    return json.dumps({"crime_id": crime_id, "original_crime_type_name": ctype,
+                       "call_date_time": "2018-10-02T" + time_, "disposition": disposition})
+
+
+@pytest.mark.broker
+def test_filtered_records_merge_by_their_own_time(sfcrime_bin, broker, kcat):
+    """Partition 0 holds [Other @ 10:00, A @ 05:00], partition 1 [A @ 09:00, A @ 12:00]; only type
+    A is kept. The filtered 10:00 record merges by its own time (the contract: only a record
+    without a valid event time counts as the smallest), so the order is 09:00 (p1), 10:00 (p0,
+    filtered), 05:00 (p0), 12:00 (p1): with a 1h watermark the 05:00 record is late. (Taken first
+    as if it had no time, the filtered record let 05:00 through before 09:00: nothing late.)"""
+    with fresh_topic(sfcrime_bin, broker, partitions=2, prefix="stream-filter-merge",
+                     kcat=kcat) as topic:
+        kcat_produce_lines(kcat, broker, topic, 0, [_call("10:00:00", "Other", "1"),
+                                                    _call("05:00:00", "A", "2")])
+        kcat_produce_lines(kcat, broker, topic, 1, [_call("09:00:00", "A", "3"),
+                                                    _call("12:00:00", "A", "4")])
+        parts = kcat_partitions(kcat, broker, topic)
+        assert {p: len(m) for p, m in parts.items()} == {0: 2, 1: 2}
+        merged = merged_order(parts)
+        assert [(p, off) for p, off, _, _ in merged] == [(1, 0), (0, 0), (0, 1), (1, 1)]
+        params = so.Params(watermark="1h", filters=(("original_crime_type_name", ("A",)),))
+        res = so.run([m[3] for m in merged], params)
+        assert (res.late, res.filtered, res.invalid) == (1, 1, 0)
+        assert json.loads(merged[res.late_indices[0]][3])["call_date_time"].endswith("05:00:00")
+
+        p = sfcrime(sfcrime_bin, broker, "aggregate", "--topic", topic, "--from-beginning", "-e",
+                    "--watermark", "1h", "--filter", "original_crime_type_name=A", "--output",
+                    "json", "--progress", "json", timeout=120)
+        assert p.returncode == 0, "aggregate exited %d:\n%s" % (p.returncode, p.stderr[-3000:])
+        reports = progress_reports(p.stderr)
+        assert totals(reports, "numInputRows") == 4
+        assert totals(reports, "numFilteredRows") == 1
+        assert totals(reports, "numLateRecords") == res.late, p.stderr
+        rows = parse_json_lines(p.stdout)
+        d = so.diff_rows(so.final_view(rows, "append"),
+                         [so.project(r, ("original_crime_type_name",)) for r in res.rows])
+        assert not d, d
+        assert [r["window_start"] for r in rows] == ["2018-10-02T09:00:00", "2018-10-02T12:00:00"]
+
+
+def _window_totals(rows):
+    """{window_start: window_total of the window's last row} (rows in output order)."""
+    out = {}
+    for r in rows:
+        out[r["window_start"]] = r["window_total"]
+    return out
+
+
+@pytest.mark.broker
+def test_group_rebalance_does_not_count_twice(tmp_path, sfcrime_bin, broker, kcat):
+    """Process A (`aggregate --group G --trigger 10s --output-mode update`) reads a 2-partition
+    topic: 100 records, then 100 more; right after them process B (`aggregate --group G -e`)
+    joins, takes one partition from A and reads it to its end. A's last window total plus B's is
+    200: what A processed of the partition it gave up was committed on revocation, so B starts
+    after it (B re-read it from A's previous commit: 247 in one run) and nothing is missed."""
+    lines = [_call("%02d:%02d:00" % divmod(i, 60), "ABC"[i % 3], "rb-%03d" % i) for i in range(200)]
+    first, second = _write(tmp_path / "first.ndjson", lines[:100]), \
+        _write(tmp_path / "second.ndjson", lines[100:])
+    group = "stream-rebalance-" + uuid.uuid4().hex[:12]
+    window = "2018-10-02T00:00:00"
+    err_path = tmp_path / "a.stderr"
+    with fresh_topic(sfcrime_bin, broker, partitions=2, prefix="stream-rebalance",
+                     kcat=kcat) as topic, open(err_path, "w", encoding="utf-8") as a_err:
+        a = subprocess.Popen(
+            [str(sfcrime_bin), "-b", broker, "aggregate", "--topic", topic, "--group", group,
+             "--from-beginning", "--trigger", "10s", "--window", "1d", "--output-mode", "update",
+             "-o", "json", "--progress", "none"],
+            stdout=subprocess.PIPE, stderr=a_err, text=True, encoding="utf-8", env=clean_env())
+        rows_a = []
+        first_done = threading.Event()
+
+        def read_stdout():
+            for text in a.stdout:
+                if text.strip():
+                    r = json.loads(text)
+                    rows_a.append(r)
+                    if r["window_start"] == window and r["window_total"] >= 100:
+                        first_done.set()
+
+        reader = threading.Thread(target=read_stdout, daemon=True)
+        reader.start()
+        watchdog = threading.Timer(240, a.kill)
+        watchdog.start()
+        try:
+            p = sfcrime(sfcrime_bin, broker, "produce", "--topic", topic, "--file", first,
+                        timeout=60)
+            assert p.returncode == 0 and produce_summary(p.stderr) == (100, 100, 0, 0), p.stderr
+            # A emits the batch that holds the first 100 records at a trigger boundary, then
+            # commits; the next boundary is 10 s away.
+            assert first_done.wait(90), "A did not report the first 100 records: rows %r\n%s" % (
+                rows_a, err_path.read_text(encoding="utf-8"))
+            time.sleep(1)
+            p = sfcrime(sfcrime_bin, broker, "produce", "--topic", topic, "--file", second,
+                        timeout=60)
+            assert p.returncode == 0 and produce_summary(p.stderr) == (100, 100, 0, 0), p.stderr
+            # B joins now, while A's batch with (some of) the second 100 records is not committed.
+            b = sfcrime(sfcrime_bin, broker, "aggregate", "--topic", topic, "--group", group, "-e",
+                        "--from-beginning", "--window", "1d", "-o", "json", "--progress", "none",
+                        timeout=120)
+            assert b.returncode == 0, "B exited %d:\n%s" % (b.returncode, b.stderr[-3000:])
+            time.sleep(3)  # A takes B's partition back
+            assert a.poll() is None, "A ended by itself:\n" + err_path.read_text(encoding="utf-8")
+            a.send_signal(signal.SIGINT)
+            a.wait(timeout=60)
+            reader.join(timeout=10)
+        finally:
+            watchdog.cancel()
+            if a.poll() is None:
+                a.kill()
+                a.wait()
+        a_stderr = err_path.read_text(encoding="utf-8")
+        assert a.returncode == 130, "A exited %d after SIGINT:\n%s" % (a.returncode,
+                                                                       a_stderr[-3000:])
+        # Both partitions hold records of both halves: whichever B took, A had read some of the
+        # second half from it.
+        parts = kcat_partitions(kcat, broker, topic)
+        for part, msgs in parts.items():
+            ids = {json.loads(m["payload"])["crime_id"] for m in msgs}
+            assert ids & {"rb-%03d" % i for i in range(100, 200)}, "partition %d" % part
+        assert sum(len(m) for m in parts.values()) == 200
+
+    rows_b = parse_json_lines(b.stdout)
+    assert all(r["final"] for r in rows_b)
+    totals_a, totals_b = _window_totals(rows_a), _window_totals(rows_b)
+    print("\nrebalance: A counted %r, B counted %r" % (totals_a, totals_b))
+    assert set(totals_a) | set(totals_b) == {window}, (totals_a, totals_b)
+    assert totals_a.get(window, 0) + totals_b.get(window, 0) == 200, (
+        "A counted %d, B %d: together %d of 200 records\nA's stderr:\n%s\nB's stderr:\n%s" % (
+            totals_a.get(window, 0), totals_b.get(window, 0),
+            totals_a.get(window, 0) + totals_b.get(window, 0), a_stderr[-2000:], b.stderr[-2000:]))
+    # Each (window, type) row too: A's last version plus B's row.
+    counts = collections.Counter()
+    for rows in (rows_a, rows_b):
+        for (ws, ctype), r in so.last_versions(rows).items():
+            counts[ctype] += r["count"]
+    assert counts == collections.Counter("ABC"[i % 3] for i in range(200)), counts
