@@ -1,4 +1,7 @@
 // sfcrime consume: print a topic's message values, one per line.
+#include <poll.h>
+#include <stdio_ext.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -60,8 +63,15 @@ int consume(const std::vector<std::string>& args) {
         broken_pipe = true;  // `| head`: the reader is gone, stop quietly
         break;
       }
+      if (errno == EINTR && interrupted()) break;  // Ctrl-C while the reader of stdout stalls
       throw IoError("cannot write to standard output");
     }
+  }
+  if (interrupted()) {
+    // Ctrl-C while the reader of stdout has stopped reading: what it does not take within 1 s is
+    // dropped, so the stop stays bounded (a flush would block for as long as the reader stalls).
+    pollfd p{::fileno(stdout), POLLOUT, 0};
+    if (::poll(&p, 1, 1000) <= 0) __fpurge(stdout);
   }
   if (std::fflush(stdout) != 0 && errno == EPIPE) broken_pipe = true;
   source.close();

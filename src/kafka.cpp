@@ -1,5 +1,6 @@
 #include "sfcrime/kafka.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,11 @@
 #include "sfcrime/errors.hpp"
 
 namespace sfcrime::kafka {
+
+namespace {
+/// Waits for the broker run in slices of this many ms so that Ctrl-C is answered at once.
+constexpr std::int64_t kWaitSliceMs = 500;
+}  // namespace
 namespace {
 
 std::string seconds_text(std::chrono::milliseconds ms) {
@@ -108,8 +114,18 @@ std::string Client::unreachable_message(const std::string& waited_for) const {
 
 Metadata Client::metadata(bool all_topics) {
   const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(handle_.get(), all_topics ? 1 : 0, nullptr, &md,
-                                                    static_cast<int>(config_.timeout.count()));
+  const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    // In slices, so that Ctrl-C is answered at once rather than after the whole timeout.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    err = rd_kafka_metadata(handle_.get(), all_topics ? 1 : 0, nullptr, &md,
+                            static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kWaitSliceMs)));
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
+    if (interrupted()) throw InterruptedError("interrupted while waiting for cluster metadata from '" +
+                                              config_.bootstrap_servers + "'");
+    if (std::chrono::steady_clock::now() >= deadline) break;
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
       throw UnavailableError(unreachable_message("cluster metadata"));
@@ -147,8 +163,11 @@ Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) 
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low, &w.high,
-                                           static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
-    if (!transient(err) || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
+                                           static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kWaitSliceMs)));
+    const bool again = transient(err) || err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+    if (again && interrupted())
+      throw InterruptedError("interrupted while waiting for the offsets of '" + topic + "'");
+    if (!again || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -204,6 +223,16 @@ void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
     ++self->stats_.failed;
     if (self->on_failure_) self->on_failure_(reinterpret_cast<std::uintptr_t>(m->_private), m->err);
   }
+  if (self->on_report_) {
+    Report r;
+    r.record = reinterpret_cast<std::uintptr_t>(m->_private);
+    r.err = m->err;
+    r.status = rd_kafka_message_status(m);
+    r.partition = m->partition;
+    r.offset = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? m->offset : -1;
+    r.value = std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+    self->on_report_(r);
+  }
 }
 
 bool Producer::send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record) {
@@ -249,6 +278,13 @@ bool Producer::send(std::optional<std::string_view> key, std::string_view value,
     // Per-message refusal (e.g. larger than message.max.bytes): counted as a failed delivery.
     ++stats_.failed;
     if (on_failure_) on_failure_(record, err);
+    if (on_report_) {
+      Report r;
+      r.record = record;
+      r.err = err;
+      r.value = value;
+      on_report_(r);
+    }
     return true;
   }
 }
@@ -306,8 +342,12 @@ std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(rd_kafka_
 
 // Waits for the one result event of an admin request, bounded by the timeout plus a margin.
 std::unique_ptr<rd_kafka_event_t, EventDeleter> await(Client& c, rd_kafka_queue_t* q, const std::string& what) {
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
-      rd_kafka_queue_poll(q, static_cast<int>(c.config().timeout.count()) + 2000));
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev;
+  const auto deadline = std::chrono::steady_clock::now() + c.config().timeout + std::chrono::seconds(2);
+  while (!ev && std::chrono::steady_clock::now() < deadline) {
+    ev.reset(rd_kafka_queue_poll(q, static_cast<int>(kWaitSliceMs)));
+    if (!ev && interrupted()) throw InterruptedError("interrupted while waiting for " + what);
+  }
   if (!ev) throw UnavailableError(c.unreachable_message(what));
   if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     const auto err = rd_kafka_event_error(ev.get());
@@ -371,6 +411,7 @@ bool Admin::wait_until_ready(const std::string& name, int partitions) {
       const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), name.c_str(), 0, &low, &high, 1000);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     }
+    if (interrupted()) throw InterruptedError("interrupted while waiting for topic '" + name + "' to be ready");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;

@@ -48,7 +48,7 @@ void usage(std::FILE* out) {
                "\nRun 'sfcrime COMMAND --help' for a command's options, 'sfcrime --version' for versions.\n"
                "Exit status: 0 ok, 1 refused by the broker, 64 usage, 65 bad input data, 66 no such file\n"
                "or topic, 69 broker unavailable, 70 internal error, 74 I/O error, 78 configuration error,\n"
-               "130 interrupted (man sfcrime).\n");
+               "130 interrupted (SIGINT), 143 terminated (SIGTERM) (man sfcrime).\n");
 }
 
 std::vector<std::string_view> command_names() {

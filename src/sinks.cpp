@@ -16,6 +16,7 @@ namespace {
 
 [[noreturn]] void write_failed() {
   if (errno == EPIPE) throw OutputClosed();
+  if (errno == EINTR && interrupted()) throw InterruptedError("interrupted while writing the output");
   throw IoError(std::string("cannot write the output: ") + std::strerror(errno));
 }
 

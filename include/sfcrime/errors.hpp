@@ -4,7 +4,8 @@
 /// Exit codes follow BSD sysexits(3) where one fits (DESIGN.md, convention 7); they are listed
 /// in man/sfcrime.1 under EXIT STATUS:
 ///   0 success, 1 other failure, 64 usage, 65 data (bad input records), 66 no such topic or file
-///   to read, 69 broker unavailable, 70 internal error, 74 I/O, 78 configuration, 130 interrupted.
+///   to read, 69 broker unavailable, 70 internal error, 74 I/O, 78 configuration, 130 interrupted
+///   (SIGINT), 143 terminated (SIGTERM).
 #include <stdexcept>
 #include <string>
 
@@ -21,7 +22,8 @@ enum class Exit : int {
   software = 70,     ///< EX_SOFTWARE: a bug in sfcrime
   io = 74,           ///< EX_IOERR: reading or writing a file failed
   config = 78,       ///< EX_CONFIG: invalid configuration (config file, -X property)
-  interrupted = 130  ///< 128 + SIGINT
+  interrupted = 130,  ///< 128 + SIGINT
+  terminated = 143    ///< 128 + SIGTERM
 };
 
 /// Base of every error sfcrime reports; `what()` is the message printed after "sfcrime: error: ".
@@ -60,15 +62,19 @@ struct IoError : Error {
 struct ConfigError : Error {
   explicit ConfigError(const std::string& m) : Error(Exit::config, m) {}
 };
-/// The user interrupted the command with SIGINT or SIGTERM (exit 130).
-struct InterruptedError : Error {
-  explicit InterruptedError(const std::string& m) : Error(Exit::interrupted, m) {}
-};
-
 /// Set to true by the SIGINT/SIGTERM handler that main() installs; long loops poll it.
 bool interrupted() noexcept;
+/// 143 (128 + SIGTERM) when the first signal was SIGTERM, else 130 (128 + SIGINT), the shell's
+/// convention for a command ended by a signal.
+Exit interrupt_exit_code() noexcept;
 /// Installs the SIGINT/SIGTERM handler that sets interrupted(); a second signal exits at once
-/// with status 130.
+/// with status 128 + its number.
 void install_signal_handlers();
+
+/// The user stopped the command with SIGINT (exit 130) or SIGTERM (exit 143) and it stopped
+/// cleanly: output flushed, offsets committed, the group left.
+struct InterruptedError : Error {
+  explicit InterruptedError(const std::string& m) : Error(interrupt_exit_code(), m) {}
+};
 
 }  // namespace sfcrime
