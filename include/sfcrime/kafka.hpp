@@ -138,6 +138,20 @@ class Producer : public Client {
   /// Called once for each record whose delivery failed: its record number and the error.
   using FailureHandler = std::function<void(std::uint64_t record, rd_kafka_resp_err_t err)>;
 
+  /// One delivery report, delivered or not, as on_report() hands it over. `value` is valid only
+  /// during the call.
+  struct Report {
+    std::uint64_t record = 0;  ///< the record number given to send()
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;  ///< NO_ERROR when delivered
+    /// rd_kafka_message_status(): PERSISTED when delivered; POSSIBLY_PERSISTED when the message
+    /// was sent and no answer came (the broker may have written it); NOT_PERSISTED otherwise.
+    rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+    std::int32_t partition = -1;  ///< the partition chosen, -1 if none was
+    std::int64_t offset = -1;     ///< the message's offset when delivered, else -1
+    std::string_view value;       ///< the value as sent
+  };
+  using ReportHandler = std::function<void(const Report&)>;
+
   /// @param extra_defaults producer properties sfcrime sets for this use, under the user's.
   /// @throws ConfigError, UnavailableError as Client; NoInputError if `topic` does not exist.
   Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
@@ -176,9 +190,15 @@ class Producer : public Client {
 
   const DeliveryStats& stats() const noexcept { return stats_; }
 
+  /// Also calls `handler` for every delivery report (after the FailureHandler for a failure),
+  /// including a refusal by send() (status NOT_PERSISTED, partition -1). Reports are served on
+  /// the thread that calls send(), poll(), flush() or deliver_all().
+  void on_report(ReportHandler handler) { on_report_ = std::move(handler); }
+
  private:
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   FailureHandler on_failure_;
+  ReportHandler on_report_;
   DeliveryStats stats_;
   Topic topic_;
 };
