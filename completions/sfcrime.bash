@@ -17,7 +17,9 @@ _sfcrime_fields="crime_id original_crime_type_name report_date call_date offense
 # The command's own options that take a value (so that their value is not taken for a word).
 _sfcrime_value_opts() {
     case $1 in
-        produce) echo "-t --topic -f --file --key --limit --rate --order --speedup" ;;
+        produce)
+            echo "-t --topic -f --file --key --skip --limit --rate --order --speedup --dead-letter-topic" \
+                "--dead-letter-file --failed-file" ;;
         consume) echo "-t --topic -g --group --max-messages" ;;
         aggregate)
             echo "-t --topic -f --file -w --window --slide --time-field --watermark --output-mode --trigger" \
@@ -33,7 +35,9 @@ _sfcrime_value_opts() {
 # Every option of a command (its own, then the shared ones).
 _sfcrime_opts() {
     case $1 in
-        produce) echo "-t --topic -f --file --key --limit --rate --order --speedup $_sfcrime_shared_opts" ;;
+        produce)
+            echo "-t --topic -f --file --key --skip --limit --rate --order --speedup --dead-letter-topic" \
+                "--dead-letter-file --failed-file $_sfcrime_shared_opts" ;;
         consume) echo "-t --topic --from-beginning -g --group --max-messages -e --exit-at-end $_sfcrime_shared_opts" ;;
         aggregate)
             echo "-t --topic -f --file -w --window --slide --time-field --watermark --output-mode --trigger" \
@@ -109,7 +113,7 @@ _sfcrime() {
             return ;;
         -c)
             [[ $ctx == "topic create" ]] && return ;;
-        --config-file | --radio-codes)
+        --config-file | --radio-codes | --dead-letter-file | --failed-file)
             _sfcrime_files "$cur"
             return ;;
         -o | --output)
@@ -172,7 +176,7 @@ _sfcrime() {
             return ;;
         -b | --bootstrap-servers | -t | --topic | -g | --group | --limit | --rate | --max-messages | \
             --name | -p | --partitions | -r | --replication-factor | --top | --max-records-per-trigger | \
-            --output-topic | --late-topic)
+            --output-topic | --late-topic | --skip | --dead-letter-topic)
             return ;;
     esac
 

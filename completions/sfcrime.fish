@@ -74,10 +74,14 @@ set -l produce '__fish_seen_subcommand_from produce'
 complete -c $c -n $produce -s t -l topic -x -d 'topic to send to (must exist)'
 complete -c $c -n $produce -s f -l file -r -F -d "input file, '-' for standard input (default)"
 complete -c $c -n $produce -l key -x -a 'crime_id original_crime_type_name call_date_time disposition address' -d 'field whose value is the message key'
+complete -c $c -n $produce -l skip -x -d 'pass over the first N records of the input'
 complete -c $c -n $produce -l limit -x -d 'stop after reading N records'
 complete -c $c -n $produce -l rate -x -d 'send at most N records per second'
 complete -c $c -n $produce -l order -x -a 'file\t"input order (default)" event-time\t"ascending call_date_time, sorted on disk under \$TMPDIR"' -d 'send order'
 complete -c $c -n $produce -l speedup -x -a '60 3600 86400' -d 'replay in event time: X seconds of event time per second'
+complete -c $c -n $produce -l dead-letter-topic -x -d 'send every rejected record to this topic'
+complete -c $c -n $produce -l dead-letter-file -r -F -d 'write every rejected record to this NDJSON file (truncated at start)'
+complete -c $c -n $produce -l failed-file -r -F -d 'write every record not delivered to this NDJSON file, to resume from'
 
 # consume
 set -l consume '__fish_seen_subcommand_from consume'
