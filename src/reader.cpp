@@ -87,6 +87,11 @@ bool RecordReader::skip_ws() {
   for (;;) {
     while (pos_ < end_ && is_ws(buf_[pos_])) ++pos_;
     if (pos_ < end_) return true;
+    // Everything buffered is consumed whitespace: drop it before reading more, so that a long run
+    // of whitespace does not grow the buffer (callers take positions only after this returns).
+    count_lines(end_);
+    base_ += end_;
+    pos_ = end_ = counted_ = 0;
     if (!fill()) return false;
   }
 }
@@ -153,15 +158,20 @@ bool RecordReader::next(RawRecord& out) {
   if (done_) return false;
   // The previous record's text is no longer needed. Drop everything before pos_, but only once
   // that is half the buffer (or all of it): moving the unread rest for every record would copy
-  // about half a buffer per record.
-  count_lines(pos_);
-  if (pos_ > 0 && (pos_ == end_ || pos_ >= buf_.size() / 2)) {
-    std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
-    base_ += pos_;
-    end_ -= pos_;
-    counted_ -= pos_;
-    pos_ = 0;
-  }
+  // about half a buffer per record. `searched` (NDJSON) moves with the data.
+  std::size_t searched = pos_;
+  auto drop_consumed = [&] {
+    count_lines(pos_);
+    if (pos_ > 0 && (pos_ == end_ || pos_ >= buf_.size() / 2)) {
+      std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+      base_ += pos_;
+      end_ -= pos_;
+      counted_ -= pos_;
+      searched -= pos_;
+      pos_ = 0;
+    }
+  };
+  drop_consumed();
   if (format_ == Format::unknown) {
     while (end_ < 3 && fill()) {
     }
@@ -210,7 +220,7 @@ bool RecordReader::next(RawRecord& out) {
   }
 
   // NDJSON: one value per line; blank lines are skipped.
-  std::size_t searched = pos_;
+  searched = pos_;
   for (;;) {
     const char* nl = static_cast<const char*>(std::memchr(buf_.data() + searched, '\n', end_ - searched));
     std::size_t line_end;
@@ -219,8 +229,12 @@ bool RecordReader::next(RawRecord& out) {
       line_end = static_cast<std::size_t>(nl - buf_.data());
       next_pos = line_end + 1;
     } else {
+      // No end of line yet. The line's leading whitespace (no '\n' in it) is not part of the
+      // record: skip it, so that it neither counts against the limit nor stays in the buffer.
+      while (pos_ < end_ && is_ws(buf_[pos_])) ++pos_;
       searched = end_;
       check_size(pos_, end_);
+      drop_consumed();  // blank lines skipped in this call: a long run of them must not grow the buffer
       if (fill()) continue;
       line_end = next_pos = end_;  // the last line has no newline
       if (pos_ == end_) {
@@ -233,9 +247,12 @@ bool RecordReader::next(RawRecord& out) {
     while (e > b && is_ws(buf_[e - 1])) --e;
     if (b == e) {  // blank line
       pos_ = searched = next_pos;
-      if (pos_ == end_ && !fill()) {
-        done_ = true;
-        return false;
+      if (pos_ == end_) {
+        drop_consumed();
+        if (!fill()) {
+          done_ = true;
+          return false;
+        }
       }
       continue;
     }
