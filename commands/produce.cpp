@@ -810,7 +810,7 @@ int produce(const std::vector<std::string>& args) {
       reject(raw.number, raw.line, text, ok.reason);
       continue;
     }
-    value = boost::json::serialize(*v);
+    compact_json(text, value);  // the record's own tokens, whitespace removed
     if (possibly_delivered) {
       // An earlier run sent this record without an answer: send it only if it is not there.
       ++checked;

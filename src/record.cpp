@@ -26,6 +26,27 @@ std::optional<std::string_view> string_field(const boost::json::object& o, std::
   return std::string_view(s.data(), s.size());
 }
 
+void compact_json(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);  // the escaped character, a quote included
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;  // RFC 8259 whitespace
+    if (c == '"') in_string = true;
+    out.push_back(c);
+  }
+}
+
 namespace {
 constexpr std::size_t kScratch = 16 * 1024;  // a real record parses into about 2 KiB
 }

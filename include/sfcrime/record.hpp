@@ -50,6 +50,12 @@ class RecordParser {
   std::optional<boost::json::value> value_;  // constructed in place so it keeps the arena
 };
 
+/// Writes `text`, one well-formed JSON value (as RecordParser accepted it), to `out` without the
+/// whitespace between tokens: the compact form `produce` sends. Unlike re-serializing the parsed
+/// value, numbers and string escapes stay exactly as written (Boost.JSON 1.81 would turn 1e999
+/// into the invalid token Infinity and round 4.5e+300 to 4.5000000000000005E300).
+void compact_json(std::string_view text, std::string& out);
+
 /// Returns the string value of `field` in object `o`, or std::nullopt when it is absent or not a
 /// string.
 std::optional<std::string_view> string_field(const boost::json::object& o, std::string_view field);

@@ -419,3 +419,18 @@ BOOST_AUTO_TEST_CASE(parser_value_lives_in_the_arena) {
   BOOST_TEST(v->storage().get() != json::storage_ptr().get(), "the parsed value uses the default heap resource");
   BOOST_TEST(v->at("original_crime_type_name").as_string().storage().get() != json::storage_ptr().get());
 }
+
+// ---------------------------------------------------------------------------------------------
+// compact_json: what produce sends
+// ---------------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(compact_json_drops_whitespace_between_tokens_only) {
+  std::string out;
+  sfcrime::compact_json("{\n    \"a\" : [ 1 , 2 ],\r\n\t\"b c\": \"x  y\\\" z \\\\\" }", out);
+  BOOST_TEST(out == "{\"a\":[1,2],\"b c\":\"x  y\\\" z \\\\\"}");
+  // Numbers stay as written: re-serializing would print 1e999 as the invalid token Infinity.
+  sfcrime::compact_json("{ \"n\": 1e999, \"m\": 4.5e+300, \"u\": \"\\u00e9\" }", out);
+  BOOST_TEST(out == "{\"n\":1e999,\"m\":4.5e+300,\"u\":\"\\u00e9\"}");
+  sfcrime::compact_json("  \"just a string\"  ", out);
+  BOOST_TEST(out == "\"just a string\"");
+}
