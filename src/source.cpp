@@ -83,7 +83,7 @@ TopicSource::~TopicSource() {
 void TopicSource::commit() {
   if (!options_.group) return;
   if (!options_.store_processed) {
-    check_commit(rd_kafka_commit(handle_.get(), nullptr, 0));
+    check_commit(commit_bounded(nullptr));
     return;
   }
   // The processed positions of the partitions this process holds now (a revoked partition's
@@ -100,7 +100,32 @@ void TopicSource::commit_partitions(const rd_kafka_topic_partition_list_t* parts
     if (const auto it = next_offset_.find(parts->elems[i].partition); it != next_offset_.end())
       rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), it->first)->offset = it->second;
   if (list->cnt == 0) return;
-  check_commit(rd_kafka_commit(handle_.get(), list.get(), 0));
+  check_commit(commit_bounded(list.get()));
+}
+
+rd_kafka_resp_err_t TopicSource::commit_bounded(const rd_kafka_topic_partition_list_t* offsets) {
+  // rd_kafka_commit(..., async=0) has no time bound (it hung for minutes with 2 of 3 brokers
+  // gone): commit through a queue and wait at most Config::timeout for the result.
+  rd_kafka_queue_t* q = rd_kafka_queue_new(handle_.get());
+  rd_kafka_resp_err_t err = rd_kafka_commit_queue(handle_.get(), offsets, q, nullptr, nullptr);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto deadline = std::chrono::steady_clock::now() + config().timeout;
+    err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 500)) {
+        const bool result = rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT;
+        if (result) err = rd_kafka_event_error(ev);
+        rd_kafka_event_destroy(ev);
+        if (result) break;
+      }
+    }
+  }
+  rd_kafka_queue_destroy(q);
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
+    throw UnavailableError("cannot commit the offsets of group '" + options_.group.value_or("") + "' within " +
+                           std::to_string(config().timeout.count() / 1000) +
+                           " s (is the group coordinator available? see --timeout)");
+  return err;
 }
 
 void TopicSource::check_commit(rd_kafka_resp_err_t err) {

@@ -105,6 +105,9 @@ class TopicSource : public kafka::Client {
   void track(std::int32_t partition, std::int64_t start, std::int64_t high);
   // Commits next_offset_ of `parts` synchronously (store_processed).
   void commit_partitions(const rd_kafka_topic_partition_list_t* parts);
+  // Commits `offsets` (nullptr: the stored ones) waiting at most Config::timeout for the result.
+  // Throws UnavailableError on timeout.
+  rd_kafka_resp_err_t commit_bounded(const rd_kafka_topic_partition_list_t* offsets);
   // Throws UnavailableError for a commit error that is not routine during a rebalance.
   void check_commit(rd_kafka_resp_err_t err);
 
