@@ -26,6 +26,8 @@ RADIO_CODES = DATA / "radio_code.json"
 def pytest_configure(config):
     config.addinivalue_line("markers", "broker: needs the real Kafka broker")
     config.addinivalue_line("markers", "realdata: needs ../shared/data")
+    config.addinivalue_line("markers", "soak: kills brokers of a throwaway cluster (tests/soak; "
+                            "the long variants need SFCRIME_SOAK=1)")
 
 
 def pytest_collection_modifyitems(config, items):
