@@ -28,6 +28,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,6 +57,32 @@ using sfcrime::RecordReader;
   } while (0)
 
 bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Equal JSON values, doubles within a relative 1e-12: Boost.JSON 1.81 parses a long number a few
+// ulps differently alone than inside an array (found by the CI smoke: "10.000105194291912943293334398370").
+bool same_json(const boost::json::value& a, const boost::json::value& b) {
+  if (a.is_double() && b.is_double()) {
+    const double x = a.get_double(), y = b.get_double();
+    return x == y || std::fabs(x - y) <= 1e-12 * std::max(std::fabs(x), std::fabs(y));
+  }
+  if (a.is_array() && b.is_array()) {
+    const auto &p = a.get_array(), &q = b.get_array();
+    if (p.size() != q.size()) return false;
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (!same_json(p[i], q[i])) return false;
+    return true;
+  }
+  if (a.is_object() && b.is_object()) {
+    const auto &p = a.get_object(), &q = b.get_object();
+    if (p.size() != q.size()) return false;
+    for (const auto& kv : p) {
+      const boost::json::value* other = q.if_contains(kv.key());
+      if (!other || !same_json(kv.value(), *other)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_ws(s.front())) s.remove_prefix(1);
@@ -227,7 +254,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       if (!error) CHECK(got.size() == elements.size());
       for (std::size_t i = 0; i < got.size(); ++i) {
         const boost::json::value v = boost::json::parse(got[i].text, ec);
-        CHECK(!ec && v == elements[i], "record " + std::to_string(i + 1) + " differs from the array's element");
+        CHECK(!ec && same_json(v, elements[i]), "record " + std::to_string(i + 1) + " differs from the array's element");
       }
     }
   }
