@@ -7,8 +7,10 @@ SFCRIME_TEST_NO_BROKER=1 is set, which skips only tests marked `broker`.
 The real data is read from ../shared/data when present (tests needing it are marked `realdata`
 and skipped when it is absent: a fresh machine without shared/ still runs everything else).
 """
+import importlib.util
 import os
 import pathlib
+import sys
 import shutil
 import subprocess
 import uuid
@@ -21,6 +23,23 @@ BOOTSTRAP = os.environ.get("SFCRIME_TEST_BOOTSTRAP", "localhost:9092")
 DATA = pathlib.Path(os.environ.get("SFCRIME_DATA", ROOT.parent / "shared" / "data"))
 REAL_FILE = DATA / "police-department-calls-for-service.json.xz"
 RADIO_CODES = DATA / "radio_code.json"
+
+
+def load_module(name, path):
+    """The module at `path`, loaded once under the unique `name`: a plain `import helpers` could
+    pick up another directory's module of that name already in sys.modules when the whole tests/
+    tree is collected."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def integration_helpers():
+    """tests/integration/helpers.py (kcat read-back, oracle comparison, topics)."""
+    return load_module("sfcrime_integration_helpers", ROOT / "tests" / "integration" / "helpers.py")
 
 
 def pytest_configure(config):

@@ -161,12 +161,7 @@ def event_order(lines):
 
 
 def write_lines(lines, path):
-    text = "".join(line + "\n" for line in lines)
-    if path == "-":
-        sys.stdout.write(text)
-    else:
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+    gen_synthetic.write_text("".join(line + "\n" for line in lines), path)
 
 
 def main(argv=None):

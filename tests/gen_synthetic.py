@@ -252,6 +252,11 @@ def write_records(records, fmt, path):
                        for r in records)
     else:
         raise ValueError("unknown format %r" % fmt)
+    write_text(text, path)
+
+
+def write_text(text, path):
+    """Writes `text` to `path` ('-': standard output) as UTF-8 with LF line ends."""
     if path == "-":
         sys.stdout.write(text)
     else:

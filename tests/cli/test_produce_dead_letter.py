@@ -33,7 +33,6 @@ Each prints its figures (records, seconds, exit codes): run with -s to see them.
 import base64
 import collections
 import contextlib
-import importlib.util
 import json
 import os
 import pathlib
@@ -43,28 +42,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import BIN, REAL_FILE, ROOT, run
+from conftest import BIN, REAL_FILE, ROOT, run, integration_helpers
 
 
-
-def _load_helpers():
-    # By path under a unique name, as tests/cli/test_produce_order.py does, so that another
-    # directory's helpers.py in sys.modules is never picked up.
-    name = "sfcrime_integration_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "integration" / "helpers.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_h = _load_helpers()
+_h = integration_helpers()
 clean_env, fresh_topic, gen_synthetic, oracle = _h.clean_env, _h.fresh_topic, _h.gen_synthetic, _h.oracle
 
 HEADERS = ("sfcrime.reject.reason", "sfcrime.reject.record", "sfcrime.reject.line", "sfcrime.source.file")

@@ -16,37 +16,20 @@ never from sfcrime's own output.
 """
 import contextlib
 import datetime
-import importlib.util
 import json
 import os
-import pathlib
 import random
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import BIN, REAL_FILE, run
+from conftest import BIN, REAL_FILE, run, integration_helpers
 
 
-def _load_helpers():
-    # By path under a unique name, as tests/integration/test_pipeline.py does, so that another
-    # directory's helpers.py in sys.modules is never picked up.
-    name = "sfcrime_integration_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).resolve().parent.parent / "integration" / "helpers.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_h = _load_helpers()
+_h = integration_helpers()
 canonical, clean_env, counter_diff, fresh_topic = _h.canonical, _h.clean_env, _h.counter_diff, _h.fresh_topic
 gen_synthetic, multiset, oracle, produce_summary = _h.gen_synthetic, _h.multiset, _h.oracle, _h.produce_summary
 

@@ -16,33 +16,18 @@ aggregates from tests/oracle.py (an independent batch recomputation), read-backs
 import calendar
 import collections
 import datetime
-import importlib.util
 import json
 import lzma
-import os
-import pathlib
 import re
 import subprocess
 import sys
 import uuid
 
 import pytest
+from conftest import RADIO_CODES, REAL_FILE, integration_helpers
 
 
-def _load_helpers():
-    # Loaded by path under a unique name: a plain `import helpers` could pick up another
-    # directory's helpers.py already in sys.modules when the whole tests/ tree is collected.
-    name = "sfcrime_integration_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).resolve().with_name("helpers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_h = _load_helpers()
+_h = integration_helpers()
 (TESTS_DIR, assert_rows_match, canonical, counter_diff, fresh_topic, gen_synthetic, inspect_topic,
  kcat_partition_count, kcat_read, multiset, oracle, parse_json_lines, produce_summary,
  progress_reports, sfcrime, sfcrime_from_xz, wait_topic_ready) = (
@@ -51,10 +36,6 @@ _h = _load_helpers()
     _h.oracle, _h.parse_json_lines, _h.produce_summary, _h.progress_reports, _h.sfcrime,
     _h.sfcrime_from_xz, _h.wait_topic_ready)
 
-# Same location rules as tests/conftest.py (which owns the fixtures; it is not imported here).
-DATA = pathlib.Path(os.environ.get("SFCRIME_DATA", TESTS_DIR.parent.parent / "shared" / "data"))
-REAL_FILE = DATA / "police-department-calls-for-service.json.xz"
-RADIO_CODES = DATA / "radio_code.json"
 
 GEN = TESTS_DIR / "gen_synthetic.py"
 ORACLE = TESTS_DIR / "oracle.py"

@@ -31,7 +31,6 @@ librdkafka 2.0.2, so the SCRAM cases are expected to fail (strict xfail) while s
 librdkafka older than 2.6.1; PLAIN over the same TLS listener covers the rest. The xfail goes away
 by itself with a newer librdkafka.
 """
-import importlib.util
 import json
 import os
 import pathlib
@@ -45,24 +44,15 @@ import time
 import uuid
 
 import pytest
+from conftest import load_module
 
 HERE = pathlib.Path(__file__).resolve().parent
 TESTS_DIR = HERE.parent
 ROOT = TESTS_DIR.parent
 
 
-def _load(name, path):
-    # Loaded by path under a unique name (see test_pipeline.py).
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-h = _load("sfcrime_integration_helpers", HERE / "helpers.py")
-sc = _load("sfcrime_soak_cluster", TESTS_DIR / "soak" / "soak_cluster.py")
+h = load_module("sfcrime_integration_helpers", HERE / "helpers.py")
+sc = load_module("sfcrime_soak_cluster", TESTS_DIR / "soak" / "soak_cluster.py")
 
 PORT = 19292          # PLAINTEXT (the controller: 19293)
 SASL_PORT = 19294     # SASL_SSL

@@ -29,33 +29,18 @@ client), merged in event-time order by tests/stream_oracle.py's merge_partitions
 """
 import collections
 import functools
-import importlib.util
 import json
-import os
-import pathlib
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 
 import pytest
+from conftest import RADIO_CODES, REAL_FILE, integration_helpers
 
 
-def _load_helpers():
-    # The same module object test_pipeline.py loads (see there why it is loaded by path).
-    name = "sfcrime_integration_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).resolve().with_name("helpers.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_h = _load_helpers()
+_h = integration_helpers()
 (TESTS_DIR, assert_rows_match, clean_env, counter_diff, fresh_topic, gen_stream,
  kcat_partitions, kcat_produce_lines, kcat_read, multiset, oracle, parse_json_lines,
  produce_summary, progress_reports, sfcrime, sfcrime_from_xz, so, wait_topic_ready) = (
@@ -64,9 +49,6 @@ _h = _load_helpers()
     _h.multiset, _h.oracle, _h.parse_json_lines, _h.produce_summary, _h.progress_reports,
     _h.sfcrime, _h.sfcrime_from_xz, _h.stream_oracle, _h.wait_topic_ready)
 
-DATA = pathlib.Path(os.environ.get("SFCRIME_DATA", TESTS_DIR.parent.parent / "shared" / "data"))
-REAL_FILE = DATA / "police-department-calls-for-service.json.xz"
-RADIO_CODES = DATA / "radio_code.json"
 REAL_RECORDS = 199_999  # from shared/data/README.md
 LATE_HEADERS = ("sfcrime.late.reason", "sfcrime.late.watermark", "sfcrime.source.topic",
                 "sfcrime.source.partition", "sfcrime.source.offset")

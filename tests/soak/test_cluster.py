@@ -26,7 +26,6 @@ which node was killed when) are printed at the end of the run. Every test here i
     SFCRIME_SOAK=1 python3 -m pytest -q tests/soak     # the CI run and the long run
     python3 -m pytest -q -m "not soak" tests           # everything but the cluster tests
 """
-import importlib.util
 import json
 import os
 import pathlib
@@ -38,27 +37,15 @@ import time
 import uuid
 
 import pytest
+from conftest import RADIO_CODES, REAL_FILE, load_module
 
 HERE = pathlib.Path(__file__).resolve().parent
 TESTS_DIR = HERE.parent
 
 
-def _load(name, path):
-    # Loaded by path under a unique name (see tests/integration/test_pipeline.py).
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+sc = load_module("sfcrime_soak_cluster", HERE / "soak_cluster.py")
+h = load_module("sfcrime_integration_helpers", TESTS_DIR / "integration" / "helpers.py")
 
-
-sc = _load("sfcrime_soak_cluster", HERE / "soak_cluster.py")
-h = _load("sfcrime_integration_helpers", TESTS_DIR / "integration" / "helpers.py")
-
-DATA = pathlib.Path(os.environ.get("SFCRIME_DATA", TESTS_DIR.parent.parent / "shared" / "data"))
-REAL_FILE = DATA / "police-department-calls-for-service.json.xz"
-RADIO_CODES = DATA / "radio_code.json"
 SOAK = os.environ.get("SFCRIME_SOAK") == "1"
 BASE_PORT = 19192
 PARTITIONS = 6
