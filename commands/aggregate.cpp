@@ -31,10 +31,10 @@ constexpr std::int64_t kMaxWindowsPerRecord = 10'000;
 /// the data's date-times and every clock computation far from overflow.
 constexpr std::int64_t kMaxDurationMs = 36'500LL * 86'400'000;
 
-/// Parses a duration option, at most kMaxDurationMs. @throws UsageError.
-std::int64_t duration_option(const cli::po::variables_map& vm, const char* name) {
+/// Parses a duration option, at most kMaxDurationMs (0 only with allow_zero). @throws UsageError.
+std::int64_t duration_option(const cli::po::variables_map& vm, const char* name, bool allow_zero = false) {
   const std::string text = vm[name].as<std::string>();
-  const std::int64_t ms = parse_duration(text, std::string("--") + name).count();
+  const std::int64_t ms = parse_duration(text, std::string("--") + name, allow_zero).count();
   if (ms > kMaxDurationMs)
     throw UsageError("--" + std::string(name) + " " + text + " is longer than 36500d (100 years)");
   return ms;
@@ -50,12 +50,6 @@ ProgressMode parse_progress(const std::string& s) {
   if (s == "json") return ProgressMode::json;
   if (s == "none") return ProgressMode::none;
   throw UsageError("invalid --progress '" + s + "' (expected auto, text, json or none)");
-}
-
-std::string watermark_text(std::int64_t w) {
-  if (w == StreamEngine::kMinTime) return "-infinity";
-  if (w == StreamEngine::kMaxTime) return "+infinity";
-  return format_naive_datetime(w);
 }
 
 /// Wall-clock time as Spark's progress timestamp: 2026-11-21T13:00:00.123Z.
@@ -165,8 +159,7 @@ int aggregate(const std::vector<std::string>& args) {
                        " windows per record; choose a longer --slide");
   }
   // "0s" is allowed for the watermark: no delay at all.
-  const std::string wm = vm["watermark"].as<std::string>();
-  q.watermark_delay_ms = (wm == "0s" || wm == "0m" || wm == "0h" || wm == "0d") ? 0 : duration_option(vm, "watermark");
+  q.watermark_delay_ms = duration_option(vm, "watermark", /*allow_zero=*/true);  // 0s: no delay
   q.mode = parse_output_mode(vm["output-mode"].as<std::string>());
   q.by = parse_field_list(vm["by"].as<std::string>(), "--by");
   q.time_field = vm["time-field"].as<std::string>();
@@ -256,7 +249,7 @@ int aggregate(const std::vector<std::string>& args) {
     }
     if (added || !late_producer) return;
     // Nothing is lost: the late record goes on unchanged, with why in its headers.
-    const std::string wm_text = watermark_text(engine.watermark());
+    const std::string wm_text = format_watermark(engine.watermark());
     std::vector<kafka::Property> headers = {
         {"sfcrime.late.reason", "event time " + format_naive_datetime(it.x.event_ms) +
                                     ": every window of the record ended at or before the watermark " + wm_text},
@@ -300,7 +293,7 @@ int aggregate(const std::vector<std::string>& args) {
         et["min"] = format_naive_datetime(c.min_event);
         et["max"] = format_naive_datetime(c.max_event);
       }
-      et["watermark"] = watermark_text(engine.watermark());
+      et["watermark"] = format_watermark(engine.watermark());
       p["eventTime"] = std::move(et);
       boost::json::object op;
       op["operatorName"] = "windowAggregate";
@@ -329,7 +322,7 @@ int aggregate(const std::vector<std::string>& args) {
                    static_cast<long long>(id), static_cast<unsigned long long>(c.input),
                    static_cast<unsigned long long>(c.late), static_cast<unsigned long long>(c.invalid),
                    static_cast<unsigned long long>(emitted), static_cast<unsigned long long>(engine.rows_total()),
-                   watermark_text(engine.watermark()).c_str());
+                   format_watermark(engine.watermark()).c_str());
     }
     std::fflush(stderr);
     start_positions = std::move(end_positions);
@@ -342,7 +335,7 @@ int aggregate(const std::vector<std::string>& args) {
     const BatchCounters& b = engine.batch();
     line.show("sfcrime aggregate: batch " + std::to_string(engine.batch_id()) + ", " +
               std::to_string(t.input + b.input) + " records, " + std::to_string(t.late + b.late) + " late, " +
-              std::to_string(engine.windows_held()) + " windows open, watermark " + watermark_text(engine.watermark()));
+              std::to_string(engine.windows_held()) + " windows open, watermark " + format_watermark(engine.watermark()));
   };
 
   bool ended = false;

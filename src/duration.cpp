@@ -8,10 +8,11 @@
 
 namespace sfcrime {
 
-std::chrono::milliseconds parse_duration(std::string_view text, std::string_view what) {
+std::chrono::milliseconds parse_duration(std::string_view text, std::string_view what, bool allow_zero) {
   auto bad = [&] {
     return UsageError("invalid duration '" + std::string(text) + "' for " + std::string(what) +
-                      " (expected a positive whole number and a unit s, m, h or d, e.g. 30m)");
+                      " (expected a " + (allow_zero ? "" : "positive ") +
+                      "whole number and a unit s, m, h or d, e.g. 30m)");
   };
   if (text.size() < 2) throw bad();
   std::int64_t unit_ms = 0;
@@ -25,7 +26,8 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
   std::string_view digits = text.substr(0, text.size() - 1);
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || n <= 0 || digits.front() == '+')
+  if (ec != std::errc{} || end != digits.data() + digits.size() || n < 0 || (n == 0 && !allow_zero) ||
+      digits.front() == '+' || digits.front() == '-')
     throw bad();
   if (n > std::numeric_limits<std::int64_t>::max() / unit_ms) throw bad();
   return std::chrono::milliseconds(n * unit_ms);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sfcrime/datetime.hpp"
 #include "sfcrime/errors.hpp"
 
 namespace sfcrime {
@@ -18,6 +19,12 @@ std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r;
   if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? StreamEngine::kMinTime : StreamEngine::kMaxTime;
   return r;
+}
+
+std::string format_watermark(std::int64_t w) {
+  if (w == StreamEngine::kMinTime) return "-infinity";
+  if (w == StreamEngine::kMaxTime) return "+infinity";
+  return format_naive_datetime(w);
 }
 
 OutputMode parse_output_mode(const std::string& s) {

@@ -28,12 +28,6 @@ void flush_all(std::FILE* out) {
   if (std::fflush(out) != 0) write_failed();
 }
 
-std::string format_watermark(std::int64_t w) {
-  if (w == StreamEngine::kMinTime) return "-infinity";
-  if (w == StreamEngine::kMaxTime) return "+infinity";
-  return format_naive_datetime(w);
-}
-
 /// The JSON row of docs/streaming.md ("Rows"), keys in their documented order.
 boost::json::object json_row(const RowLabels& labels, std::vector<std::string>& scratch, const std::string& start,
                              const std::string& end, const WindowAgg& w, const WindowRow& r, bool final,

@@ -157,6 +157,10 @@ class StreamEngine {
   BatchCounters totals_;
 };
 
+/// A watermark as the progress report and the table show it: "-infinity" before the first record,
+/// "+infinity" after the final batch, else the naive date-time.
+std::string format_watermark(std::int64_t watermark);
+
 /// a + b and a - b clamped to the int64 range (window ends and watermarks near the limits).
 std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept;
 std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept;

@@ -336,6 +336,16 @@ BOOST_AUTO_TEST_CASE(parse_duration_rejected) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(parse_duration_zero_only_when_allowed) {
+  for (const char* text : {"0s", "0m", "0h", "0d", "000s"}) {
+    BOOST_TEST(sfcrime::parse_duration(text, "--watermark", true).count() == 0);
+    BOOST_CHECK_THROW(sfcrime::parse_duration(text, "--window"), sfcrime::UsageError);
+  }
+  for (const char* text : {"-0s", "+0s", "0", "0x"})
+    BOOST_CHECK_THROW(sfcrime::parse_duration(text, "--watermark", true), sfcrime::UsageError);
+  BOOST_TEST(sfcrime::parse_duration("5m", "--watermark", true).count() == 300'000);
+}
+
 BOOST_AUTO_TEST_CASE(parse_duration_message_names_option_and_text) {
   try {
     sfcrime::parse_duration("30x", "--window");
