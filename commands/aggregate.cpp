@@ -18,6 +18,7 @@
 #include "sfcrime/progress.hpp"
 #include "sfcrime/radio_codes.hpp"
 #include "sfcrime/sinks.hpp"
+#include "sfcrime/state_store.hpp"
 #include "sfcrime/stream_input.hpp"
 
 namespace sfcrime::commands {
@@ -75,7 +76,8 @@ int aggregate(const std::vector<std::string>& args) {
       "                         [--trigger DURATION] [--max-records-per-trigger N] [--by FIELD[,FIELD...]]\n"
       "                         [--top K] [--filter FIELD=VALUE[,VALUE...]]... [--output table|json|csv]\n"
       "                         [--output-topic TOPIC] [--late-topic TOPIC] [--progress auto|text|json|none]\n"
-      "                         [--from-beginning] [--exit-at-end] [--group GROUP] [--radio-codes FILE] [options]";
+      "                         [--from-beginning] [--exit-at-end] [--group GROUP [--exactly-once]]\n"
+      "                         [--radio-codes FILE] [options]";
   spec.summary =
       "Counts records in event-time windows (tumbling, or hopping with --slide; [start, end) aligned\n"
       "to the epoch, on the naive wall-clock time of --time-field) per group (--by, default\n"
@@ -91,7 +93,11 @@ int aggregate(const std::vector<std::string>& args) {
       "JSON array or NDJSON file (or '-') with the same engine and needs no broker. A progress\n"
       "report per batch goes to stderr (--progress json: Spark's StreamingQueryProgress names).\n"
       "Messages that are not valid records are counted, reported and skipped: exit status 65 after\n"
-      "the answer. Full semantics: docs/streaming.md and man sfcrime-aggregate.";
+      "the answer. With --group G --exactly-once each batch is one Kafka transaction: its answer\n"
+      "rows, late records, window state (changelog topic G-aggregate-changelog) and input offsets\n"
+      "commit together, and a restart after a crash (kill -9 included) restores the state and goes\n"
+      "on as if there had been none. Full semantics: docs/streaming.md, docs/exactly-once.md and\n"
+      "man sfcrime-aggregate.";
   spec.options.add_options()
       ("topic,t", cli::po::value<std::string>()->value_name("TOPIC"), "topic to read")
       ("file,f", cli::po::value<std::string>()->value_name("PATH|-"),
@@ -130,13 +136,16 @@ int aggregate(const std::vector<std::string>& args) {
       ("from-beginning", "start at the earliest offset (with --group: when the group has no committed offset)")
       ("exit-at-end,e", "close every window, emit it and exit once every partition was read to its end")
       ("group,g", cli::po::value<std::string>()->value_name("GROUP"), "consumer group id (share partitions)")
+      ("exactly-once",
+       "with --group: one transaction per batch (rows, late records, state and offsets), state restored on start")
       ("radio-codes", cli::po::value<std::string>()->value_name("FILE"),
        "radio_code.json with disposition descriptions (env SFCRIME_RADIO_CODES)");
   spec.examples =
       "  sfcrime aggregate --topic police-calls --window 30m --from-beginning --exit-at-end\n"
       "  sfcrime aggregate --topic police-calls --output-mode update --trigger 5s --progress json\n"
       "  sfcrime aggregate --file calls.json --window 1h --slide 15m --by disposition --top 5 --output csv\n"
-      "  sfcrime aggregate --topic police-calls -e --filter original_crime_type_name=Assault,Burglary,Robbery\n";
+      "  sfcrime aggregate --topic police-calls -e --filter original_crime_type_name=Assault,Burglary,Robbery\n"
+      "  sfcrime aggregate --topic police-calls --group calls-30m --exactly-once --output-topic calls-30m\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
@@ -185,6 +194,9 @@ int aggregate(const std::vector<std::string>& args) {
     if ((output_topic && *output_topic == in) || (late_topic && *late_topic == in))
       throw UsageError("--output-topic and --late-topic must differ from the input topic '" + in + "'");
   }
+  const bool exactly_once = vm.count("exactly-once") > 0;
+  if (exactly_once && (from_file || !vm.count("group")))
+    throw UsageError("--exactly-once needs --topic and --group (the group's offsets commit with each batch)");
   if (from_file) {
     for (const char* o : {"group", "from-beginning", "exit-at-end", "max-idle"})
       if (vm.count(o) && !vm[o].defaulted())
@@ -193,7 +205,40 @@ int aggregate(const std::vector<std::string>& args) {
   const RadioCodes codes = config.radio_codes.empty() ? RadioCodes{} : RadioCodes::load(config.radio_codes);
 
   // --- input and outputs -----------------------------------------------------------------------
+  // With --exactly-once one transactional producer writes every output (answer rows, late
+  // records, the changelog); it is made, and fences any older process of the group, first.
+  StreamEngine engine(q);
+  std::unique_ptr<kafka::Producer> txn;
+  std::unique_ptr<changelog::Writer> state_log;
+  std::string group;
+  auto report_failure = [](const char* what) {
+    return [what](std::uint64_t n, rd_kafka_resp_err_t err) {
+      std::fprintf(stderr, "sfcrime: %s %llu not delivered: %s\n", what, static_cast<unsigned long long>(n),
+                   rd_kafka_err2str(err));
+    };
+  };
+  if (exactly_once) {
+    group = vm["group"].as<std::string>();
+    const std::string query = changelog::describe_query(q, vm["topic"].as<std::string>());
+    changelog::ensure_topic(config, group);
+    txn = std::make_unique<kafka::Producer>(
+        config, changelog::topic_name(group), report_failure("state record"),
+        std::vector<kafka::Property>{{"transactional.id", "sfcrime-aggregate-" + group},
+                                     {"transaction.timeout.ms", "60000"},
+                                     // librdkafka wants message.timeout.ms <= transaction.timeout.ms.
+                                     {"message.timeout.ms", "55000"}});
+    txn->init_transactions();
+    state_log = std::make_unique<changelog::Writer>(*txn, 0, query);
+    const changelog::Restored r = changelog::restore(config, group, query, engine);
+    if (progress_mode != ProgressMode::none)
+      std::fprintf(stderr,
+                   "sfcrime aggregate: group '%s': %s %llu windows (%llu rows) from '%s', next batch %lld, watermark %s\n",
+                   group.c_str(), r.clock ? "restored" : "no state yet,", static_cast<unsigned long long>(r.windows),
+                   static_cast<unsigned long long>(r.rows), changelog::topic_name(group).c_str(),
+                   static_cast<long long>(engine.batch_id()), format_watermark(engine.watermark()).c_str());
+  }
   std::unique_ptr<StreamInput> input;
+  KafkaInput* kafka_input = nullptr;
   std::string source_topic;
   if (from_file) {
     input = std::make_unique<FileInput>(vm["file"].as<std::string>(), q);
@@ -204,27 +249,53 @@ int aggregate(const std::vector<std::string>& args) {
     o.from_beginning = vm.count("from-beginning") > 0;
     o.exit_at_end = vm.count("exit-at-end") > 0;
     o.manual_commit = true;  // a group's offsets move only once a batch's answer is written
-    input = std::make_unique<KafkaInput>(config, o, q, max_idle);
+    o.transactional = exactly_once;
+    auto k = std::make_unique<KafkaInput>(config, o, q, max_idle);
+    kafka_input = k.get();
+    input = std::move(k);
   }
-  auto report_failure = [](const char* what) {
-    return [what](std::uint64_t n, rd_kafka_resp_err_t err) {
-      std::fprintf(stderr, "sfcrime: %s %llu not delivered: %s\n", what, static_cast<unsigned long long>(n),
-                   rd_kafka_err2str(err));
-    };
-  };
+  // Late records and answer rows go through their own producers, or through the transactional one.
   std::unique_ptr<kafka::Producer> late_producer, output_producer;
-  if (late_topic) late_producer = std::make_unique<kafka::Producer>(config, *late_topic, report_failure("late record"));
+  kafka::Producer* late_out = nullptr;
+  std::size_t late_index = 0;
+  if (late_topic) {
+    if (txn) {
+      late_out = txn.get();
+      late_index = txn->add_topic(*late_topic);
+    } else {
+      late_producer = std::make_unique<kafka::Producer>(config, *late_topic, report_failure("late record"));
+      late_out = late_producer.get();
+    }
+  }
   const RowLabels labels{q.by, &codes};
   std::vector<std::unique_ptr<Sink>> sinks;
-  if (!output_topic || !vm["output"].defaulted()) sinks.push_back(make_sink(format, stdout, labels));
+  // In a transaction, stdout shows a batch's rows once the batch committed.
+  std::unique_ptr<DeferredOutput> deferred;
+  if (txn) deferred = std::make_unique<DeferredOutput>(stdout);
+  if (!output_topic || !vm["output"].defaulted())
+    sinks.push_back(make_sink(format, deferred ? deferred->file() : stdout, labels));
   if (output_topic) {
-    output_producer = std::make_unique<kafka::Producer>(config, *output_topic, report_failure("answer row"));
-    sinks.push_back(make_topic_sink(*output_producer, *output_topic, labels));
+    if (txn) {
+      sinks.push_back(make_topic_sink(*txn, *output_topic, labels, txn->add_topic(*output_topic)));
+    } else {
+      output_producer = std::make_unique<kafka::Producer>(config, *output_topic, report_failure("answer row"));
+      sinks.push_back(make_topic_sink(*output_producer, *output_topic, labels));
+    }
   }
   TeeSink sink(std::move(sinks));
+  // Whatever ends the run with a transaction open aborts it (a kill -9 leaves it to the next
+  // start's init_transactions or to transaction.timeout.ms).
+  struct AbortOpen {
+    kafka::Producer* p;
+    ~AbortOpen() {
+      if (p) p->abort_transaction();
+    }
+  } abort_open{txn.get()};
+  auto begin_transaction = [&] {
+    if (txn && !txn->in_transaction()) txn->begin_transaction();
+  };
 
   // --- the stream ------------------------------------------------------------------------------
-  StreamEngine engine(q);
   std::uint64_t invalid_shown = 0, rows_out = 0, batches = 0, late_sent = 0;
   const auto t0 = Clock::now();
   auto prev_trigger = t0;
@@ -233,6 +304,7 @@ int aggregate(const std::vector<std::string>& args) {
   ProgressLine line(progress_mode == ProgressMode::automatic);
 
   auto process = [&](InputItem& it) {
+    begin_transaction();
     const bool added = engine.add(it.x);
     if (it.x.kind == Extracted::Kind::invalid) {
       if (++invalid_shown <= kShownRejects) {
@@ -247,7 +319,7 @@ int aggregate(const std::vector<std::string>& args) {
       }
       return;
     }
-    if (added || !late_producer) return;
+    if (added || !late_out) return;
     // Nothing is lost: the late record goes on unchanged, with why in its headers.
     const std::string wm_text = format_watermark(engine.watermark());
     std::vector<kafka::Property> headers = {
@@ -263,7 +335,7 @@ int aggregate(const std::vector<std::string>& args) {
       headers.emplace_back("sfcrime.source.partition", std::to_string(it.partition));
       headers.emplace_back("sfcrime.source.offset", std::to_string(it.offset));
     }
-    if (!late_producer->send(it.key, it.value, ++late_sent, headers))
+    if (!late_out->send_to(late_index, it.key, it.value, ++late_sent, headers))
       throw InterruptedError("interrupted while sending late records to '" + *late_topic + "'");
   };
 
@@ -271,11 +343,18 @@ int aggregate(const std::vector<std::string>& args) {
     const BatchCounters c = engine.batch();  // end_batch() resets it
     const std::int64_t id = engine.batch_id();
     const auto emit_start = Clock::now();
-    const std::uint64_t emitted = engine.end_batch(final_batch, sink);
+    begin_transaction();
+    const std::uint64_t emitted = engine.end_batch(final_batch, sink, state_log.get());
     rows_out += emitted;
     ++batches;
-    if (late_producer) late_producer->deliver_all("late records");  // before the input offsets are committed
-    input->commit();
+    if (txn) {
+      // Rows, late records, state and the input offsets become visible together.
+      txn->commit_transaction(kafka_input->processed_offsets().get(), kafka_input->consumer());
+      if (deferred) deferred->release();
+    } else {
+      if (late_producer) late_producer->deliver_all("late records");  // before the input offsets are committed
+      input->commit();
+    }
     const auto done = Clock::now();
     boost::json::object end_positions;
     input->positions(end_positions);
@@ -392,6 +471,10 @@ int aggregate(const std::vector<std::string>& args) {
     line.clear();
     input->close();
     return 0;
+  } catch (const FencedError& e) {
+    line.clear();
+    throw FencedError(std::string(e.what()) + " (did another 'sfcrime aggregate --exactly-once --group " + group +
+                      "' start? it takes over group '" + group + "' and this process stops)");
   }
   input->close();
 

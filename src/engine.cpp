@@ -198,6 +198,7 @@ bool StreamEngine::add(const Extracted& x) {
     added = true;
     WindowAgg& w = windows_[start];
     ++w.total;
+    w.changed_in = batch_id_;
     auto it = w.groups.find(std::string_view(x.group));
     if (it == w.groups.end()) {
       it = w.groups.emplace(x.group, GroupStats{}).first;
@@ -225,7 +226,24 @@ void StreamEngine::emit_window(std::int64_t start, const WindowAgg& w, bool clos
   sink.window(start, saturating_add(start, spec_.windows.size_ms), w, rows, closed);
 }
 
-std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) {
+std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) { return end_batch(final_batch, sink, nullptr); }
+
+void StreamEngine::restore_window(std::int64_t start, WindowAgg w) {
+  w.changed_in = -1;
+  for (auto& [key, g] : w.groups) g.changed_in = -1;
+  auto [it, inserted] = windows_.try_emplace(start);
+  if (!inserted) rows_ -= it->second.groups.size();
+  rows_ += w.groups.size();
+  it->second = std::move(w);
+}
+
+void StreamEngine::restore_clock(std::int64_t max_event, std::int64_t watermark, std::int64_t next_batch_id) {
+  max_event_ = max_event;
+  watermark_ = watermark;
+  batch_id_ = next_batch_id;
+}
+
+std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink, StateObserver* state) {
   if (final_batch) watermark_ = kMaxTime;
   BatchInfo info;
   info.batch_id = batch_id_;
@@ -241,12 +259,19 @@ std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) {
     emit_window(it->first, it->second, closed, sink, emitted);
     if (closed && spec_.mode != OutputMode::complete) {
       rows_ -= it->second.groups.size();
+      if (state) state->window_freed(it->first);
       it = windows_.erase(it);
     } else {
       ++it;
     }
   }
   sink.end_batch();
+  if (state) {
+    // The windows still held that this batch added to (the freed ones were told above).
+    for (const auto& [start, w] : windows_)
+      if (w.changed_in == batch_id_) state->window_changed(start, w);
+    state->clock(max_event_, watermark_, batch_id_ + 1);
+  }
   totals_.input += batch_.input;
   totals_.invalid += batch_.invalid;
   totals_.filtered += batch_.filtered;

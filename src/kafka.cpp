@@ -203,14 +203,20 @@ Producer::Producer(const Config& config, const std::string& topic, FailureHandle
                    const std::vector<Property>& extra_defaults)
     : Client(RD_KAFKA_PRODUCER, config, producer_conf(config, extra_defaults, &Producer::on_delivery)),
       on_failure_(std::move(on_failure)) {
-  partition_count(topic);  // reachability and existence, each with a clear error
-  topic_.reset(rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr));
-  if (!topic_) throw Error(Exit::software, "cannot create a topic handle for '" + topic + "'");
+  add_topic(topic);
 }
 
 Producer::~Producer() {
-  topic_.reset();
+  topics_.clear();
   destroy_handle();
+}
+
+std::size_t Producer::add_topic(const std::string& topic) {
+  partition_count(topic);  // reachability and existence, each with a clear error
+  Topic t(rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr));
+  if (!t) throw Error(Exit::software, "cannot create a topic handle for '" + topic + "'");
+  topics_.push_back(std::move(t));
+  return topics_.size() - 1;
 }
 
 void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -236,12 +242,17 @@ void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
 }
 
 bool Producer::send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record) {
-  static const std::vector<Property> none;
-  return send(key, value, record, none);
+  return send_to(0, key, value, record);
 }
 
 bool Producer::send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
                     const std::vector<Property>& headers) {
+  return send_to(0, key, value, record, headers);
+}
+
+bool Producer::send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value,
+                       std::uint64_t record, const std::vector<Property>& headers) {
+  rd_kafka_topic_t* topic = topics_.at(index).get();
   void* key_data = key ? const_cast<char*>(key->data()) : nullptr;  // nullptr: a null key
   const std::size_t key_size = key ? key->size() : 0;
   for (;;) {
@@ -254,7 +265,7 @@ bool Producer::send(std::optional<std::string_view> key, std::string_view value,
     }
     // A null header list is allowed: librdkafka sends no headers then.
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        handle_.get(), RD_KAFKA_V_RKT(topic_.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))),
         RD_KAFKA_V_END);
@@ -268,6 +279,10 @@ bool Producer::send(std::optional<std::string_view> key, std::string_view value,
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char reason[512];
       rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+      if (in_transaction_) {
+        in_transaction_ = false;
+        throw FencedError(std::string("the transactional producer cannot go on: ") + reason);
+      }
       throw UnavailableError(std::string("the producer hit a fatal error: ") + reason);
     }
     // Per-message refusal (e.g. larger than message.max.bytes): counted as a failed delivery.
@@ -284,6 +299,86 @@ bool Producer::send(std::optional<std::string_view> key, std::string_view value,
   }
 }
 
+void Producer::transaction_error(rd_kafka_error_t* error, const std::string& what,
+                                 std::chrono::steady_clock::time_point deadline) {
+  const std::string reason = rd_kafka_error_string(error);
+  const bool fatal = rd_kafka_error_is_fatal(error);
+  const bool abort = rd_kafka_error_txn_requires_abort(error);
+  const bool retriable = rd_kafka_error_is_retriable(error);
+  rd_kafka_error_destroy(error);
+  if (fatal) {
+    in_transaction_ = false;
+    throw FencedError("the transactional producer cannot go on (" + what + "): " + reason);
+  }
+  if (abort) {
+    abort_transaction();
+    throw TransactionAborted("the transaction was aborted (" + what + "): " + reason);
+  }
+  if (retriable && std::chrono::steady_clock::now() < deadline && !interrupted()) return;
+  if (retriable)
+    throw UnavailableError("cannot " + what + " within " + std::to_string(config().timeout.count() / 1000) +
+                           " s: " + reason + " (is the transaction coordinator available? see --timeout)");
+  throw UnavailableError("cannot " + what + ": " + reason);
+}
+
+void Producer::init_transactions() {
+  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_error_t* e = rd_kafka_init_transactions(handle_.get(), std::max<std::int64_t>(left.count(), 1));
+    if (!e) return;
+    if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT && !rd_kafka_error_is_fatal(e)) {
+      rd_kafka_error_destroy(e);
+      throw UnavailableError(unreachable_message("the transaction coordinator (init_transactions)"));
+    }
+    transaction_error(e, "initialize the transactions", deadline);
+  }
+}
+
+void Producer::begin_transaction() {
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(handle_.get()))
+    transaction_error(e, "begin a transaction", std::chrono::steady_clock::now());
+  in_transaction_ = true;
+}
+
+void Producer::commit_transaction(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_t* consumer) {
+  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
+  auto left_ms = [&] {
+    return static_cast<int>(std::max<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count(), 1));
+  };
+  if (offsets && offsets->cnt > 0) {
+    rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer);
+    for (;;) {
+      rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(handle_.get(), offsets, meta, left_ms());
+      if (!e) break;
+      try {
+        transaction_error(e, "add the input offsets to the transaction", deadline);
+      } catch (...) {
+        rd_kafka_consumer_group_metadata_destroy(meta);
+        throw;
+      }
+    }
+    rd_kafka_consumer_group_metadata_destroy(meta);
+  }
+  for (;;) {
+    rd_kafka_error_t* e = rd_kafka_commit_transaction(handle_.get(), left_ms());
+    if (!e) break;
+    transaction_error(e, "commit the transaction", deadline);
+  }
+  in_transaction_ = false;
+}
+
+void Producer::abort_transaction() noexcept {
+  if (!in_transaction_) return;
+  in_transaction_ = false;
+  if (rd_kafka_error_t* e = rd_kafka_abort_transaction(handle_.get(), static_cast<int>(config().timeout.count()))) {
+    std::fprintf(stderr, "sfcrime: cannot abort the transaction: %s (it ends when transaction.timeout.ms passes)\n",
+                 rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+}
+
 void Producer::poll(int ms) { rd_kafka_poll(handle_.get(), ms); }
 
 int Producer::flush(int timeout_ms) {
@@ -293,18 +388,24 @@ int Producer::flush(int timeout_ms) {
 
 int Producer::in_flight() const { return rd_kafka_outq_len(handle_.get()); }
 
+std::string Producer::topic_names() const {
+  std::string names;
+  for (const Topic& t : topics_) names += (names.empty() ? "'" : ", '") + std::string(rd_kafka_topic_name(t.get())) + "'";
+  return names;
+}
+
 void Producer::deliver_all(const std::string& what) {
   std::optional<std::chrono::steady_clock::time_point> give_up;
   while (flush(500) > 0) {
     if (!interrupted()) continue;
     if (!give_up) give_up = std::chrono::steady_clock::now() + config().timeout;
     if (std::chrono::steady_clock::now() >= *give_up)
-      throw InterruptedError("interrupted with " + std::to_string(in_flight()) + " " + what + " for '" +
-                             rd_kafka_topic_name(topic_.get()) + "' without a delivery report");
+      throw InterruptedError("interrupted with " + std::to_string(in_flight()) + " " + what + " for " +
+                             topic_names() + " without a delivery report");
   }
   if (stats_.failed > 0)
-    throw UnavailableError(std::to_string(stats_.failed) + " " + what + " were not delivered to '" +
-                           rd_kafka_topic_name(topic_.get()) + "' (see the errors above; -v shows the client's log)");
+    throw UnavailableError(std::to_string(stats_.failed) + " " + what + " were not delivered to " +
+                           topic_names() + " (see the errors above; -v shows the client's log)");
 }
 
 // ---------------------------------------------------------------------------------------------

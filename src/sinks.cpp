@@ -222,8 +222,8 @@ class TableSink final : public Sink {
 
 class TopicSink final : public Sink {
  public:
-  TopicSink(kafka::Producer& producer, std::string topic, RowLabels labels)
-      : producer_(producer), topic_(std::move(topic)), labels_(std::move(labels)) {}
+  TopicSink(kafka::Producer& producer, std::string topic, RowLabels labels, std::size_t index)
+      : producer_(producer), topic_(std::move(topic)), labels_(std::move(labels)), index_(index) {}
 
   void window(std::int64_t start, std::int64_t end, const WindowAgg& w, const std::vector<WindowRow>& rows,
               bool final) override {
@@ -239,7 +239,7 @@ class TopicSink final : public Sink {
       }
       const std::string k = boost::json::serialize(key);
       const std::string v = boost::json::serialize(json_row(labels_, scratch_, s, e, w, r, final, batch_.batch_id));
-      if (!producer_.send(k, v, ++sent_)) throw InterruptedError("interrupted while sending answers to '" + topic_ + "'");
+      if (!producer_.send_to(index_, k, v, ++sent_)) throw InterruptedError("interrupted while sending answers to '" + topic_ + "'");
     }
   }
 
@@ -250,6 +250,7 @@ class TopicSink final : public Sink {
   kafka::Producer& producer_;
   std::string topic_;
   RowLabels labels_;
+  std::size_t index_;
   std::vector<std::string> scratch_;
   std::uint64_t sent_ = 0;
 };
@@ -269,8 +270,37 @@ std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, RowLabels l
   return std::make_unique<TableSink>(out, std::move(labels));
 }
 
-std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels) {
-  return std::make_unique<TopicSink>(producer, std::move(topic), std::move(labels));
+std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels,
+                                      std::size_t topic_index) {
+  return std::make_unique<TopicSink>(producer, std::move(topic), std::move(labels), topic_index);
+}
+
+DeferredOutput::DeferredOutput(std::FILE* out) : out_(out) {
+  cookie_io_functions_t io{};
+  io.write = &DeferredOutput::write;
+  file_ = fopencookie(this, "w", io);
+  if (!file_) throw IoError(std::string("cannot open a memory stream: ") + std::strerror(errno));
+}
+
+DeferredOutput::~DeferredOutput() {
+  if (file_) std::fclose(file_);
+}
+
+ssize_t DeferredOutput::write(void* self, const char* data, std::size_t size) {
+  static_cast<DeferredOutput*>(self)->held_.append(data, size);
+  return static_cast<ssize_t>(size);
+}
+
+void DeferredOutput::release() {
+  flush_all(file_);
+  write_all(out_, held_);
+  held_.clear();
+  flush_all(out_);
+}
+
+void DeferredOutput::discard() {
+  std::fflush(file_);
+  held_.clear();
 }
 
 void TeeSink::begin_batch(const BatchInfo& b) {

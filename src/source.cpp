@@ -20,7 +20,14 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
       {"log.connection.close", "false"},
       {"auto.offset.reset", o.from_beginning ? "earliest" : "latest"},
   };
-  if (o.group) {
+  if (o.group && o.transactional) {
+    // Assigned, not subscribed: the group id only names the committed offsets, which the
+    // caller's transactions write.
+    defaults.emplace_back("group.id", *o.group);
+    defaults.emplace_back("enable.auto.commit", "false");
+    defaults.emplace_back("enable.auto.offset.store", "false");
+    defaults.emplace_back("isolation.level", "read_committed");
+  } else if (o.group) {
     defaults.emplace_back("group.id", *o.group);
     // Stored offsets are those of messages next() returned; they are committed every 5 s
     // (auto-commit) or only by commit() when the caller asks for it.
@@ -34,7 +41,7 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
     defaults.emplace_back("enable.auto.offset.store", "false");
   }
   kafka::Conf conf = kafka::make_conf(config, defaults);
-  if (o.group) rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance);
+  if (o.group && !o.transactional) rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance);
   return conf;
 }
 }  // namespace
@@ -48,13 +55,36 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
   rd_kafka_poll_set_consumer(handle_.get());
   const int parts = partition_count(options_.topic);
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts));
-  if (!options_.group) {
-    for (int p = 0; p < parts; ++p) {
+  if (!options_.group || options_.transactional) {
+    for (int p = 0; p < parts; ++p)
       rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
           options_.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    if (options_.transactional) {
+      // Every partition, from the group's committed offsets (written by the caller's transactions;
+      // librdkafka asks for stable offsets with read_committed, KIP-447), else as above.
+      kafka::PartitionList committed(rd_kafka_topic_partition_list_copy(list.get()));
+      const rd_kafka_resp_err_t err =
+          rd_kafka_committed(handle_.get(), committed.get(), static_cast<int>(config.timeout.count()));
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw UnavailableError("cannot read the committed offsets of group '" + *options_.group + "' within " +
+                               std::to_string(config.timeout.count() / 1000) + " s: " + kafka::error_text(err));
+      for (int i = 0; i < committed->cnt; ++i) {
+        const rd_kafka_topic_partition_t& c = committed->elems[i];
+        if (c.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+          throw UnavailableError("cannot read the committed offset of group '" + *options_.group + "' for '" +
+                                 options_.topic + "' partition " + std::to_string(c.partition) + ": " +
+                                 kafka::error_text(c.err));
+        if (c.offset >= 0) {
+          list->elems[i].offset = c.offset;
+          next_offset_[c.partition] = c.offset;
+        }
+      }
+    }
+    for (int p = 0; p < parts; ++p) {
       if (options_.exit_at_end) {
         const kafka::Watermarks w = watermarks(options_.topic, p);
-        track(p, options_.from_beginning ? w.low : w.high, w.high);
+        const std::int64_t at = list->elems[p].offset;
+        track(p, at >= 0 ? at : (options_.from_beginning ? w.low : w.high), w.high);
       }
     }
     if (const auto err = rd_kafka_assign(handle_.get(), list.get()))
@@ -80,8 +110,16 @@ TopicSource::~TopicSource() {
   destroy_handle();
 }
 
+kafka::PartitionList TopicSource::processed_offsets() const {
+  kafka::PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+  for (const std::int32_t p : assignment_)
+    if (const auto it = next_offset_.find(p); it != next_offset_.end())
+      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset = it->second;
+  return list;
+}
+
 void TopicSource::commit() {
-  if (!options_.group) return;
+  if (!options_.group || options_.transactional) return;
   if (!options_.store_processed) {
     check_commit(commit_bounded(nullptr));
     return;

@@ -104,6 +104,20 @@ struct BatchCounters {
   std::int64_t max_event = std::numeric_limits<std::int64_t>::min();
 };
 
+/// Told, at the end of each batch, how the engine's state changed, so that it can be written to a
+/// changelog (aggregate --exactly-once, state_store.hpp) and restored with StreamEngine::restore_*.
+class StateObserver {
+ public:
+  virtual ~StateObserver() = default;
+  /// Window `start` (ms) holds `w` after the batch (it was added to in the batch).
+  virtual void window_changed(std::int64_t start, const WindowAgg& w) = 0;
+  /// Window `start` was closed and its state freed (append and update modes).
+  virtual void window_freed(std::int64_t start) = 0;
+  /// The engine's clock after the batch: largest event time seen and watermark (ms; kMinTime /
+  /// kMaxTime for -infinity / +infinity), and the id the next batch will get.
+  virtual void clock(std::int64_t max_event, std::int64_t watermark, std::int64_t next_batch_id) = 0;
+};
+
 /// Window state, watermark and emission per output mode.
 class StreamEngine {
  public:
@@ -126,6 +140,17 @@ class StreamEngine {
   /// @returns the rows emitted.
   /// @throws whatever the sink throws (IoError, UnavailableError).
   std::uint64_t end_batch(bool final_batch, Sink& sink);
+  /// As end_batch(final_batch, sink), and tells `state` (when not null), after the rows were
+  /// emitted, every window changed or freed in the batch and the clock.
+  std::uint64_t end_batch(bool final_batch, Sink& sink, StateObserver* state);
+
+  /// Restores one window's state (before the first add()): as a changelog holds it. Its rows
+  /// count as unchanged (update mode does not emit them again until they change).
+  void restore_window(std::int64_t start, WindowAgg w);
+  /// Restores the clock (before the first add()): largest event time seen, watermark, and the id
+  /// of the next batch. The watermark never goes back: it is kept as restored, so a run after one
+  /// that ended with --exit-at-end (watermark +infinity) finds every new record late.
+  void restore_clock(std::int64_t max_event, std::int64_t watermark, std::int64_t next_batch_id);
 
   /// The watermark, ms: kMinTime before the first valid record, kMaxTime after the final batch.
   std::int64_t watermark() const noexcept { return watermark_; }

@@ -54,6 +54,16 @@ struct NoInputError : Error {
 struct UnavailableError : Error {
   explicit UnavailableError(const std::string& m) : Error(Exit::unavailable, m) {}
 };
+/// A transactional producer was fenced (exit 69): a newer producer with the same transactional.id
+/// took over, or the broker declared the producer's state unusable (librdkafka's fatal errors).
+struct FencedError : UnavailableError {
+  using UnavailableError::UnavailableError;
+};
+/// A transaction was aborted after an error that required it (exit 69): nothing of it became
+/// visible to read_committed readers; running the command again resumes from the last commit.
+struct TransactionAborted : UnavailableError {
+  using UnavailableError::UnavailableError;
+};
 /// Reading or writing a file failed (exit 74).
 struct IoError : Error {
   explicit IoError(const std::string& m) : Error(Exit::io, m) {}

@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -171,6 +172,36 @@ class Producer : public Client {
   bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
             const std::vector<Property>& headers);
 
+  /// As send(key, value, record, headers), to the topic of add_topic()'s `index` (0: the
+  /// constructor's topic).
+  bool send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
+               const std::vector<Property>& headers = {});
+
+  /// Adds `topic` as a destination for send_to(). @returns its index.
+  /// @throws NoInputError if it does not exist; UnavailableError as Client::partition_count().
+  std::size_t add_topic(const std::string& topic);
+
+  // --- transactions (KIP-98, KIP-447), for a producer given a transactional.id ----------------
+  // Errors: a fatal one (fenced by a newer producer with the same transactional.id, or an
+  // unrecoverable broker answer) throws FencedError; one that requires an abort throws
+  // TransactionAborted after aborting, so nothing of the transaction is visible to
+  // read_committed readers; a retriable one is retried until Config::timeout, then
+  // UnavailableError. All three exit 69.
+
+  /// rd_kafka_init_transactions: registers the transactional.id with its coordinator, fencing
+  /// any older producer with the same id and aborting the transaction it left open.
+  void init_transactions();
+  /// Starts a transaction (local; no round trip).
+  void begin_transaction();
+  /// Adds the consumer's `offsets` (next offset to read, per partition) to the transaction with
+  /// the consumer's group metadata (send_offsets_to_transaction; nothing when empty), then
+  /// commits it: rows, changelog records and offsets become visible together.
+  void commit_transaction(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_t* consumer);
+  /// Aborts the open transaction, waiting at most Config::timeout; errors are reported, not thrown.
+  void abort_transaction() noexcept;
+  /// True between begin_transaction() and its commit or abort.
+  bool in_transaction() const noexcept { return in_transaction_; }
+
   /// Serves delivery reports for up to `ms` milliseconds.
   void poll(int ms);
 
@@ -199,8 +230,17 @@ class Producer : public Client {
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   FailureHandler on_failure_;
   ReportHandler on_report_;
+  // Throws for `error` (owned: destroyed here) of the transactional call `what` as documented
+  // above; returns when it is retriable and `deadline` has not passed (the caller retries).
+  void transaction_error(rd_kafka_error_t* error, const std::string& what,
+                         std::chrono::steady_clock::time_point deadline);
+
+  // 'a', 'b': the topics of this producer, for messages.
+  std::string topic_names() const;
+
   DeliveryStats stats_;
-  Topic topic_;
+  std::vector<Topic> topics_;  // [0]: the constructor's topic
+  bool in_transaction_ = false;
 };
 
 /// A handle used only for the Admin API and metadata (a producer handle that never produces).

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "sfcrime/errors.hpp"
@@ -81,11 +82,39 @@ struct RowLabels {
 /// one line per row; null is an empty field, an empty string is "". Table: per batch a "Batch: N" header, per window a heading and aligned rows.
 std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, RowLabels labels);
 
-/// A sink that sends one message per row to `producer`'s topic: key the compact JSON array
-/// [window_start, key1, ...], value the JSON row. end_batch() waits until every row is delivered.
+/// A sink that sends one message per row to `producer`'s topic number `topic_index` (0: the
+/// topic it was made for; see kafka::Producer::add_topic), named `topic`: key the compact JSON
+/// array [window_start, key1, ...], value the JSON row. end_batch() waits until every row is
+/// delivered (in a transaction: written, visible once the transaction commits).
 /// @throws UnavailableError from end_batch() when a row is not delivered within the producer's
 ///         message.timeout.ms.
-std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels);
+std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels,
+                                      std::size_t topic_index = 0);
+
+/// A FILE* whose bytes are kept in memory until release() writes them to a real stream: what a
+/// stdout sink writes during a batch of `aggregate --exactly-once` is shown only once the batch's
+/// transaction committed, so stdout never shows rows the committed output lacks.
+class DeferredOutput {
+ public:
+  /// @param out where release() writes (not owned). @throws IoError if the memory stream cannot open.
+  explicit DeferredOutput(std::FILE* out);
+  ~DeferredOutput();
+  DeferredOutput(const DeferredOutput&) = delete;
+  DeferredOutput& operator=(const DeferredOutput&) = delete;
+  /// The stream to give a sink.
+  std::FILE* file() const noexcept { return file_; }
+  /// Writes what was collected since the last release() or discard() to `out` and flushes it.
+  /// @throws OutputClosed on EPIPE; IoError when `out` cannot be written.
+  void release();
+  /// Drops what was collected (the batch's transaction was aborted).
+  void discard();
+
+ private:
+  static ssize_t write(void* self, const char* data, std::size_t size);
+  std::FILE* out_;
+  std::FILE* file_ = nullptr;
+  std::string held_;
+};
 
 /// Hands every call to each of `sinks` in turn.
 class TeeSink final : public Sink {

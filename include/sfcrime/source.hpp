@@ -40,6 +40,12 @@ struct SourceOptions {
   /// committed and a partition given back by a rebalance resumes after them (aggregate buffers
   /// messages to merge partitions by event time, so polled is not processed).
   bool store_processed = false;
+  /// Exactly-once (aggregate --exactly-once, with a group and store_processed): every partition
+  /// is assigned to this process (the group is not joined: one process holds the whole query's
+  /// state), starting at the group's committed offsets; nothing is committed by the consumer: the
+  /// caller adds processed_offsets() to its producer's transaction, whose transactional.id fences
+  /// any other process of the group. Reads with isolation.level=read_committed.
+  bool transactional = false;
 };
 
 /// A consumer of one topic that knows when it has read everything that was there.
@@ -76,6 +82,10 @@ class TopicSource : public kafka::Client {
   /// Records that every message of `partition` before `next_offset` was processed (with
   /// store_processed): stored for the next commit() and used as the resume point.
   void mark_processed(std::int32_t partition, std::int64_t next_offset);
+
+  /// The processed positions (next offset to process) of the partitions assigned now, as a list
+  /// for rd_kafka_send_offsets_to_transaction; partitions with nothing processed yet are left out.
+  kafka::PartitionList processed_offsets() const;
 
   /// The partitions assigned to this process now.
   const std::set<std::int32_t>& assignment() const noexcept { return assignment_; }

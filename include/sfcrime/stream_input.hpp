@@ -102,6 +102,10 @@ class KafkaInput final : public StreamInput {
   void positions(boost::json::object& out) const override;
   std::string description() const override { return "topic " + topic_; }
   void commit() override { source_.commit(); }
+  /// The positions after the records taken so far, per assigned partition (for a transaction).
+  kafka::PartitionList processed_offsets() const { return source_.processed_offsets(); }
+  /// The consumer handle (its group metadata goes into a transaction).
+  rd_kafka_t* consumer() const noexcept { return source_.get(); }
   void close() override { source_.close(); }
 
  private:

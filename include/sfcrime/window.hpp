@@ -72,6 +72,9 @@ struct StringHash {
 /// One window's state: total records and per-group statistics.
 struct WindowAgg {
   std::uint64_t total = 0;
+  /// The micro-batch that last added to this window (-1: none since it was created or restored);
+  /// the changelog (aggregate --exactly-once) writes the windows changed in each batch.
+  std::int64_t changed_in = -1;
   std::unordered_map<std::string, GroupStats, StringHash, std::equal_to<>> groups;
 };
 

@@ -1,0 +1,193 @@
+#include "sfcrime/state_store.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <stdexcept>
+
+#include "sfcrime/datetime.hpp"
+#include "sfcrime/errors.hpp"
+#include "sfcrime/source.hpp"
+
+namespace sfcrime::changelog {
+
+namespace {
+constexpr std::string_view kWindowPrefix = "window:";
+constexpr std::string_view kClockKey = "clock";
+
+std::string window_key(std::int64_t start) { return std::string(kWindowPrefix) + std::to_string(start); }
+
+// Throws DataError naming the changelog record.
+[[noreturn]] void bad_record(const std::string& topic, std::int64_t offset, const std::string& why) {
+  throw DataError("changelog '" + topic + "' offset " + std::to_string(offset) + " is not a state record of sfcrime: " +
+                  why + " (delete the topic to start the group's state afresh)");
+}
+
+WindowAgg parse_window(const boost::json::value& v, const std::string& topic, std::int64_t offset) {
+  WindowAgg w;
+  try {
+    const boost::json::object& o = v.as_object();
+    w.total = o.at("total").to_number<std::uint64_t>();
+    for (const boost::json::value& gv : o.at("groups").as_array()) {
+      const boost::json::object& g = gv.as_object();
+      std::string key;
+      for (const boost::json::value& part : g.at("key").as_array()) {
+        if (part.is_null())
+          group_key::append_null(key);
+        else
+          group_key::append_string(key, std::string_view(part.as_string()));
+      }
+      GroupStats stats;
+      stats.count = g.at("count").to_number<std::uint64_t>();
+      for (const boost::json::value& dv : g.at("dispositions").as_array()) {
+        const boost::json::array& d = dv.as_array();
+        stats.dispositions.emplace_back(std::string(d.at(0).as_string()), d.at(1).to_number<std::uint64_t>());
+      }
+      w.groups.emplace(std::move(key), std::move(stats));
+    }
+  } catch (const std::exception& e) {
+    bad_record(topic, offset, std::string("window state: ") + e.what());
+  }
+  return w;
+}
+}  // namespace
+
+std::string topic_name(const std::string& group) { return group + "-aggregate-changelog"; }
+
+std::string describe_query(const StreamSpec& spec, const std::string& input_topic) {
+  std::string d = "topic=" + input_topic + " window=" + std::to_string(spec.windows.size_ms) +
+                  "ms slide=" + std::to_string(spec.windows.slide_ms) + "ms watermark=" +
+                  std::to_string(spec.watermark_delay_ms) + "ms mode=" + to_string(spec.mode) +
+                  " time-field=" + spec.time_field + " by=";
+  for (std::size_t i = 0; i < spec.by.size(); ++i) d += (i ? "," : "") + spec.by[i];
+  for (const Filter& f : spec.filters) {
+    d += " filter=" + f.field + "=";
+    for (std::size_t i = 0; i < f.values.size(); ++i) d += (i ? "," : "") + f.values[i];
+  }
+  return d;
+}
+
+void ensure_topic(const Config& config, const std::string& group) {
+  kafka::Admin admin(config);
+  kafka::Admin::NewTopic t;
+  t.name = topic_name(group);
+  t.partitions = 1;
+  t.replication_factor = -1;  // the brokers' default.replication.factor (KIP-464)
+  t.configs = {{"cleanup.policy", "compact"}};
+  admin.create_topic(t, /*if_not_exists=*/true);
+}
+
+Restored restore(const Config& config, const std::string& group, const std::string& query, StreamEngine& engine) {
+  const std::string topic = topic_name(group);
+  SourceOptions o;
+  o.topic = topic;
+  o.from_beginning = true;
+  o.exit_at_end = true;
+  TopicSource source(config, o);
+  Restored r;
+  // The last value per key; std::nullopt for a tombstone.
+  std::map<std::int64_t, std::pair<std::int64_t, std::optional<std::string>>> windows;  // start -> (offset, value)
+  std::optional<std::pair<std::int64_t, std::string>> clock;                            // (offset, value)
+  while (!source.at_end()) {
+    if (interrupted()) throw InterruptedError("interrupted while restoring the state from '" + topic + "'");
+    kafka::Message m = source.next(std::chrono::milliseconds(200));
+    if (!m) continue;
+    ++r.records;
+    const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+    std::optional<std::string> value;
+    if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
+    if (key == kClockKey) {
+      if (!value) bad_record(topic, m->offset, "a null clock");
+      clock.emplace(m->offset, std::move(*value));
+    } else if (key.starts_with(kWindowPrefix)) {
+      std::int64_t start = 0;
+      try {
+        std::size_t used = 0;
+        const std::string digits(key.substr(kWindowPrefix.size()));
+        start = std::stoll(digits, &used);
+        if (used != digits.size()) throw std::invalid_argument("trailing characters");
+      } catch (const std::exception&) {
+        bad_record(topic, m->offset, "key '" + std::string(key) + "'");
+      }
+      windows[start] = {m->offset, std::move(value)};
+    } else {
+      bad_record(topic, m->offset, "key '" + std::string(key) + "'");
+    }
+  }
+  source.close();
+
+  if (clock) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(clock->second, ec);
+    if (ec || !v.is_object()) bad_record(topic, clock->first, "the clock is not a JSON object");
+    const boost::json::object& c = v.get_object();
+    const auto* q = c.if_contains("query");
+    if (!q || !q->is_string()) bad_record(topic, clock->first, "the clock has no query");
+    if (std::string_view(q->get_string()) != query)
+      throw UsageError("group '" + group + "' holds the state of another query in '" + topic + "':\n  stored:  " +
+                       std::string(q->get_string()) + "\n  this one: " + query +
+                       "\n(use another --group, or delete the topic and the group to start afresh)");
+    try {
+      engine.restore_clock(c.at("max_event_ms").to_number<std::int64_t>(), c.at("watermark_ms").to_number<std::int64_t>(),
+                           c.at("next_batch_id").to_number<std::int64_t>());
+    } catch (const std::exception& e) {
+      bad_record(topic, clock->first, std::string("clock: ") + e.what());
+    }
+    r.clock = true;
+  }
+  for (auto& [start, entry] : windows) {
+    if (!entry.second) continue;  // freed
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(*entry.second, ec);
+    if (ec) bad_record(topic, entry.first, "not JSON");
+    WindowAgg w = parse_window(v, topic, entry.first);
+    r.rows += w.groups.size();
+    ++r.windows;
+    engine.restore_window(start, std::move(w));
+  }
+  if (!r.clock && r.windows > 0) bad_record(topic, 0, "window state without a clock record");
+  return r;
+}
+
+void Writer::send(const std::string& key, std::string_view value) {
+  if (!producer_.send_to(index_, key, value, ++sent_))
+    throw InterruptedError("interrupted while writing the state to the changelog");
+}
+
+void Writer::window_changed(std::int64_t start, const WindowAgg& w) {
+  boost::json::object o;
+  o["window_start"] = format_naive_datetime(start);
+  o["total"] = w.total;
+  boost::json::array groups;
+  groups.reserve(w.groups.size());
+  for (const auto& [key, stats] : w.groups) {
+    boost::json::array parts;
+    for (const auto& part : group_key::decode(key, scratch_)) {
+      if (part)
+        parts.emplace_back(*part);
+      else
+        parts.emplace_back(nullptr);
+    }
+    boost::json::array dispositions;
+    for (const auto& [code, n] : stats.dispositions) dispositions.push_back(boost::json::array{code, n});
+    groups.push_back(boost::json::object{{"key", std::move(parts)}, {"count", stats.count},
+                                         {"dispositions", std::move(dispositions)}});
+  }
+  o["groups"] = std::move(groups);
+  send(window_key(start), boost::json::serialize(o));
+}
+
+void Writer::window_freed(std::int64_t start) { send(window_key(start), std::string_view()); }  // a tombstone
+
+void Writer::clock(std::int64_t max_event, std::int64_t watermark, std::int64_t next_batch_id) {
+  const boost::json::object o{{"max_event_ms", max_event},
+                              {"watermark_ms", watermark},
+                              {"next_batch_id", next_batch_id},
+                              {"query", query_}};
+  send(std::string(kClockKey), boost::json::serialize(o));
+}
+
+}  // namespace sfcrime::changelog
