@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -263,4 +264,113 @@ BOOST_AUTO_TEST_CASE(extreme_times_do_not_overflow) {
   BOOST_TEST(e.watermark() < -62'135'596'800'000);
   BOOST_TEST(sfcrime::saturating_add(StreamEngine::kMaxTime, 1) == StreamEngine::kMaxTime);
   BOOST_TEST(sfcrime::saturating_sub(StreamEngine::kMinTime, 1) == StreamEngine::kMinTime);
+}
+
+// --- changelog state (aggregate --exactly-once) ---------------------------------------------------
+
+namespace {
+
+/// A StateObserver that keeps what a compacted changelog would: the last state per window (none
+/// once freed) and the last clock.
+class CompactedLog final : public sfcrime::StateObserver {
+ public:
+  void window_changed(std::int64_t start, const sfcrime::WindowAgg& w) override { windows[start] = w; }
+  void window_freed(std::int64_t start) override { windows[start] = std::nullopt; }
+  void clock(std::int64_t max_event, std::int64_t watermark, std::int64_t next_batch_id) override {
+    clock_ = {max_event, watermark, next_batch_id};
+  }
+  /// Restores everything kept into a new engine.
+  void restore(StreamEngine& e) const {
+    e.restore_clock(std::get<0>(clock_), std::get<1>(clock_), std::get<2>(clock_));
+    for (const auto& [start, w] : windows)
+      if (w) e.restore_window(start, *w);
+  }
+  std::map<std::int64_t, std::optional<sfcrime::WindowAgg>> windows;
+  std::tuple<std::int64_t, std::int64_t, std::int64_t> clock_{};
+};
+
+/// Records in batches of three: times (minutes) that move forward with some disorder, four groups.
+std::vector<std::vector<Extracted>> batches_of_records() {
+  const std::int64_t times[] = {1, 3, 2, 7, 12, 9, 15, 31, 29, 33, 40, 38, 61, 58, 70, 95, 90, 121, 100, 130, 150};
+  std::vector<std::vector<Extracted>> out;
+  for (std::size_t i = 0; i < std::size(times); ++i) {
+    if (i % 3 == 0) out.emplace_back();
+    out.back().push_back(rec(times[i] * kMin, std::string(1, "ABCD"[i % 4]), i % 2 ? "X" : "Y"));
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(restored_state_continues_as_an_uninterrupted_run) {
+  // For every mode and every batch at which a crash could happen: an engine restored from the
+  // compacted changelog of the batches before it emits, from then on, exactly what the engine
+  // that never stopped emits (rows, counts, finality and batch ids).
+  const auto batches = batches_of_records();
+  for (const OutputMode mode : {OutputMode::append, OutputMode::update, OutputMode::complete}) {
+    for (std::size_t crash = 0; crash <= batches.size(); ++crash) {
+      StreamEngine whole(spec(30, 10, 20, mode));
+      Recorder whole_rows;
+      StreamEngine before(spec(30, 10, 20, mode));
+      Recorder ignored;
+      CompactedLog log;
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        if (b == crash) whole_rows.got.clear();
+        for (const Extracted& x : batches[b]) whole.add(x);
+        whole.end_batch(b + 1 == batches.size(), whole_rows);
+        if (b < crash) {
+          for (const Extracted& x : batches[b]) before.add(x);
+          before.end_batch(b + 1 == batches.size(), ignored, &log);
+        }
+      }
+      if (crash == batches.size()) continue;
+      StreamEngine after(spec(30, 10, 20, mode));
+      log.restore(after);
+      Recorder after_rows;
+      for (std::size_t b = crash; b < batches.size(); ++b) {
+        for (const Extracted& x : batches[b]) after.add(x);
+        after.end_batch(b + 1 == batches.size(), after_rows, &log);
+      }
+      BOOST_TEST_CONTEXT("mode " << sfcrime::to_string(mode) << ", restored after batch " << crash) {
+        BOOST_TEST(after_rows.got == whole_rows.got, boost::test_tools::per_element());
+        BOOST_TEST(after.rows_total() == whole.rows_total());
+        BOOST_TEST(after.watermark() == whole.watermark());
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(state_observer_sees_changed_and_freed_windows) {
+  // Tumbling 30 min, watermark delay 30 min, append. Batch 0 adds to [0, 30) and [30, 60)
+  // (watermark 40 - 30 = 10). Batch 1's record at 65 min moves the watermark to 35: [0, 30)
+  // closes and is freed, [30, 60) is untouched, [60, 90) opens.
+  StreamEngine e(spec(30, 30, 30, OutputMode::append));
+  Recorder sink;
+  CompactedLog log;
+  e.add(rec(10 * kMin, "A"));
+  e.add(rec(40 * kMin, "B"));
+  e.end_batch(false, sink, &log);
+  BOOST_TEST(log.windows.size() == 2u);
+  BOOST_TEST((log.windows.at(0) && log.windows.at(0)->total == 1u));
+  BOOST_TEST((log.windows.at(30 * kMin) && log.windows.at(30 * kMin)->total == 1u));
+  BOOST_TEST(std::get<0>(log.clock_) == 40 * kMin);
+  BOOST_TEST(std::get<1>(log.clock_) == 10 * kMin);
+  BOOST_TEST(std::get<2>(log.clock_) == 1);
+  e.add(rec(65 * kMin, "A"));
+  e.end_batch(false, sink, &log);
+  BOOST_TEST(!log.windows.at(0).has_value());
+  BOOST_TEST(log.windows.at(30 * kMin).has_value());
+  BOOST_TEST((log.windows.at(60 * kMin) && log.windows.at(60 * kMin)->total == 1u));
+  BOOST_TEST(std::get<1>(log.clock_) == 35 * kMin);
+  // A restored engine keeps the watermark: a record of the freed window [0, 30) is late, one of
+  // [30, 60) is added to the restored state.
+  StreamEngine r(spec(30, 30, 30, OutputMode::append));
+  log.restore(r);
+  BOOST_TEST(r.watermark() == 35 * kMin);
+  BOOST_TEST(r.batch_id() == 2);
+  BOOST_TEST(r.rows_total() == 2u);
+  BOOST_TEST(!r.add(rec(20 * kMin, "C")));
+  BOOST_TEST(r.add(rec(50 * kMin, "C")));
+  BOOST_TEST(r.rows_total() == 3u);
+  BOOST_TEST(r.windows().at(30 * kMin).total == 2u);
 }
