@@ -353,7 +353,8 @@ int aggregate(const std::vector<std::string>& args) {
       if (deferred) deferred->release();
     } else {
       if (late_producer) late_producer->deliver_all("late records");  // before the input offsets are committed
-      input->commit();
+      // The last commit of the run must not be skipped as routine: none would follow it.
+      input->commit(final_batch || interrupted());
     }
     const auto done = Clock::now();
     boost::json::object end_positions;

@@ -74,6 +74,9 @@ int consume(const std::vector<std::string>& args) {
     if (::poll(&p, 1, 1000) <= 0) __fpurge(stdout);
   }
   if (std::fflush(stdout) != 0 && errno == EPIPE) broken_pipe = true;
+  // Commit what was read now and check the outcome (the commit close() makes is silent about a
+  // failure): a run never ends 0 with the group's offsets left behind.
+  if (o.group) source.commit(/*last=*/true);
   source.close();
   if (!broken_pipe) std::fprintf(stderr, "sfcrime consume: %llu messages\n", static_cast<unsigned long long>(printed));
   if (interrupted()) throw InterruptedError("interrupted after " + std::to_string(printed) + " messages");

@@ -118,10 +118,10 @@ kafka::PartitionList TopicSource::processed_offsets() const {
   return list;
 }
 
-void TopicSource::commit() {
+void TopicSource::commit(bool last) {
   if (!options_.group || options_.transactional) return;
   if (!options_.store_processed) {
-    check_commit(commit_bounded(nullptr));
+    check_commit(commit_bounded(nullptr), last);
     return;
   }
   // The processed positions of the partitions this process holds now (a revoked partition's
@@ -129,16 +129,16 @@ void TopicSource::commit() {
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
   for (const std::int32_t p : assignment_)
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
-  commit_partitions(list.get());
+  commit_partitions(list.get(), last);
 }
 
-void TopicSource::commit_partitions(const rd_kafka_topic_partition_list_t* parts) {
+void TopicSource::commit_partitions(const rd_kafka_topic_partition_list_t* parts, bool last) {
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts->cnt));
   for (int i = 0; i < parts->cnt; ++i)
     if (const auto it = next_offset_.find(parts->elems[i].partition); it != next_offset_.end())
       rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), it->first)->offset = it->second;
   if (list->cnt == 0) return;
-  check_commit(commit_bounded(list.get()));
+  check_commit(commit_bounded(list.get()), last);
 }
 
 rd_kafka_resp_err_t TopicSource::commit_bounded(const rd_kafka_topic_partition_list_t* offsets) {
@@ -166,7 +166,7 @@ rd_kafka_resp_err_t TopicSource::commit_bounded(const rd_kafka_topic_partition_l
   return err;
 }
 
-void TopicSource::check_commit(rd_kafka_resp_err_t err) {
+void TopicSource::check_commit(rd_kafka_resp_err_t err, bool last) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
     case RD_KAFKA_RESP_ERR__NO_OFFSET:
@@ -175,6 +175,10 @@ void TopicSource::check_commit(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
     case RD_KAFKA_RESP_ERR__STATE:
+      if (last)
+        throw UnavailableError("cannot commit the offsets of group '" + *options_.group + "': " +
+                               kafka::error_text(err) +
+                               " (what was read is written above, but the group's next run reads it again)");
       // Routine while members join or leave: the next batch (or the revocation) commits again.
       if (config().verbosity >= 1)
         std::fprintf(stderr, "sfcrime: commit of group '%s' postponed: %s\n", options_.group->c_str(),

@@ -75,9 +75,12 @@ class TopicSource : public kafka::Client {
 
   /// Commits, synchronously, the offsets after the messages next() returned, or with
   /// store_processed those given to mark_processed() (group mode only). A commit refused because
-  /// a rebalance is under way is skipped (-v says so): the next one or the revocation commits.
-  /// @throws UnavailableError when the commit fails otherwise.
-  void commit();
+  /// a rebalance is under way is skipped (-v says so) unless `last`: the next one or the
+  /// revocation commits.
+  /// @param last no commit follows this one (the end of the run): every failure throws, so a run
+  ///        never ends 0 with its offsets left behind.
+  /// @throws UnavailableError when the commit fails (otherwise than routinely, unless `last`).
+  void commit(bool last = false);
 
   /// Records that every message of `partition` before `next_offset` was processed (with
   /// store_processed): stored for the next commit() and used as the resume point.
@@ -114,12 +117,13 @@ class TopicSource : public kafka::Client {
   static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   void track(std::int32_t partition, std::int64_t start, std::int64_t high);
   // Commits next_offset_ of `parts` synchronously (store_processed).
-  void commit_partitions(const rd_kafka_topic_partition_list_t* parts);
+  void commit_partitions(const rd_kafka_topic_partition_list_t* parts, bool last = false);
   // Commits `offsets` (nullptr: the stored ones) waiting at most Config::timeout for the result.
   // Throws UnavailableError on timeout.
   rd_kafka_resp_err_t commit_bounded(const rd_kafka_topic_partition_list_t* offsets);
-  // Throws UnavailableError for a commit error that is not routine during a rebalance.
-  void check_commit(rd_kafka_resp_err_t err);
+  // Throws UnavailableError for a commit error that is not routine during a rebalance, and with
+  // `last` for those too.
+  void check_commit(rd_kafka_resp_err_t err, bool last = false);
 
   SourceOptions options_;
   // partition -> high watermark to reach; erased once reached.

@@ -55,7 +55,8 @@ class StreamInput {
   /// How the progress report names this source.
   virtual std::string description() const = 0;
   /// Commits the positions of the records taken so far (consumer group only).
-  virtual void commit() {}
+  /// @param last no commit follows (TopicSource::commit).
+  virtual void commit(bool /*last*/ = false) {}
   /// Leaves the group and closes the consumer (topic input only). Idempotent.
   virtual void close() {}
 };
@@ -101,7 +102,7 @@ class KafkaInput final : public StreamInput {
   bool batch_complete() override;
   void positions(boost::json::object& out) const override;
   std::string description() const override { return "topic " + topic_; }
-  void commit() override { source_.commit(); }
+  void commit(bool last = false) override { source_.commit(last); }
   /// The positions after the records taken so far, per assigned partition (for a transaction).
   kafka::PartitionList processed_offsets() const { return source_.processed_offsets(); }
   /// The consumer handle (its group metadata goes into a transaction).
