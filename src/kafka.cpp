@@ -156,14 +156,37 @@ bool transient(rd_kafka_resp_err_t err) {
 }
 }  // namespace
 
+namespace {
+// The earliest (timestamp -2) and latest (-1) offsets of one partition through ListOffsets, waiting
+// at most `timeout_ms`. rd_kafka_query_watermark_offsets would be the natural call, but in
+// librdkafka 2.0.2 it ignores its timeout while the partition's leader is down (librdkafka issue
+// 2588, fixed in 2.3.0); rd_kafka_offsets_for_times honours it.
+rd_kafka_resp_err_t list_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, Watermarks& w,
+                                 int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::int64_t* out[] = {&w.low, &w.high};
+  const std::int64_t spec[] = {-2, -1};  // ListOffsets' EARLIEST and LATEST timestamps
+  for (int i = 0; i < 2; ++i) {
+    PartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = spec[i];
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+    *out[i] = list->elems[0].offset;
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+}  // namespace
+
 Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) {
   Watermarks w;
   const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
   rd_kafka_resp_err_t err;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low, &w.high,
-                                           static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kWaitSliceMs)));
+    err = list_offsets(handle_.get(), topic, partition, w,
+                       static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kWaitSliceMs)));
     const bool again = transient(err) || err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
     if (again && interrupted())
       throw InterruptedError("interrupted while waiting for the offsets of '" + topic + "'");
