@@ -924,6 +924,14 @@ int produce(const std::vector<std::string>& args) {
   // well (the user asked to stop), and the records still without a report are counted as unknown.
   std::optional<Clock::time_point> give_up;
   for (;;) {
+    // A fatal error raised while the records waited in the queue (no send() saw it): librdkafka
+    // may keep them until message.timeout.ms; fail them now and say why.
+    if (!fatal_error) {
+      if (const std::string why = producer.fatal_error(); !why.empty()) {
+        fatal_error = std::make_exception_ptr(UnavailableError("the producer hit a fatal error: " + why));
+        producer.purge();
+      }
+    }
     int left = producer.flush(dl_producer ? 250 : 500);
     if (dl_producer) left += dl_producer->flush(250);
     if (left == 0) break;

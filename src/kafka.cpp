@@ -411,6 +411,14 @@ int Producer::flush(int timeout_ms) {
 
 int Producer::in_flight() const { return rd_kafka_outq_len(handle_.get()); }
 
+std::string Producer::fatal_error() const {
+  char reason[512];
+  if (rd_kafka_fatal_error(handle_.get(), reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) return "";
+  return reason;
+}
+
+void Producer::purge() { rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
+
 std::string Producer::topic_names() const {
   std::string names;
   for (const Topic& t : topics_) names += (names.empty() ? "'" : ", '") + std::string(rd_kafka_topic_name(t.get())) + "'";

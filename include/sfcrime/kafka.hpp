@@ -212,6 +212,15 @@ class Producer : public Client {
   /// Messages enqueued and not yet reported on.
   int in_flight() const;
 
+  /// librdkafka's fatal error (the idempotent or transactional producer cannot go on), or "" if
+  /// none was raised.
+  std::string fatal_error() const;
+
+  /// Fails every message still queued or in flight at once (rd_kafka_purge), e.g. after a fatal
+  /// error, so that flush() need not wait message.timeout.ms; their delivery reports carry
+  /// _PURGE_QUEUE (never sent) or _PURGE_INFLIGHT (sent, no answer: possibly written).
+  void purge();
+
   /// Waits until every enqueued message has its delivery report, before the caller commits what
   /// depends on them. After Ctrl-C it waits at most Config::timeout more.
   /// @param what names the messages in errors, e.g. "answer rows".
