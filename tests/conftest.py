@@ -17,6 +17,12 @@ import uuid
 
 import pytest
 
+# Spawn with fork, not vfork. The fault and soak tests start processes from several threads at
+# once; with vfork (CPython's default on Linux, which since gh-104372 lets other threads run while
+# the child shares the parent's memory until it execs) one CI run failed to start the mock cluster
+# with "OSError: [Errno 14] Bad address" (2026-11-21). fork costs a few ms more per process.
+subprocess._USE_VFORK = False
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(os.environ.get("SFCRIME_BIN", ROOT / "build" / "sfcrime"))
 BOOTSTRAP = os.environ.get("SFCRIME_TEST_BOOTSTRAP", "localhost:9092")
