@@ -217,12 +217,18 @@ int aggregate(const std::vector<std::string>& args) {
                    rd_kafka_err2str(err));
     };
   };
+  // In a transaction one failed message fails the whole batch: say it once, not per message.
+  auto report_first_failure = [](const char* what) {
+    return [what, shown = false](std::uint64_t, rd_kafka_resp_err_t err) mutable {
+      if (!std::exchange(shown, true)) std::fprintf(stderr, "sfcrime: %s not delivered: %s\n", what, rd_kafka_err2str(err));
+    };
+  };
   if (exactly_once) {
     group = vm["group"].as<std::string>();
     const std::string query = changelog::describe_query(q, vm["topic"].as<std::string>());
     changelog::ensure_topic(config, group);
     txn = std::make_unique<kafka::Producer>(
-        config, changelog::topic_name(group), report_failure("state record"),
+        config, changelog::topic_name(group), report_first_failure("a message of the transaction"),
         std::vector<kafka::Property>{{"transactional.id", "sfcrime-aggregate-" + group},
                                      {"transaction.timeout.ms", "60000"},
                                      // librdkafka wants message.timeout.ms <= transaction.timeout.ms.
@@ -423,8 +429,17 @@ int aggregate(const std::vector<std::string>& args) {
     while (!interrupted()) {
       // Wait for the first record of the next batch.
       InputItem* it = nullptr;
+      auto idle_since = Clock::now();
       while (!interrupted() && !(it = input->take(std::chrono::milliseconds(200)))) {
         if (input->at_end()) break;
+        // Exactly-once and idle: a transaction holding only the (unchanged) offsets, every 5 s,
+        // so that a process replaced by a newer one of the group learns it now (fenced: exit
+        // 69), not when the next record comes.
+        if (txn && Clock::now() - idle_since >= std::chrono::seconds(5)) {
+          txn->begin_transaction();
+          txn->commit_transaction(kafka_input->processed_offsets().get(), kafka_input->consumer());
+          idle_since = Clock::now();
+        }
       }
       if (!it) break;
       const auto batch_start = Clock::now();

@@ -274,7 +274,7 @@ bool Producer::send(std::optional<std::string_view> key, std::string_view value,
 }
 
 bool Producer::send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value,
-                       std::uint64_t record, const std::vector<Property>& headers) {
+                       std::uint64_t record, const std::vector<Property>& headers, std::int32_t partition) {
   rd_kafka_topic_t* topic = topics_.at(index).get();
   void* key_data = key ? const_cast<char*>(key->data()) : nullptr;  // nullptr: a null key
   const std::size_t key_size = key ? key->size() : 0;
@@ -288,7 +288,7 @@ bool Producer::send_to(std::size_t index, std::optional<std::string_view> key, s
     }
     // A null header list is allowed: librdkafka sends no headers then.
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))),
         RD_KAFKA_V_END);
@@ -395,6 +395,8 @@ void Producer::commit_transaction(const rd_kafka_topic_partition_list_t* offsets
 void Producer::abort_transaction() noexcept {
   if (!in_transaction_) return;
   in_transaction_ = false;
+  // Fenced: the newer producer with this transactional.id already aborted it.
+  if (!fatal_error().empty()) return;
   if (rd_kafka_error_t* e = rd_kafka_abort_transaction(handle_.get(), static_cast<int>(config().timeout.count()))) {
     std::fprintf(stderr, "sfcrime: cannot abort the transaction: %s (it ends when transaction.timeout.ms passes)\n",
                  rd_kafka_error_string(e));
@@ -428,11 +430,21 @@ std::string Producer::topic_names() const {
 void Producer::deliver_all(const std::string& what) {
   std::optional<std::chrono::steady_clock::time_point> give_up;
   while (flush(500) > 0) {
+    if (in_transaction_) {
+      if (const std::string why = fatal_error(); !why.empty()) {
+        in_transaction_ = false;
+        throw FencedError("the transactional producer cannot go on: " + why);
+      }
+    }
     if (!interrupted()) continue;
     if (!give_up) give_up = std::chrono::steady_clock::now() + config().timeout;
     if (std::chrono::steady_clock::now() >= *give_up)
       throw InterruptedError("interrupted with " + std::to_string(in_flight()) + " " + what + " for " +
                              topic_names() + " without a delivery report");
+  }
+  if (const std::string why = fatal_error(); !why.empty() && in_transaction_) {
+    in_transaction_ = false;
+    throw FencedError("the transactional producer cannot go on: " + why);
   }
   if (stats_.failed > 0)
     throw UnavailableError(std::to_string(stats_.failed) + " " + what + " were not delivered to " +

@@ -173,9 +173,10 @@ class Producer : public Client {
             const std::vector<Property>& headers);
 
   /// As send(key, value, record, headers), to the topic of add_topic()'s `index` (0: the
-  /// constructor's topic).
+  /// constructor's topic), to `partition` (-1: the partitioner's choice by key). A value whose
+  /// data() is null (a default std::string_view) is sent as a null value: a tombstone.
   bool send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
-               const std::vector<Property>& headers = {});
+               const std::vector<Property>& headers = {}, std::int32_t partition = -1);
 
   /// Adds `topic` as a destination for send_to(). @returns its index.
   /// @throws NoInputError if it does not exist; UnavailableError as Client::partition_count().
