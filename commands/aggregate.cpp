@@ -19,6 +19,7 @@
 #include "sfcrime/radio_codes.hpp"
 #include "sfcrime/sinks.hpp"
 #include "sfcrime/state_store.hpp"
+#include "sfcrime/topology.hpp"
 #include "sfcrime/stream_input.hpp"
 
 namespace sfcrime::commands {
@@ -76,7 +77,7 @@ int aggregate(const std::vector<std::string>& args) {
       "                         [--trigger DURATION] [--max-records-per-trigger N] [--by FIELD[,FIELD...]]\n"
       "                         [--top K] [--filter FIELD=VALUE[,VALUE...]]... [--output table|json|csv]\n"
       "                         [--output-topic TOPIC] [--late-topic TOPIC] [--progress auto|text|json|none]\n"
-      "                         [--from-beginning] [--exit-at-end] [--group GROUP [--exactly-once]]\n"
+      "                         [--from-beginning] [--exit-at-end] [--group GROUP [--exactly-once | --scale-out]]\n"
       "                         [--radio-codes FILE] [options]";
   spec.summary =
       "Counts records in event-time windows (tumbling, or hopping with --slide; [start, end) aligned\n"
@@ -138,6 +139,8 @@ int aggregate(const std::vector<std::string>& args) {
       ("group,g", cli::po::value<std::string>()->value_name("GROUP"), "consumer group id (share partitions)")
       ("exactly-once",
        "with --group: one transaction per batch (rows, late records, state and offsets), state restored on start")
+      ("scale-out",
+       "with --group: exactly once, shared by every process of the group (records regrouped by group key through Kafka)")
       ("radio-codes", cli::po::value<std::string>()->value_name("FILE"),
        "radio_code.json with disposition descriptions (env SFCRIME_RADIO_CODES)");
   spec.examples =
@@ -194,15 +197,49 @@ int aggregate(const std::vector<std::string>& args) {
     if ((output_topic && *output_topic == in) || (late_topic && *late_topic == in))
       throw UsageError("--output-topic and --late-topic must differ from the input topic '" + in + "'");
   }
+  const bool scale_out = vm.count("scale-out") > 0;
   const bool exactly_once = vm.count("exactly-once") > 0;
-  if (exactly_once && (from_file || !vm.count("group")))
-    throw UsageError("--exactly-once needs --topic and --group (the group's offsets commit with each batch)");
+  if (exactly_once && scale_out)
+    throw UsageError("give --exactly-once (one process per group) or --scale-out (any number), not both");
+  if ((exactly_once || scale_out) && (from_file || !vm.count("group")))
+    throw UsageError(std::string(scale_out ? "--scale-out" : "--exactly-once") +
+                     " needs --topic and --group (the group's offsets commit with each batch)");
   if (from_file) {
     for (const char* o : {"group", "from-beginning", "exit-at-end", "max-idle"})
       if (vm.count(o) && !vm[o].defaulted())
         throw UsageError(std::string("--") + o + " applies to --topic, not to --file");
   }
   const RadioCodes codes = config.radio_codes.empty() ? RadioCodes{} : RadioCodes::load(config.radio_codes);
+
+  if (scale_out) {
+    ScaleOutOptions so;
+    so.topic = vm["topic"].as<std::string>();
+    so.group = vm["group"].as<std::string>();
+    so.from_beginning = vm.count("from-beginning") > 0;
+    so.exit_at_end = vm.count("exit-at-end") > 0;
+    so.trigger = trigger ? std::chrono::duration_cast<std::chrono::milliseconds>(interval) : std::chrono::milliseconds(0);
+    so.max_records_per_trigger = max_per_trigger;
+    so.max_idle = max_idle;
+    so.output_topic = output_topic;
+    so.late_topic = late_topic;
+    so.rows_to_stdout = !output_topic || !vm["output"].defaulted();
+    so.format = format;
+    so.labels = RowLabels{q.by, &codes};
+    so.progress = progress_mode == ProgressMode::json ? 2 : progress_mode == ProgressMode::text ? 1 : 0;
+    const auto start = Clock::now();
+    const ScaleOutTotals t = run_scale_out(config, q, so);
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    std::fprintf(stderr,
+                 "sfcrime aggregate: %llu records regrouped, %llu late, %llu invalid, %llu filtered, %llu batches, "
+                 "%llu rows out, %llu rebalances, %.2f s\n",
+                 static_cast<unsigned long long>(t.input), static_cast<unsigned long long>(t.late),
+                 static_cast<unsigned long long>(t.invalid), static_cast<unsigned long long>(t.filtered),
+                 static_cast<unsigned long long>(t.batches), static_cast<unsigned long long>(t.rows_out),
+                 static_cast<unsigned long long>(t.rebalances), secs);
+    if (interrupted()) throw InterruptedError("interrupted; the output above covers the batches that ended");
+    if (t.invalid > 0) throw DataError(std::to_string(t.invalid) + " messages were not valid records and were skipped");
+    return 0;
+  }
 
   // --- input and outputs -----------------------------------------------------------------------
   // With --exactly-once one transactional producer writes every output (answer rows, late

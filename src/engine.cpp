@@ -187,7 +187,7 @@ bool StreamEngine::add(const Extracted& x) {
   // can never be late by its own time since each of its windows ends after it.
   if (t > max_event_) {
     max_event_ = t;
-    watermark_ = saturating_sub(t, spec_.watermark_delay_ms);
+    watermark_ = std::max(watermark_, saturating_sub(t, spec_.watermark_delay_ms));  // never back (a restored +infinity)
   }
   bool added = false;
   spec_.windows.for_each_window(t, [&](std::int64_t start) {
@@ -227,6 +227,35 @@ void StreamEngine::emit_window(std::int64_t start, const WindowAgg& w, bool clos
 }
 
 std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) { return end_batch(final_batch, sink, nullptr); }
+
+void StreamEngine::observe_event_time(std::int64_t t) {
+  if (t > max_event_) {
+    max_event_ = t;
+    watermark_ = std::max(watermark_, saturating_sub(t, spec_.watermark_delay_ms));
+  }
+}
+
+bool StreamEngine::upsert_row(std::int64_t start, std::string_view group, const GroupStats& stats) {
+  if (saturating_add(start, spec_.windows.size_ms) <= watermark_) return false;
+  WindowAgg& w = windows_[start];
+  w.changed_in = batch_id_;
+  auto it = w.groups.find(group);
+  if (it == w.groups.end()) {
+    it = w.groups.emplace(std::string(group), GroupStats{}).first;
+    ++rows_;
+  }
+  GroupStats& g = it->second;
+  w.total = w.total - g.count + stats.count;
+  g.count = stats.count;
+  g.dispositions = stats.dispositions;
+  if (g.changed_in != batch_id_) {
+    g.changed_in = batch_id_;
+    ++batch_.rows_updated;
+  }
+  return true;
+}
+
+void StreamEngine::advance_watermark(std::int64_t watermark) noexcept { watermark_ = std::max(watermark_, watermark); }
 
 void StreamEngine::restore_window(std::int64_t start, WindowAgg w) {
   w.changed_in = -1;

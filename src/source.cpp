@@ -53,10 +53,17 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
   // Serve error_cb, rebalance and log events through consumer_poll in both modes, so that
   // all_brokers_down() is seen without a group too.
   rd_kafka_poll_set_consumer(handle_.get());
-  const int parts = partition_count(options_.topic);
+  const int count = partition_count(options_.topic);
+  std::vector<std::int32_t> chosen = options_.group ? std::vector<std::int32_t>{} : options_.partitions;
+  if (chosen.empty())
+    for (std::int32_t p = 0; p < count; ++p) chosen.push_back(p);
+  for (const std::int32_t p : chosen)
+    if (p < 0 || p >= count)
+      throw NoInputError("topic '" + options_.topic + "' has no partition " + std::to_string(p));
+  const int parts = static_cast<int>(chosen.size());
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts));
   if (!options_.group || options_.transactional) {
-    for (int p = 0; p < parts; ++p)
+    for (const std::int32_t p : chosen)
       rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
           options_.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     if (options_.transactional) {
@@ -80,16 +87,17 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
         }
       }
     }
-    for (int p = 0; p < parts; ++p) {
+    for (int i = 0; i < parts; ++i) {
+      const std::int32_t p = list->elems[i].partition;
       if (options_.exit_at_end) {
         const kafka::Watermarks w = watermarks(options_.topic, p);
-        const std::int64_t at = list->elems[p].offset;
+        const std::int64_t at = list->elems[i].offset;
         track(p, at >= 0 ? at : (options_.from_beginning ? w.low : w.high), w.high);
       }
+      assignment_.insert(p);
     }
     if (const auto err = rd_kafka_assign(handle_.get(), list.get()))
       throw UnavailableError("cannot assign the partitions of '" + options_.topic + "': " + kafka::error_text(err));
-    for (int p = 0; p < parts; ++p) assignment_.insert(p);
     assigned_ = true;
   } else {
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);

@@ -70,20 +70,36 @@ std::string describe_query(const StreamSpec& spec, const std::string& input_topi
   return d;
 }
 
-void ensure_topic(const Config& config, const std::string& group) {
+void ensure_internal_topic(const Config& config, const std::string& topic, int partitions,
+                           const std::vector<kafka::Property>& configs) {
   kafka::Admin admin(config);
   kafka::Admin::NewTopic t;
-  t.name = topic_name(group);
-  t.partitions = 1;
+  t.name = topic;
+  t.partitions = partitions;
   t.replication_factor = -1;  // the brokers' default.replication.factor (KIP-464)
-  t.configs = {{"cleanup.policy", "compact"}};
-  admin.create_topic(t, /*if_not_exists=*/true);
+  t.configs = configs;
+  if (admin.create_topic(t, /*if_not_exists=*/true)) return;
+  // It existed, perhaps just created by another process of the group: wait until it is usable.
+  admin.wait_until_ready(topic, partitions);
+  const int have = admin.partition_count(topic);
+  if (have != partitions)
+    throw ConfigError("topic '" + topic + "' has " + std::to_string(have) + " partitions, not " +
+                      std::to_string(partitions) + " (delete it, or use another --group)");
+}
+
+void ensure_topic(const Config& config, const std::string& group) {
+  ensure_internal_topic(config, topic_name(group), 1, {{"cleanup.policy", "compact"}});
 }
 
 Restored restore(const Config& config, const std::string& group, const std::string& query, StreamEngine& engine) {
-  const std::string topic = topic_name(group);
+  return restore_partition(config, topic_name(group), -1, query, engine);
+}
+
+Restored restore_partition(const Config& config, const std::string& topic, std::int32_t partition,
+                           const std::string& query, StreamEngine& engine) {
   SourceOptions o;
   o.topic = topic;
+  if (partition >= 0) o.partitions = {partition};
   o.from_beginning = true;
   o.exit_at_end = true;
   TopicSource source(config, o);
@@ -127,7 +143,7 @@ Restored restore(const Config& config, const std::string& group, const std::stri
     const auto* q = c.if_contains("query");
     if (!q || !q->is_string()) bad_record(topic, clock->first, "the clock has no query");
     if (std::string_view(q->get_string()) != query)
-      throw UsageError("group '" + group + "' holds the state of another query in '" + topic + "':\n  stored:  " +
+      throw UsageError("the changelog '" + topic + "' holds the state of another query:\n  stored:  " +
                        std::string(q->get_string()) + "\n  this one: " + query +
                        "\n(use another --group, or delete the topic and the group to start afresh)");
     try {
@@ -137,6 +153,7 @@ Restored restore(const Config& config, const std::string& group, const std::stri
       bad_record(topic, clock->first, std::string("clock: ") + e.what());
     }
     r.clock = true;
+    r.clock_fields = c;
   }
   for (auto& [start, entry] : windows) {
     if (!entry.second) continue;  // freed
@@ -153,7 +170,7 @@ Restored restore(const Config& config, const std::string& group, const std::stri
 }
 
 void Writer::send(const std::string& key, std::string_view value) {
-  if (!producer_.send_to(index_, key, value, ++sent_))
+  if (!producer_.send_to(index_, key, value, ++sent_, {}, partition_))
     throw InterruptedError("interrupted while writing the state to the changelog");
 }
 
@@ -183,10 +200,11 @@ void Writer::window_changed(std::int64_t start, const WindowAgg& w) {
 void Writer::window_freed(std::int64_t start) { send(window_key(start), std::string_view()); }  // a tombstone
 
 void Writer::clock(std::int64_t max_event, std::int64_t watermark, std::int64_t next_batch_id) {
-  const boost::json::object o{{"max_event_ms", max_event},
-                              {"watermark_ms", watermark},
-                              {"next_batch_id", next_batch_id},
-                              {"query", query_}};
+  boost::json::object o{{"max_event_ms", max_event},
+                        {"watermark_ms", watermark},
+                        {"next_batch_id", next_batch_id},
+                        {"query", query_}};
+  if (extras_) extras_(o);
   send(std::string(kClockKey), boost::json::serialize(o));
 }
 

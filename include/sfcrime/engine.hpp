@@ -144,6 +144,20 @@ class StreamEngine {
   /// emitted, every window changed or freed in the batch and the clock.
   std::uint64_t end_batch(bool final_batch, Sink& sink, StateObserver* state);
 
+  // --- scale-out (aggregate --scale-out, topology.hpp): the engine as one stage of several ---
+
+  /// Stage "aggregate": takes an event time seen upstream (a punctuation of the regroup stage)
+  /// into the watermark as a record's would be (largest event time seen - delay), adding nothing.
+  void observe_event_time(std::int64_t t);
+  /// Stage "assemble": sets the row (window `start`, encoded `group`) to `stats` as the aggregate
+  /// stage computed it, creating the window and row as needed; the window's total moves by the
+  /// change of the count, and the row counts as changed in this batch.
+  /// @returns false (nothing changed) when the window is already closed by the watermark.
+  bool upsert_row(std::int64_t start, std::string_view group, const GroupStats& stats);
+  /// Stage "assemble": raises the watermark to `watermark` (the smallest of the aggregate tasks'
+  /// watermarks); never lowers it.
+  void advance_watermark(std::int64_t watermark) noexcept;
+
   /// Restores one window's state (before the first add()): as a changelog holds it. Its rows
   /// count as unchanged (update mode does not emit them again until they change).
   void restore_window(std::int64_t start, WindowAgg w);

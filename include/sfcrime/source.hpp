@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "sfcrime/kafka.hpp"
 
@@ -46,6 +47,8 @@ struct SourceOptions {
   /// caller adds processed_offsets() to its producer's transaction, whose transactional.id fences
   /// any other process of the group. Reads with isolation.level=read_committed.
   bool transactional = false;
+  /// Without a group: only these partitions (empty: every partition of the topic).
+  std::vector<std::int32_t> partitions;
 };
 
 /// A consumer of one topic that knows when it has read everything that was there.

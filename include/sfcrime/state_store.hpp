@@ -16,8 +16,12 @@
 ///
 /// Compaction keeps the last value per key, so the topic holds the state of the open windows and
 /// one clock record; a restore reads it to its end (read_committed) and keeps the last value per key.
+#include <boost/json/object.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "sfcrime/config.hpp"
 #include "sfcrime/engine.hpp"
@@ -39,12 +43,19 @@ std::string describe_query(const StreamSpec& spec, const std::string& input_topi
 /// @throws UnavailableError, Error as kafka::Admin::create_topic.
 void ensure_topic(const Config& config, const std::string& group);
 
+/// Creates `topic` when it is missing, with `partitions` partitions, the brokers' default
+/// replication factor and `configs`; an existing topic must have that many partitions.
+/// @throws ConfigError when it exists with another partition count; as kafka::Admin::create_topic.
+void ensure_internal_topic(const Config& config, const std::string& topic, int partitions,
+                           const std::vector<kafka::Property>& configs);
+
 /// What a restore found.
 struct Restored {
   std::uint64_t windows = 0;    ///< windows restored
   std::uint64_t rows = 0;       ///< (window, group) rows restored
   std::uint64_t records = 0;    ///< changelog records read
   bool clock = false;           ///< a clock record was found (a previous run committed a batch)
+  boost::json::object clock_fields;  ///< the clock record as stored (with the Writer's extras)
 };
 
 /// Reads the changelog of `group` to its end (read_committed: only committed batches) and
@@ -54,13 +65,22 @@ struct Restored {
 ///         cannot be read within Config::timeout; InterruptedError on Ctrl-C.
 Restored restore(const Config& config, const std::string& group, const std::string& query, StreamEngine& engine);
 
+/// As restore(config, group, query, engine), from partition `partition` of changelog `topic` (one
+/// state per partition: aggregate --scale-out's tasks).
+Restored restore_partition(const Config& config, const std::string& topic, std::int32_t partition,
+                           const std::string& query, StreamEngine& engine);
+
 /// Writes the engine's state changes of each batch to the changelog through a transactional
 /// producer (the caller begins and commits the transaction around StreamEngine::end_batch).
 class Writer final : public StateObserver {
  public:
   /// @param producer a producer to which the changelog topic was added as `topic_index`.
-  Writer(kafka::Producer& producer, std::size_t topic_index, std::string query)
-      : producer_(producer), index_(topic_index), query_(std::move(query)) {}
+  /// @param partition the changelog partition to write (-1: by key; a one-partition changelog).
+  /// @param extras called to add the caller's own fields to each clock record.
+  Writer(kafka::Producer& producer, std::size_t topic_index, std::string query, std::int32_t partition = -1,
+         std::function<void(boost::json::object&)> extras = {})
+      : producer_(producer), index_(topic_index), query_(std::move(query)), partition_(partition),
+        extras_(std::move(extras)) {}
   /// @throws InterruptedError when interrupted while librdkafka's queue is full; FencedError.
   void window_changed(std::int64_t start, const WindowAgg& w) override;
   void window_freed(std::int64_t start) override;
@@ -73,6 +93,8 @@ class Writer final : public StateObserver {
   kafka::Producer& producer_;
   std::size_t index_;
   std::string query_;
+  std::int32_t partition_;
+  std::function<void(boost::json::object&)> extras_;
   std::vector<std::string> scratch_;
   std::uint64_t sent_ = 0;
 };

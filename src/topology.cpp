@@ -1,0 +1,669 @@
+#include "sfcrime/topology.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <limits>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "sfcrime/datetime.hpp"
+#include "sfcrime/errors.hpp"
+#include "sfcrime/kafka.hpp"
+#include "sfcrime/state_store.hpp"
+
+namespace sfcrime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kPunctuation = "~punctuation";
+constexpr std::int64_t kMinTime = StreamEngine::kMinTime;
+constexpr std::uint64_t kShownRejects = 100;
+
+std::string repartition_topic(const std::string& g) { return g + "-aggregate-repartition"; }
+std::string rows_topic(const std::string& g) { return g + "-aggregate-rows"; }
+std::string state_topic(const std::string& g) { return g + "-aggregate-scaleout-changelog"; }
+
+std::string_view key_of(const rd_kafka_message_t* m) {
+  return m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view();
+}
+std::string_view value_of(const rd_kafka_message_t* m) {
+  return m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len) : std::string_view();
+}
+
+/// The consumer of the three topics, subscribed in the group; tells the driver about rebalances.
+class GroupReader final : public kafka::Client {
+ public:
+  GroupReader(const Config& config, const ScaleOutOptions& o, std::function<void()> before_revoke)
+      : Client(RD_KAFKA_CONSUMER, config, make(config, o)), options_(o), before_revoke_(std::move(before_revoke)) {
+    rd_kafka_poll_set_consumer(handle_.get());
+    kafka::PartitionList topics(rd_kafka_topic_partition_list_new(3));
+    for (const std::string& t : {o.topic, repartition_topic(o.group), rows_topic(o.group)})
+      rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    if (const auto err = rd_kafka_subscribe(handle_.get(), topics.get()))
+      throw UnavailableError("cannot subscribe to '" + o.topic + "': " + kafka::error_text(err));
+  }
+  ~GroupReader() override {
+    rd_kafka_queue_t* q = rd_kafka_queue_new(handle_.get());
+    if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(handle_.get(), q)) {
+      rd_kafka_error_destroy(e);
+    } else {
+      const auto deadline = Clock::now() + config().timeout;
+      while (!rd_kafka_consumer_closed(handle_.get()) && Clock::now() < deadline)
+        if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 100)) {
+          if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) rd_kafka_assign(handle_.get(), nullptr);
+          rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    if (handle_ && !rd_kafka_consumer_closed(handle_.get()))
+      rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    destroy_handle();
+  }
+
+  /// The next message or event (nullptr when none came within `wait`).
+  kafka::Message poll(std::chrono::milliseconds wait) {
+    kafka::Message m(rd_kafka_consumer_poll(handle_.get(), static_cast<int>(wait.count())));
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    return m;
+  }
+
+  /// (topic, partition) -> the offset it starts at, for the current assignment.
+  const std::map<std::pair<std::string, std::int32_t>, std::int64_t>& assignment() const { return assignment_; }
+  /// True once after each change of the assignment.
+  bool take_changed() { return std::exchange(changed_, false); }
+  /// True while an assignment is in force (false between a revocation and the next assignment,
+  /// when an empty set of tasks does not mean that there is nothing to do).
+  bool assigned() const { return assigned_; }
+
+ private:
+  static kafka::Conf make(const Config& config, const ScaleOutOptions& o) {
+    kafka::Conf conf = kafka::make_conf(config, {{"group.id", o.group},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"enable.auto.offset.store", "false"},
+                                                 {"isolation.level", "read_committed"},
+                                                 {"enable.partition.eof", "true"},
+                                                 {"auto.offset.reset", "earliest"},
+                                                 {"log.connection.close", "false"}});
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupReader::on_rebalance);
+    return conf;
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    auto* self = static_cast<GroupReader*>(static_cast<kafka::Client*>(opaque));
+    try {
+      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        // Committed offsets; a transaction of a dead member may hold them for a while
+        // (UNSTABLE_OFFSET_COMMIT until transaction.timeout.ms aborts it).
+        const auto deadline = Clock::now() + self->config().timeout + std::chrono::seconds(15);
+        for (;;) {
+          const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
+          bool unstable = cerr == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
+          for (int i = 0; i < parts->cnt; ++i)
+            unstable = unstable || parts->elems[i].err == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
+          if (!unstable && cerr == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+          if (Clock::now() >= deadline || interrupted())
+            throw UnavailableError("cannot read the committed offsets of group '" + self->options_.group +
+                                   "': " + kafka::error_text(cerr ? cerr : RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT));
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        self->assignment_.clear();
+        for (int i = 0; i < parts->cnt; ++i) {
+          rd_kafka_topic_partition_t& tp = parts->elems[i];
+          if (tp.offset < 0)
+            tp.offset = (self->options_.topic == tp.topic && !self->options_.from_beginning) ? RD_KAFKA_OFFSET_END
+                                                                                             : RD_KAFKA_OFFSET_BEGINNING;
+          self->assignment_[{tp.topic, tp.partition}] = tp.offset;
+        }
+        rd_kafka_assign(rk, parts);
+        self->assigned_ = true;
+      } else {
+        // The open transaction holds records of partitions going away: abort it; the new
+        // assignment starts from the committed offsets and the changelogs.
+        self->before_revoke_();
+        rd_kafka_assign(rk, nullptr);
+        self->assignment_.clear();
+        self->assigned_ = false;
+      }
+      self->changed_ = true;
+    } catch (...) {
+      self->error_ = std::current_exception();
+      rd_kafka_assign(rk, nullptr);
+      self->assignment_.clear();
+      self->assigned_ = false;
+      self->changed_ = true;
+    }
+  }
+
+  const ScaleOutOptions& options_;
+  std::function<void()> before_revoke_;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> assignment_;
+  bool changed_ = false;
+  bool assigned_ = false;
+  std::exception_ptr error_;
+};
+
+/// Regroup task: one input partition.
+struct RegroupTask {
+  struct Buffered {
+    kafka::Message msg;
+    Extracted x;
+  };
+  std::deque<Buffered> buffer;
+  std::int64_t next = -1;     // next offset to process; -1: none processed, start unknown
+  std::int64_t polled = -1;   // after the last message buffered
+  std::int64_t target = -1;   // --exit-at-end: the high watermark at assignment
+  std::int64_t max_event = kMinTime;
+  bool eof = false;
+  bool ended = false;         // read to `target` (--exit-at-end)
+  bool end_sent = false;      // its end punctuation was committed
+  bool dirty = false;         // something to punctuate
+  Clock::time_point last_seen = Clock::now();
+};
+
+/// Aggregate task (one repartition partition) or assemble task (one rows partition).
+struct StateTask {
+  std::unique_ptr<StreamEngine> engine;
+  std::unique_ptr<changelog::Writer> log;
+  std::int64_t next = -1;
+  std::set<std::int32_t> ended;               // aggregate: ended sources; assemble: ended tasks
+  std::map<std::int32_t, std::int64_t> marks;  // assemble: aggregate task -> its watermark
+  bool final_done = false;
+  bool dirty = false;
+};
+
+/// Sends the rows an aggregate task's batch changed to the rows topic, keyed by window start.
+class RowsSink final : public Sink {
+ public:
+  RowsSink(kafka::Producer& p, std::size_t index) : producer_(p), index_(index) {}
+  void window(std::int64_t start, std::int64_t, const WindowAgg&, const std::vector<WindowRow>& rows, bool) override {
+    const std::string key = std::to_string(start);
+    for (const WindowRow& r : rows) {
+      boost::json::array parts;
+      for (const auto& part : group_key::decode(r.group, scratch_)) {
+        if (part)
+          parts.emplace_back(*part);
+        else
+          parts.emplace_back(nullptr);
+      }
+      boost::json::array d;
+      for (const auto& [code, n] : r.stats->dispositions) d.push_back(boost::json::array{code, n});
+      const std::string v = boost::json::serialize(
+          boost::json::object{{"g", std::move(parts)}, {"c", r.stats->count}, {"d", std::move(d)}});
+      if (!producer_.send_to(index_, key, v, ++sent_))
+        throw InterruptedError("interrupted while sending rows to the assemble stage");
+    }
+  }
+  void end_batch() override {}
+  std::string description() const override { return "rows topic"; }
+
+ private:
+  kafka::Producer& producer_;
+  std::size_t index_;
+  std::vector<std::string> scratch_;
+  std::uint64_t sent_ = 0;
+};
+
+std::string random_suffix() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+class Topology {
+ public:
+  Topology(const Config& config, const StreamSpec& spec, const ScaleOutOptions& o)
+      : config_(config), spec_(spec), o_(o) {
+    // The aggregate stage computes every changed row (no --top) in update mode; the assemble
+    // stage applies the user's mode and --top.
+    agg_spec_ = spec;
+    agg_spec_.mode = OutputMode::update;
+    agg_spec_.top = 0;
+    query_ = changelog::describe_query(spec, o.topic) + " scale-out";
+  }
+
+  ScaleOutTotals run();
+
+ private:
+  void setup_topics();
+  void rebuild();
+  void dispatch(kafka::Message m);
+  bool take_regroup();
+  void run_batch();
+  bool done() const;
+  void begin() {
+    if (!txn_->in_transaction()) txn_->begin_transaction();
+  }
+  std::int64_t now_ms() const;
+
+  const Config& config_;
+  StreamSpec spec_;
+  StreamSpec agg_spec_;
+  const ScaleOutOptions& o_;
+  std::string query_;
+  int P_ = 0;  // input partitions = repartition partitions = rows partitions
+  std::unique_ptr<kafka::Producer> txn_;
+  std::size_t rep_index_ = 0, rows_index_ = 0, out_index_ = 0, late_index_ = 0;
+  std::unique_ptr<GroupReader> reader_;
+  std::unique_ptr<kafka::Admin> admin_;
+  std::unique_ptr<DeferredOutput> deferred_;
+  std::unique_ptr<TeeSink> sink_;
+  std::unique_ptr<RowsSink> rows_sink_;
+  Extractor* extractor_ = nullptr;
+  std::unique_ptr<Extractor> extractor_owned_;
+  std::map<std::int32_t, RegroupTask> regroup_;
+  std::map<std::int32_t, StateTask> aggregate_;
+  std::map<std::int32_t, StateTask> assemble_;
+  ScaleOutTotals totals_;
+  std::uint64_t batch_input_ = 0;
+  std::uint64_t late_sent_ = 0, rep_sent_ = 0;
+  std::uint64_t invalid_shown_ = 0;
+  Clock::time_point batch_start_ = Clock::now(), last_message_ = Clock::now();
+};
+
+void Topology::setup_topics() {
+  admin_ = std::make_unique<kafka::Admin>(config_);
+  P_ = admin_->partition_count(o_.topic);
+  changelog::ensure_internal_topic(config_, repartition_topic(o_.group), P_, {});
+  changelog::ensure_internal_topic(config_, rows_topic(o_.group), P_, {});
+  changelog::ensure_internal_topic(config_, state_topic(o_.group), 2 * P_, {{"cleanup.policy", "compact"}});
+}
+
+void Topology::rebuild() {
+  regroup_.clear();
+  aggregate_.clear();
+  assemble_.clear();
+  batch_input_ = 0;
+  ++totals_.rebalances;
+  for (const auto& [tp, start] : reader_->assignment()) {
+    const auto& [topic, p] = tp;
+    if (topic == o_.topic) {
+      RegroupTask& t = regroup_[p];
+      // Asked through the admin handle: the consumer's own ListOffsets stalled for --timeout in
+      // some rebalances of a 3-process run (then every process exited 69).
+      const kafka::Watermarks w = admin_->watermarks(topic, p);
+      const std::int64_t at = start == RD_KAFKA_OFFSET_BEGINNING ? w.low : start == RD_KAFKA_OFFSET_END ? w.high : start;
+      if (start >= 0) t.next = start;
+      t.target = w.high;
+      t.polled = at;
+    } else {
+      const bool agg = topic == repartition_topic(o_.group);
+      StateTask& t = agg ? aggregate_[p] : assemble_[p];
+      if (start >= 0) t.next = start;
+      t.engine = std::make_unique<StreamEngine>(agg ? agg_spec_ : spec_);
+      const std::int32_t part = agg ? p : P_ + p;
+      const changelog::Restored r = changelog::restore_partition(config_, state_topic(o_.group), part, query_, *t.engine);
+      if (r.clock) {
+        if (const auto* e = r.clock_fields.if_contains("ended"))
+          for (const auto& v : e->as_array()) t.ended.insert(static_cast<std::int32_t>(v.to_number<std::int64_t>()));
+        if (const auto* m = r.clock_fields.if_contains("marks"))
+          for (const auto& [k, v] : m->as_object()) t.marks[std::stoi(std::string(k))] = v.to_number<std::int64_t>();
+        if (const auto* f = r.clock_fields.if_contains("final")) t.final_done = f->as_bool();
+      }
+      StateTask* self = &t;
+      t.log = std::make_unique<changelog::Writer>(*txn_, 0, query_, part, [self](boost::json::object& c) {
+        boost::json::array ended;
+        for (const std::int32_t s : self->ended) ended.push_back(s);
+        c["ended"] = std::move(ended);
+        boost::json::object marks;
+        for (const auto& [task, w] : self->marks) marks[std::to_string(task)] = w;
+        c["marks"] = std::move(marks);
+        c["final"] = self->final_done;
+      });
+    }
+  }
+  if (o_.progress > 0)
+    std::fprintf(stderr, "sfcrime aggregate: group '%s': this process holds %zu regroup, %zu aggregate, %zu assemble tasks\n",
+                 o_.group.c_str(), regroup_.size(), aggregate_.size(), assemble_.size());
+}
+
+void Topology::dispatch(kafka::Message m) {
+  const std::string topic = rd_kafka_topic_name(m->rkt);
+  const std::int32_t p = m->partition;
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (topic == o_.topic)
+        if (auto it = regroup_.find(p); it != regroup_.end()) {
+          it->second.eof = true;
+          it->second.last_seen = Clock::now();
+        }
+      return;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512];
+      rd_kafka_fatal_error(reader_->get(), reason, sizeof reason);
+      throw UnavailableError(std::string("the consumer hit a fatal error: ") + reason);
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+      throw NoInputError("topic '" + topic + "' is gone or unknown: " + kafka::error_text(m->err));
+    if (config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m.get()));
+    return;
+  }
+  last_message_ = Clock::now();
+  if (topic == o_.topic) {
+    auto it = regroup_.find(p);
+    if (it == regroup_.end()) return;  // not ours any more
+    RegroupTask& t = it->second;
+    RegroupTask::Buffered b;
+    extractor_->extract(value_of(m.get()), b.x);
+    t.polled = m->offset + 1;
+    t.eof = false;
+    t.last_seen = Clock::now();
+    b.msg = std::move(m);
+    t.buffer.push_back(std::move(b));
+    return;
+  }
+  const bool agg = topic == repartition_topic(o_.group);
+  auto& tasks = agg ? aggregate_ : assemble_;
+  auto it = tasks.find(p);
+  if (it == tasks.end()) return;
+  StateTask& t = it->second;
+  begin();
+  t.next = m->offset + 1;
+  t.dirty = true;
+  const std::string_view key = key_of(m.get());
+  const std::string_view value = value_of(m.get());
+  if (key == kPunctuation) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(value, ec);
+    if (ec || !v.is_object()) return;
+    const boost::json::object& o = v.get_object();
+    if (agg) {
+      t.engine->observe_event_time(o.at("max_event_ms").to_number<std::int64_t>());
+      if (o.at("end").as_bool()) t.ended.insert(static_cast<std::int32_t>(o.at("source").to_number<std::int64_t>()));
+    } else {
+      const auto task = static_cast<std::int32_t>(o.at("task").to_number<std::int64_t>());
+      std::int64_t& mark = t.marks.try_emplace(task, kMinTime).first->second;
+      mark = std::max(mark, o.at("watermark").to_number<std::int64_t>());
+      if (o.at("end").as_bool()) t.ended.insert(task);
+    }
+    return;
+  }
+  if (agg) {
+    Extracted x;
+    extractor_->extract(value, x);
+    if (x.kind != Extracted::Kind::valid) return;  // the regroup stage sent only valid records
+    if (t.engine->add(x)) return;
+    ++totals_.late;
+    if (!o_.late_topic) return;
+    const std::string wm = format_watermark(t.engine->watermark());
+    std::vector<kafka::Property> headers = {
+        {"sfcrime.late.reason", "event time " + format_naive_datetime(x.event_ms) +
+                                    ": every window of the record ended at or before the watermark " + wm},
+        {"sfcrime.late.watermark", wm}};
+    rd_kafka_headers_t* h = nullptr;
+    if (rd_kafka_message_headers(m.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* val;
+      std::size_t size;
+      for (std::size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+        headers.emplace_back(name, std::string(static_cast<const char*>(val), val ? size : 0));
+    }
+    if (!txn_->send_to(late_index_, std::nullopt, value, ++late_sent_, headers))
+      throw InterruptedError("interrupted while sending late records to '" + *o_.late_topic + "'");
+    return;
+  }
+  // A row of the aggregate stage.
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(value, ec);
+  if (ec || !v.is_object()) return;
+  const boost::json::object& o = v.get_object();
+  std::string group;
+  for (const auto& part : o.at("g").as_array()) {
+    if (part.is_null())
+      group_key::append_null(group);
+    else
+      group_key::append_string(group, std::string_view(part.as_string()));
+  }
+  GroupStats s;
+  s.count = o.at("c").to_number<std::uint64_t>();
+  for (const auto& d : o.at("d").as_array())
+    s.dispositions.emplace_back(std::string(d.as_array().at(0).as_string()), d.as_array().at(1).to_number<std::uint64_t>());
+  t.engine->upsert_row(std::stoll(std::string(key)), group, s);
+}
+
+bool Topology::take_regroup() {
+  // The smallest event time among the partitions' first records, as KafkaInput merges (a
+  // partition with nothing buffered is waited for while it lags or was seen within max_idle).
+  const auto now = Clock::now();
+  RegroupTask* best = nullptr;
+  std::int64_t best_time = 0;
+  std::int32_t best_p = -1;
+  for (auto& [p, t] : regroup_) {
+    if (t.buffer.empty()) {
+      const bool caught_up = t.eof || (o_.exit_at_end && t.polled >= t.target);
+      if (caught_up) continue;
+      std::int64_t low = -1, high = -1;
+      rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
+      const bool lagging = high >= 0 && t.polled < high;
+      if (!lagging && now - t.last_seen >= o_.max_idle) continue;
+      return false;
+    }
+    const Extracted& x = t.buffer.front().x;
+    const std::int64_t time = x.kind == Extracted::Kind::invalid ? std::numeric_limits<std::int64_t>::min() : x.event_ms;
+    if (!best || time < best_time) {
+      best = &t;
+      best_time = time;
+      best_p = p;
+    }
+  }
+  if (!best) return false;
+  RegroupTask::Buffered b = std::move(best->buffer.front());
+  best->buffer.pop_front();
+  begin();
+  const rd_kafka_message_t* m = b.msg.get();
+  best->next = m->offset + 1;
+  best->dirty = true;
+  ++totals_.input;
+  ++batch_input_;
+  if (b.x.kind == Extracted::Kind::invalid) {
+    ++totals_.invalid;
+    if (++invalid_shown_ <= kShownRejects)
+      std::fprintf(stderr, "sfcrime: '%s' partition %d offset %lld skipped: %s\n", o_.topic.c_str(), best_p,
+                   static_cast<long long>(m->offset), b.x.reason.c_str());
+    return true;
+  }
+  if (b.x.kind == Extracted::Kind::filtered) {
+    ++totals_.filtered;
+    return true;
+  }
+  best->max_event = std::max(best->max_event, b.x.event_ms);
+  boost::json::array parts;
+  std::vector<std::string> scratch;
+  for (const auto& part : group_key::decode(b.x.group, scratch)) {
+    if (part)
+      parts.emplace_back(*part);
+    else
+      parts.emplace_back(nullptr);
+  }
+  const std::vector<kafka::Property> headers = {{"sfcrime.source.topic", o_.topic},
+                                                {"sfcrime.source.partition", std::to_string(best_p)},
+                                                {"sfcrime.source.offset", std::to_string(m->offset)}};
+  if (!txn_->send_to(rep_index_, boost::json::serialize(parts), value_of(m), ++rep_sent_, headers))
+    throw InterruptedError("interrupted while regrouping records");
+  return true;
+}
+
+void Topology::run_batch() {
+  begin();
+  // Regroup: punctuation to every repartition partition.
+  for (auto& [p, t] : regroup_) {
+    if (o_.exit_at_end && !t.ended && t.buffer.empty() && (t.next >= t.target || t.polled >= t.target)) {
+      t.ended = true;
+      t.dirty = true;
+    }
+    if (!t.dirty) continue;
+    const std::string v = boost::json::serialize(
+        boost::json::object{{"source", p}, {"max_event_ms", t.max_event}, {"end", t.ended}});
+    for (std::int32_t r = 0; r < P_; ++r) txn_->send_to(rep_index_, kPunctuation, v, ++rep_sent_, {}, r);
+  }
+  // Aggregate: changed rows to the rows topic, the watermark to every rows partition.
+  for (auto& [r, t] : aggregate_) {
+    const bool final = !t.final_done && static_cast<int>(t.ended.size()) >= P_;
+    if (!t.dirty && !final) continue;
+    t.engine->end_batch(final, *rows_sink_, t.log.get());
+    t.final_done = t.final_done || final;
+    const std::string v = boost::json::serialize(
+        boost::json::object{{"task", r}, {"watermark", t.engine->watermark()}, {"end", t.final_done}});
+    for (std::int32_t w = 0; w < P_; ++w) txn_->send_to(rows_index_, kPunctuation, v, ++rep_sent_, {}, w);
+  }
+  // Assemble: the user's rows.
+  for (auto& [w, t] : assemble_) {
+    std::int64_t mark = StreamEngine::kMaxTime;
+    for (std::int32_t r = 0; r < P_; ++r) {
+      const auto it = t.marks.find(r);
+      mark = std::min(mark, it == t.marks.end() ? kMinTime : it->second);
+    }
+    const bool final = !t.final_done && static_cast<int>(t.ended.size()) >= P_;
+    if (!t.dirty && !final) continue;
+    t.engine->advance_watermark(mark);
+    totals_.rows_out += t.engine->end_batch(final, *sink_, t.log.get());
+    t.final_done = t.final_done || final;
+  }
+  // Everything above and the offsets of every consumed partition, atomically.
+  kafka::PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(regroup_.size() + 2 * P_)));
+  for (const auto& [p, t] : regroup_)
+    if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), o_.topic.c_str(), p)->offset = t.next;
+  const std::string rep = repartition_topic(o_.group), rows = rows_topic(o_.group);
+  for (const auto& [r, t] : aggregate_)
+    if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), rep.c_str(), r)->offset = t.next;
+  for (const auto& [w, t] : assemble_)
+    if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), rows.c_str(), w)->offset = t.next;
+  txn_->commit_transaction(offsets.get(), reader_->get());
+  if (deferred_) deferred_->release();
+  for (auto& [p, t] : regroup_) {
+    t.dirty = false;
+    if (t.ended) t.end_sent = true;
+  }
+  for (auto& [r, t] : aggregate_) t.dirty = false;
+  for (auto& [w, t] : assemble_) t.dirty = false;
+  ++totals_.batches;
+  if (o_.progress == 1)
+    std::fprintf(stderr, "sfcrime aggregate: batch %llu: %llu in, %llu late so far, %llu rows out so far\n",
+                 static_cast<unsigned long long>(totals_.batches), static_cast<unsigned long long>(batch_input_),
+                 static_cast<unsigned long long>(totals_.late), static_cast<unsigned long long>(totals_.rows_out));
+  else if (o_.progress == 2)
+    std::fprintf(stderr, "%s\n",
+                 boost::json::serialize(boost::json::object{{"batchId", totals_.batches - 1},
+                                                            {"numInputRows", batch_input_},
+                                                            {"numLateRecords", totals_.late},
+                                                            {"numOutputRows", totals_.rows_out},
+                                                            {"tasks", {{"regroup", regroup_.size()},
+                                                                       {"aggregate", aggregate_.size()},
+                                                                       {"assemble", assemble_.size()}}}})
+                     .c_str());
+  batch_input_ = 0;
+  batch_start_ = Clock::now();
+}
+
+bool Topology::done() const {
+  if (!o_.exit_at_end || !reader_->assigned() || txn_->in_transaction()) return false;
+  for (const auto& [p, t] : regroup_)
+    if (!t.end_sent) return false;
+  for (const auto& [r, t] : aggregate_)
+    if (!t.final_done) return false;
+  for (const auto& [w, t] : assemble_)
+    if (!t.final_done) return false;
+  return true;
+}
+
+ScaleOutTotals Topology::run() {
+  setup_topics();
+  extractor_owned_ = std::make_unique<Extractor>(spec_);
+  extractor_ = extractor_owned_.get();
+  txn_ = std::make_unique<kafka::Producer>(
+      config_, state_topic(o_.group),
+      [](std::uint64_t n, rd_kafka_resp_err_t err) {
+        std::fprintf(stderr, "sfcrime: message %llu not delivered: %s\n", static_cast<unsigned long long>(n),
+                     rd_kafka_err2str(err));
+      },
+      std::vector<kafka::Property>{{"transactional.id", "sfcrime-aggregate-" + o_.group + "-" + random_suffix()},
+                                   // Kafka Streams' exactly-once default: a dead process's open
+                                   // transaction holds read_committed readers back at most 10 s.
+                                   {"transaction.timeout.ms", "10000"},
+                                   {"message.timeout.ms", "9000"}});
+  rep_index_ = txn_->add_topic(repartition_topic(o_.group));
+  rows_index_ = txn_->add_topic(rows_topic(o_.group));
+  txn_->init_transactions();
+  std::vector<std::unique_ptr<Sink>> sinks;
+  if (o_.rows_to_stdout) {
+    deferred_ = std::make_unique<DeferredOutput>(stdout);
+    sinks.push_back(make_sink(o_.format, deferred_->file(), o_.labels));
+  }
+  if (o_.output_topic) {
+    out_index_ = txn_->add_topic(*o_.output_topic);
+    sinks.push_back(make_topic_sink(*txn_, *o_.output_topic, o_.labels, out_index_));
+  }
+  if (o_.late_topic) late_index_ = txn_->add_topic(*o_.late_topic);
+  sink_ = std::make_unique<TeeSink>(std::move(sinks));
+  rows_sink_ = std::make_unique<RowsSink>(*txn_, rows_index_);
+  reader_ = std::make_unique<GroupReader>(config_, o_, [this] {
+    if (txn_->in_transaction()) txn_->abort_transaction();
+    if (deferred_) deferred_->discard();
+  });
+  totals_.rebalances = 0;
+  const auto trigger = o_.trigger;
+  auto next_trigger = Clock::now() + trigger;
+  try {
+    while (!interrupted()) {
+      kafka::Message m = reader_->poll(std::chrono::milliseconds(20));
+      if (reader_->take_changed()) {
+        if (txn_->in_transaction()) txn_->abort_transaction();
+        if (deferred_) deferred_->discard();
+        rebuild();
+        // A message returned by the poll that served the rebalance comes from the new
+        // assignment: dropping it would skip it for good (the consumer's position is past it).
+      }
+      if (m) dispatch(std::move(m));
+      const bool room = !o_.max_records_per_trigger || batch_input_ < o_.max_records_per_trigger;
+      while (room && (!o_.max_records_per_trigger || batch_input_ < o_.max_records_per_trigger) && take_regroup()) {
+      }
+      const auto now = Clock::now();
+      bool pending_end = false;
+      for (const auto& [p, t] : regroup_)
+        pending_end = pending_end || (o_.exit_at_end && !t.end_sent && t.buffer.empty() &&
+                                      (t.next >= t.target || t.polled >= t.target));
+      for (const auto& [r, t] : aggregate_) pending_end = pending_end || (!t.final_done && static_cast<int>(t.ended.size()) >= P_);
+      for (const auto& [w, t] : assemble_) pending_end = pending_end || (!t.final_done && static_cast<int>(t.ended.size()) >= P_);
+      const bool work = txn_->in_transaction() || pending_end;
+      bool due;
+      if (trigger.count() > 0) {
+        due = now >= next_trigger;
+        if (due) next_trigger = now + trigger;
+      } else {
+        due = (o_.max_records_per_trigger && batch_input_ >= o_.max_records_per_trigger) ||
+              now - last_message_ >= std::chrono::milliseconds(100) || now - batch_start_ >= std::chrono::seconds(1);
+      }
+      if (work && due) {
+        run_batch();
+      } else if (!work) {
+        batch_start_ = now;
+      }
+      if (done()) break;
+    }
+    if (interrupted() && txn_->in_transaction()) run_batch();  // Ctrl-C: commit what was done
+  } catch (...) {
+    if (txn_->in_transaction()) txn_->abort_transaction();
+    throw;
+  }
+  reader_.reset();  // leaves the group
+  return totals_;
+}
+
+}  // namespace
+
+ScaleOutTotals run_scale_out(const Config& config, const StreamSpec& spec, const ScaleOutOptions& options) {
+  Topology t(config, spec, options);
+  return t.run();
+}
+
+}  // namespace sfcrime
