@@ -26,6 +26,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kPunctuation = "~punctuation";
 constexpr std::int64_t kMinTime = StreamEngine::kMinTime;
 constexpr std::uint64_t kShownRejects = 100;
+/// Header of a repartitioned record holding the input message's key (absent for a null key).
+constexpr std::string_view kKeyHeader = "sfcrime.source.key";
 
 std::string repartition_topic(const std::string& g) { return g + "-aggregate-repartition"; }
 std::string rows_topic(const std::string& g) { return g + "-aggregate-rows"; }
@@ -400,15 +402,24 @@ void Topology::dispatch(kafka::Message m) {
         {"sfcrime.late.reason", "event time " + format_naive_datetime(x.event_ms) +
                                     ": every window of the record ended at or before the watermark " + wm},
         {"sfcrime.late.watermark", wm}};
+    std::optional<std::string> original_key;
     rd_kafka_headers_t* h = nullptr;
     if (rd_kafka_message_headers(m.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* name;
       const void* val;
       std::size_t size;
-      for (std::size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-        headers.emplace_back(name, std::string(static_cast<const char*>(val), val ? size : 0));
+      for (std::size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+        std::string v(static_cast<const char*>(val), val ? size : 0);
+        if (name == kKeyHeader)
+          original_key = std::move(v);
+        else
+          headers.emplace_back(name, std::move(v));
+      }
     }
-    if (!txn_->send_to(late_index_, std::nullopt, value, ++late_sent_, headers))
+    // The late record as it came in: its own key and value.
+    const std::optional<std::string_view> late_key =
+        original_key ? std::optional<std::string_view>(*original_key) : std::nullopt;
+    if (!txn_->send_to(late_index_, late_key, value, ++late_sent_, headers))
       throw InterruptedError("interrupted while sending late records to '" + *o_.late_topic + "'");
     return;
   }
@@ -485,9 +496,11 @@ bool Topology::take_regroup() {
     else
       parts.emplace_back(nullptr);
   }
-  const std::vector<kafka::Property> headers = {{"sfcrime.source.topic", o_.topic},
-                                                {"sfcrime.source.partition", std::to_string(best_p)},
-                                                {"sfcrime.source.offset", std::to_string(m->offset)}};
+  std::vector<kafka::Property> headers = {{"sfcrime.source.topic", o_.topic},
+                                          {"sfcrime.source.partition", std::to_string(best_p)},
+                                          {"sfcrime.source.offset", std::to_string(m->offset)}};
+  // The record's own key rides along, for a late record to keep it (kKeyHeader).
+  if (m->key) headers.emplace_back(std::string(kKeyHeader), std::string(key_of(m)));
   if (!txn_->send_to(rep_index_, boost::json::serialize(parts), value_of(m), ++rep_sent_, headers))
     throw InterruptedError("interrupted while regrouping records");
   return true;
