@@ -42,7 +42,7 @@ _sfcrime_opts() {
         aggregate)
             echo "-t --topic -f --file -w --window --slide --time-field --watermark --output-mode --trigger" \
                 "--max-records-per-trigger --by --top --filter -o --output --output-topic --late-topic" \
-                "--progress --radio-codes --from-beginning -e --exit-at-end -g --group --exactly-once --max-idle" \
+                "--progress --radio-codes --from-beginning -e --exit-at-end -g --group --exactly-once --scale-out --max-idle" \
                 "$_sfcrime_shared_opts" ;;
         inspect) echo "-t --topic --all -o --output $_sfcrime_shared_opts" ;;
         topic) echo "-h --help" ;;

@@ -115,6 +115,7 @@ complete -c $c -n $aggregate -l from-beginning -d 'start at the earliest offset'
 complete -c $c -n $aggregate -s e -l exit-at-end -d 'close every window and exit at the end of every partition'
 complete -c $c -n $aggregate -s g -l group -x -d 'consumer group id (share partitions)'
 complete -c $c -n $aggregate -l exactly-once -d 'one transaction per batch, state restored on start (needs --group)'
+complete -c $c -n $aggregate -l scale-out -d 'exactly once, shared by every process of the group (needs --group)'
 complete -c $c -n $aggregate -l max-idle -x -a '2s 10s 1m' -d 'how long an idle partition is waited for (default 2s)'
 
 # inspect
