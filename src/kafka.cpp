@@ -345,6 +345,7 @@ void Producer::transaction_error(rd_kafka_error_t* error, const std::string& wha
 }
 
 void Producer::init_transactions() {
+  transactional_ = true;
   const auto deadline = std::chrono::steady_clock::now() + config().timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -446,7 +447,9 @@ void Producer::deliver_all(const std::string& what) {
     in_transaction_ = false;
     throw FencedError("the transactional producer cannot go on: " + why);
   }
-  if (stats_.failed > 0)
+  // A transactional producer's failed message fails the commit of its transaction (which then
+  // aborts); messages purged by an earlier abort must not fail the batches after it.
+  if (stats_.failed > 0 && !transactional_)
     throw UnavailableError(std::to_string(stats_.failed) + " " + what + " were not delivered to " +
                            topic_names() + " (see the errors above; -v shows the client's log)");
 }

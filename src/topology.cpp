@@ -81,6 +81,16 @@ class GroupReader final : public kafka::Client {
   const std::map<std::pair<std::string, std::int32_t>, std::int64_t>& assignment() const { return assignment_; }
   /// True once after each change of the assignment.
   bool take_changed() { return std::exchange(changed_, false); }
+  /// After an aborted transaction: every assigned partition starts again at the group's committed
+  /// offset (what the aborted batch consumed is read again). @throws as the assignment does.
+  void rewind() {
+    kafka::PartitionList parts(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const auto& [tp, start] : assignment_)
+      rd_kafka_topic_partition_list_add(parts.get(), tp.first.c_str(), tp.second);
+    assign_from_committed(parts.get());
+    changed_ = true;
+  }
+
   /// True while an assignment is in force (false between a revocation and the next assignment,
   /// when an empty set of tasks does not mean that there is nothing to do).
   bool assigned() const { return assigned_; }
@@ -103,30 +113,7 @@ class GroupReader final : public kafka::Client {
     auto* self = static_cast<GroupReader*>(static_cast<kafka::Client*>(opaque));
     try {
       if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        // Committed offsets; a transaction of a dead member may hold them for a while
-        // (UNSTABLE_OFFSET_COMMIT until transaction.timeout.ms aborts it).
-        const auto deadline = Clock::now() + self->config().timeout + std::chrono::seconds(15);
-        for (;;) {
-          const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(self->config().timeout.count()));
-          bool unstable = cerr == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
-          for (int i = 0; i < parts->cnt; ++i)
-            unstable = unstable || parts->elems[i].err == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
-          if (!unstable && cerr == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-          if (Clock::now() >= deadline || interrupted())
-            throw UnavailableError("cannot read the committed offsets of group '" + self->options_.group +
-                                   "': " + kafka::error_text(cerr ? cerr : RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT));
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-        self->assignment_.clear();
-        for (int i = 0; i < parts->cnt; ++i) {
-          rd_kafka_topic_partition_t& tp = parts->elems[i];
-          if (tp.offset < 0)
-            tp.offset = (self->options_.topic == tp.topic && !self->options_.from_beginning) ? RD_KAFKA_OFFSET_END
-                                                                                             : RD_KAFKA_OFFSET_BEGINNING;
-          self->assignment_[{tp.topic, tp.partition}] = tp.offset;
-        }
-        rd_kafka_assign(rk, parts);
-        self->assigned_ = true;
+        self->assign_from_committed(parts);
       } else {
         // The open transaction holds records of partitions going away: abort it; the new
         // assignment starts from the committed offsets and the changelogs.
@@ -143,6 +130,36 @@ class GroupReader final : public kafka::Client {
       self->assigned_ = false;
       self->changed_ = true;
     }
+  }
+
+  // Assigns `parts` at the group's committed offsets (else the input at the end or the beginning
+  // as --from-beginning says, the internal topics at the beginning) and records the assignment.
+  void assign_from_committed(rd_kafka_topic_partition_list_t* parts) {
+    rd_kafka_t* rk = handle_.get();
+    // A transaction of a dead member may hold the offsets for a while (UNSTABLE_OFFSET_COMMIT
+    // until transaction.timeout.ms aborts it).
+    const auto deadline = Clock::now() + config().timeout + std::chrono::seconds(15);
+    for (;;) {
+      const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(config().timeout.count()));
+      bool unstable = cerr == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
+      for (int i = 0; i < parts->cnt; ++i)
+        unstable = unstable || parts->elems[i].err == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
+      if (!unstable && cerr == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (Clock::now() >= deadline || interrupted())
+        throw UnavailableError("cannot read the committed offsets of group '" + options_.group +
+                               "': " + kafka::error_text(cerr ? cerr : RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    assignment_.clear();
+    for (int i = 0; i < parts->cnt; ++i) {
+      rd_kafka_topic_partition_t& tp = parts->elems[i];
+      if (tp.offset < 0)
+        tp.offset = (options_.topic == tp.topic && !options_.from_beginning) ? RD_KAFKA_OFFSET_END
+                                                                              : RD_KAFKA_OFFSET_BEGINNING;
+      assignment_[{tp.topic, tp.partition}] = tp.offset;
+    }
+    rd_kafka_assign(rk, parts);
+    assigned_ = true;
   }
 
   const ScaleOutOptions& options_;
@@ -269,6 +286,8 @@ class Topology {
   std::uint64_t batch_input_ = 0;
   std::uint64_t late_sent_ = 0, rep_sent_ = 0;
   std::uint64_t invalid_shown_ = 0;
+  std::uint64_t aborted_ = 0;  // transactions aborted in a row
+  bool failure_shown_ = false;
   Clock::time_point batch_start_ = Clock::now(), last_message_ = Clock::now();
 };
 
@@ -552,6 +571,7 @@ void Topology::run_batch() {
   for (const auto& [w, t] : assemble_)
     if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), rows.c_str(), w)->offset = t.next;
   txn_->commit_transaction(offsets.get(), reader_->get());
+  aborted_ = 0;
   if (deferred_) deferred_->release();
   for (auto& [p, t] : regroup_) {
     t.dirty = false;
@@ -595,9 +615,11 @@ ScaleOutTotals Topology::run() {
   extractor_ = extractor_owned_.get();
   txn_ = std::make_unique<kafka::Producer>(
       config_, state_topic(o_.group),
-      [](std::uint64_t n, rd_kafka_resp_err_t err) {
-        std::fprintf(stderr, "sfcrime: message %llu not delivered: %s\n", static_cast<unsigned long long>(n),
-                     rd_kafka_err2str(err));
+      [this](std::uint64_t, rd_kafka_resp_err_t err) {
+        // Purged by an abort (a rebalance): expected. Anything else fails the commit; say it once.
+        if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
+        if (!std::exchange(failure_shown_, true))
+          std::fprintf(stderr, "sfcrime: a message of the transaction was not delivered: %s\n", rd_kafka_err2str(err));
       },
       std::vector<kafka::Property>{{"transactional.id", "sfcrime-aggregate-" + o_.group + "-" + random_suffix()},
                                    // Kafka Streams' exactly-once default: a dead process's open
@@ -657,7 +679,17 @@ ScaleOutTotals Topology::run() {
               now - last_message_ >= std::chrono::milliseconds(100) || now - batch_start_ >= std::chrono::seconds(1);
       }
       if (work && due) {
-        run_batch();
+        try {
+          run_batch();
+        } catch (const TransactionAborted& e) {
+          // Routine while the group rebalances (the batch's offsets carried an old generation):
+          // nothing of the batch is visible; go on from the committed offsets and state.
+          if (config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: %s; going on from the last commit\n", e.what());
+          if (deferred_) deferred_->discard();
+          if (++aborted_ > 10) throw;  // ten in a row: not a rebalance
+          reader_->rewind();
+          continue;
+        }
       } else if (!work) {
         batch_start_ = now;
       }

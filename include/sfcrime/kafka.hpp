@@ -223,7 +223,8 @@ class Producer : public Client {
   void purge();
 
   /// Waits until every enqueued message has its delivery report, before the caller commits what
-  /// depends on them. After Ctrl-C it waits at most Config::timeout more.
+  /// depends on them. After Ctrl-C it waits at most Config::timeout more. A transactional
+  /// producer leaves failed messages to the commit of the transaction (which aborts).
   /// @param what names the messages in errors, e.g. "answer rows".
   /// @throws InterruptedError when interrupted with messages still unreported;
   ///         UnavailableError when any message failed (librdkafka gives up after message.timeout.ms).
@@ -251,6 +252,7 @@ class Producer : public Client {
   DeliveryStats stats_;
   std::vector<Topic> topics_;  // [0]: the constructor's topic
   bool in_transaction_ = false;
+  bool transactional_ = false;  // init_transactions() was called
 };
 
 /// A handle used only for the Admin API and metadata (a producer handle that never produces).
