@@ -17,6 +17,7 @@
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
+#include "sfcrime/source.hpp"
 #include "sfcrime/state_store.hpp"
 
 namespace sfcrime {
@@ -32,6 +33,10 @@ constexpr std::string_view kKeyHeader = "sfcrime.source.key";
 std::string repartition_topic(const std::string& g) { return g + "-aggregate-repartition"; }
 std::string rows_topic(const std::string& g) { return g + "-aggregate-rows"; }
 std::string state_topic(const std::string& g) { return g + "-aggregate-scaleout-changelog"; }
+/// One record per assemble task whose final batch committed (key "assemble-<w>"): with
+/// --exit-at-end a process leaves only once all are there, so that no task is left without an
+/// owner when the last process holding it dies.
+std::string done_topic(const std::string& g) { return g + "-aggregate-done"; }
 
 std::string_view key_of(const rd_kafka_message_t* m) {
   return m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view();
@@ -258,7 +263,7 @@ class Topology {
   void dispatch(kafka::Message m);
   bool take_regroup();
   void run_batch();
-  bool done() const;
+  bool done();
   void begin() {
     if (!txn_->in_transaction()) txn_->begin_transaction();
   }
@@ -288,6 +293,8 @@ class Topology {
   std::uint64_t invalid_shown_ = 0;
   std::uint64_t aborted_ = 0;  // transactions aborted in a row
   bool failure_shown_ = false;
+  std::size_t done_index_ = 0;
+  Clock::time_point last_done_check_{};
   Clock::time_point batch_start_ = Clock::now(), last_message_ = Clock::now();
 };
 
@@ -297,6 +304,7 @@ void Topology::setup_topics() {
   changelog::ensure_internal_topic(config_, repartition_topic(o_.group), P_, {});
   changelog::ensure_internal_topic(config_, rows_topic(o_.group), P_, {});
   changelog::ensure_internal_topic(config_, state_topic(o_.group), 2 * P_, {{"cleanup.policy", "compact"}});
+  changelog::ensure_internal_topic(config_, done_topic(o_.group), 1, {{"cleanup.policy", "compact"}});
 }
 
 void Topology::rebuild() {
@@ -559,6 +567,8 @@ void Topology::run_batch() {
     if (!t.dirty && !final) continue;
     t.engine->advance_watermark(mark);
     totals_.rows_out += t.engine->end_batch(final, *sink_, t.log.get());
+    if (final && !txn_->send_to(done_index_, "assemble-" + std::to_string(w), "{\"final\":true}", ++rep_sent_))
+      throw InterruptedError("interrupted while ending the query");
     t.final_done = t.final_done || final;
   }
   // Everything above and the offsets of every consumed partition, atomically.
@@ -598,7 +608,7 @@ void Topology::run_batch() {
   batch_start_ = Clock::now();
 }
 
-bool Topology::done() const {
+bool Topology::done() {
   if (!o_.exit_at_end || !reader_->assigned() || txn_->in_transaction()) return false;
   for (const auto& [p, t] : regroup_)
     if (!t.end_sent) return false;
@@ -606,7 +616,21 @@ bool Topology::done() const {
     if (!t.final_done) return false;
   for (const auto& [w, t] : assemble_)
     if (!t.final_done) return false;
-  return true;
+  // This process's tasks have ended; the query has when every assemble task's final batch
+  // committed (asked at most once a second; meanwhile the group may give this process the tasks
+  // of a member that died).
+  const auto now = Clock::now();
+  if (now - last_done_check_ < std::chrono::seconds(1)) return false;
+  last_done_check_ = now;
+  SourceOptions so;
+  so.topic = done_topic(o_.group);
+  so.from_beginning = true;
+  so.exit_at_end = true;
+  TopicSource source(config_, so);
+  std::set<std::string> ended;
+  while (!source.at_end() && !interrupted())
+    if (kafka::Message m = source.next(std::chrono::milliseconds(100))) ended.insert(std::string(key_of(m.get())));
+  return static_cast<int>(ended.size()) >= P_;
 }
 
 ScaleOutTotals Topology::run() {
@@ -628,6 +652,7 @@ ScaleOutTotals Topology::run() {
                                    {"message.timeout.ms", "9000"}});
   rep_index_ = txn_->add_topic(repartition_topic(o_.group));
   rows_index_ = txn_->add_topic(rows_topic(o_.group));
+  done_index_ = txn_->add_topic(done_topic(o_.group));
   txn_->init_transactions();
   std::vector<std::unique_ptr<Sink>> sinks;
   if (o_.rows_to_stdout) {

@@ -22,6 +22,8 @@
 /// output and the offsets of every consumed partition per batch (KIP-447: fenced by the group
 /// generation). A rebalance aborts the open transaction, drops every task and restores the tasks
 /// of the new assignment from the changelog, starting every partition at the committed offsets.
+/// With --exit-at-end each assemble task's final batch writes a marker to <G>-aggregate-done, and
+/// a process leaves once all are there.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -62,7 +64,7 @@ struct ScaleOutTotals {
   std::uint64_t rebalances = 0;
 };
 
-/// Runs this process's share of the query until the end (--exit-at-end: every task it holds has
+/// Runs this process's share of the query until the end (--exit-at-end: the whole query has
 /// ended) or Ctrl-C (the open batch is committed first).
 /// @throws UsageError when a changelog holds another query's state; UnavailableError
 ///         (FencedError, TransactionAborted included) for broker and transaction failures;
