@@ -267,7 +267,6 @@ class Topology {
   void begin() {
     if (!txn_->in_transaction()) txn_->begin_transaction();
   }
-  std::int64_t now_ms() const;
 
   const Config& config_;
   StreamSpec spec_;
@@ -282,8 +281,7 @@ class Topology {
   std::unique_ptr<DeferredOutput> deferred_;
   std::unique_ptr<TeeSink> sink_;
   std::unique_ptr<RowsSink> rows_sink_;
-  Extractor* extractor_ = nullptr;
-  std::unique_ptr<Extractor> extractor_owned_;
+  std::unique_ptr<Extractor> extractor_;
   std::map<std::int32_t, RegroupTask> regroup_;
   std::map<std::int32_t, StateTask> aggregate_;
   std::map<std::int32_t, StateTask> assemble_;
@@ -635,8 +633,7 @@ bool Topology::done() {
 
 ScaleOutTotals Topology::run() {
   setup_topics();
-  extractor_owned_ = std::make_unique<Extractor>(spec_);
-  extractor_ = extractor_owned_.get();
+  extractor_ = std::make_unique<Extractor>(spec_);
   txn_ = std::make_unique<kafka::Producer>(
       config_, state_topic(o_.group),
       [this](std::uint64_t, rd_kafka_resp_err_t err) {

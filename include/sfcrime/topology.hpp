@@ -61,7 +61,7 @@ struct ScaleOutTotals {
   std::uint64_t late = 0;      ///< records the aggregate tasks of this process found late
   std::uint64_t rows_out = 0;  ///< rows emitted by the assemble tasks of this process
   std::uint64_t batches = 0;   ///< transactions committed
-  std::uint64_t rebalances = 0;
+  std::uint64_t rebalances = 0;  ///< assignments taken (the first included) and rewinds after an abort
 };
 
 /// Runs this process's share of the query until the end (--exit-at-end: the whole query has
