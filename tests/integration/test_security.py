@@ -1,35 +1,48 @@
 """Issue 4 item 8: SASL over TLS to a real broker through -X properties (and a --config file), and
 no secret ever printed.
 
-A broker of its own (scripts/kafka up --sasl-ssl-port, in a temporary folder; never the shared
-broker on localhost:9092) listens on localhost:19292 (PLAINTEXT), 19293 (controller) and 19294
-(SASL_SSL: SCRAM-SHA-512 and PLAIN over TLS, client certificates required). The test makes a CA,
-the broker's certificate (for localhost, its key encrypted) and a client certificate (its key
-encrypted: ssl.key.password) with openssl; the SCRAM credential is created when the broker's
-storage is formatted (kafka-storage format --add-scram). Every password is random and distinct.
+Two brokers of the test's own (scripts/kafka up --sasl-ssl-port, each in a temporary folder; never
+the shared broker on localhost:9092), each with a SASL_SSL listener requiring client certificates:
+
+  - Kafka of scripts/kafka-pom.xml (4.x) on localhost:19292 (PLAINTEXT), 19293 (controller) and
+    19294 (SASL_SSL: SCRAM-SHA-512 and PLAIN), from the jars scripts/test resolved for the shared
+    broker;
+  - Kafka 3.9.2 (SCRAM_KAFKA) on localhost:19295, 19296 and 19297 (SASL_SSL: SCRAM-SHA-512), for the
+    SCRAM cases only: scripts/kafka runs it with SFCRIME_KAFKA_VERSION=3.9.2, from jars Maven
+    resolves once into <repo>/.kafka/jars-3.9.2 (kept for the next runs).
+
+The test makes a CA, the brokers' certificate (for localhost, its key encrypted) and a client
+certificate (its key encrypted: ssl.key.password) with openssl; the SCRAM credentials are created
+when a broker's storage is formatted (kafka-storage format --add-scram). Every password is random
+and distinct.
 
   - test_commands_through_sasl_ssl[mechanism-via]: topic create, produce, consume, aggregate,
-    inspect, topic list/describe/delete through SASL_SSL given by -X flags or by a --config file;
-    what is read back equals what was sent, the aggregate equals tests/oracle.py.
-  - test_wrong_password_fails_clearly[mechanism]: a wrong password: an error on stderr, an exit
-    status documented in man/sfcrime.1 (not 0) within the timeout (SCRAM: only with a librdkafka
-    that can log in with SCRAM at all).
+    inspect, topic list/describe/delete through SASL_SSL given by -X flags or by a --config file
+    (SCRAM on Kafka 3.9.2, PLAIN on 4.x); what is read back equals what was sent, the aggregate
+    equals tests/oracle.py.
+  - test_wrong_password_fails_clearly[mechanism]: a wrong password (SCRAM on 3.9.2, PLAIN on 4.x):
+    an error on stderr, an exit status documented in man/sfcrime.1 (not 0) within the timeout.
   - test_wrong_password_error_names_authentication: the message says authentication failed
     (xfail: see KNOWN_BUGS below).
   - test_secrets_never_printed: -X dump (flags, --config, SFCRIME_CONFIG), -v/-vv with librdkafka's
     debug logs, config errors and bad key passwords: no output holds a password or a private key.
-  - test_scram_listener_accepts_the_java_client: Kafka's own Java client logs in with SCRAM, so a
-    SCRAM failure of sfcrime is librdkafka's, not the broker's set-up (runs while librdkafka is
-    older than 2.6.1).
+  - test_scram_to_kafka_4: SCRAM with the right password to the 4.x broker: with librdkafka older
+    than 2.6.1, refused as "invalid credentials", promptly, with exit status 69; with a newer one,
+    it works.
+  - test_scram_listener_accepts_the_java_client: Kafka's own Java client logs in with SCRAM to the
+    4.x broker, so the refusal above is librdkafka's, not the broker's set-up (runs while
+    librdkafka is older than 2.6.1).
 
 Every output of every command is kept and grepped for every secret (check_no_secret).
 
-SCRAM-SHA-512 and librdkafka: before 2.6.1 librdkafka repeats the client nonce in the SCRAM
-client-final message (librdkafka#4895, fixed in 2.6.1); Kafka rejects that since its fix of
-CVE-2024-56128 (3.7.2 and later, 4.x included), with "invalid credentials". Debian 12 ships
-librdkafka 2.0.2, so the SCRAM cases are expected to fail (strict xfail) while sfcrime links a
-librdkafka older than 2.6.1; PLAIN over the same TLS listener covers the rest. The xfail goes away
-by itself with a newer librdkafka.
+SCRAM-SHA-512 and librdkafka: before 2.6.1 librdkafka puts its client nonce twice into the nonce of
+the SCRAM client-final message (librdkafka#4895, fixed in 2.6.1; Debian 12 ships 2.0.2). Kafka's
+fix of CVE-2024-56128 (3.7.2, 3.8.1, 3.9.0) made the broker check that nonce, but leniently
+(ScramSaslServer: the client's nonce must end with the server's, which librdkafka's does) through
+3.9.x; Kafka 4.0.0 and later require it to equal the server's and refuse librdkafka's login as
+invalid credentials. So the SCRAM cases run against Kafka 3.9.2, the newest release that accepts
+them, and test_scram_to_kafka_4 pins the refusal by 4.x down (rather than a strict xfail, which
+any failure would satisfy, a wrong password or a broken broker included).
 """
 import json
 import os
@@ -54,9 +67,13 @@ ROOT = TESTS_DIR.parent
 h = load_module("sfcrime_integration_helpers", HERE / "helpers.py")
 sc = load_module("sfcrime_soak_cluster", TESTS_DIR / "soak" / "soak_cluster.py")
 
-PORT = 19292          # PLAINTEXT (the controller: 19293)
-SASL_PORT = 19294     # SASL_SSL
-BOOTSTRAP = "localhost:%d" % SASL_PORT
+SCRAM = "SCRAM-SHA-512"
+PORT = 19292          # Kafka 4.x (scripts/kafka-pom.xml): PLAINTEXT (the controller: 19293)
+SASL_PORT = 19294     # its SASL_SSL listener (SCRAM-SHA-512 and PLAIN)
+# The newest Kafka release whose SCRAM check accepts librdkafka < 2.6.1 (see the docstring).
+SCRAM_KAFKA = "3.9.2"
+SCRAM_PORT = 19295       # Kafka 3.9.2: PLAINTEXT (the controller: 19296)
+SCRAM_SASL_PORT = 19297  # its SASL_SSL listener (SCRAM-SHA-512)
 TIMEOUT_S = 3         # --timeout of the commands expected to fail
 BIN = pathlib.Path(os.environ.get("SFCRIME_BIN", ROOT / "build" / "sfcrime"))
 
@@ -84,18 +101,10 @@ def librdkafka_version():
 
 
 LIBRDKAFKA = librdkafka_version()
+# librdkafka#4895: a SCRAM login to Kafka 4.0.0 or later fails, whatever the password.
 SCRAM_BROKEN = LIBRDKAFKA is not None and LIBRDKAFKA < (2, 6, 1)
-SCRAM_XFAIL = pytest.mark.xfail(
-    SCRAM_BROKEN, strict=True,
-    reason="librdkafka %s < 2.6.1 cannot log in with SCRAM to Kafka 4.x (librdkafka#4895)" % (
-        ".".join(map(str, LIBRDKAFKA or ()))))
-MECHANISMS = [pytest.param("SCRAM-SHA-512", marks=SCRAM_XFAIL, id="scram"),
-              pytest.param("PLAIN", id="plain")]
-# With librdkafka < 2.6.1 every SCRAM login fails, whatever the password: nothing to learn there.
-WRONG_PASSWORD_MECHANISMS = [
-    pytest.param("SCRAM-SHA-512", id="scram", marks=pytest.mark.skipif(
-        SCRAM_BROKEN, reason="librdkafka < 2.6.1: every SCRAM login fails (librdkafka#4895)")),
-    pytest.param("PLAIN", id="plain")]
+# SCRAM runs against Kafka 3.9.2 (fixture secure_scram), PLAIN against 4.x (fixture secure).
+MECHANISMS = [pytest.param(SCRAM, id="scram"), pytest.param("PLAIN", id="plain")]
 
 
 def documented_exit_codes():
@@ -135,22 +144,37 @@ def make_pki(d):
 
 
 class SecureBroker:
-    """The broker and everything a client needs: paths, users, passwords (all random)."""
+    """A broker and everything a client needs: paths, users, passwords (all random).
 
-    def __init__(self, d):
+    d: the folder of the PKI (make_pki; shared by both brokers), pw: its passwords; mechanisms:
+    those the SASL_SSL listener offers (SCRAM-SHA-512, PLAIN); version: the Kafka release
+    (SFCRIME_KAFKA_VERSION), None for scripts/kafka-pom.xml's."""
+
+    def __init__(self, d, pw, port, sasl_port, mechanisms, version=None):
         self.dir = d
-        self.pw = make_pki(d)
-        self.users = {"SCRAM-SHA-512": ("scram-user", "ScramPw-" + secrets.token_hex(8)),
-                      "PLAIN": ("plain-user", "PlainPw-" + secrets.token_hex(8))}
-        self.state = pathlib.Path(tempfile.gettempdir()) / ("sfcrime-security-broker-%d" % PORT)
-        self.env = sc.script_env(self.state, PORT, {
+        self.pw = pw
+        self.port, self.sasl_port = port, sasl_port
+        self.bootstrap = "localhost:%d" % sasl_port
+        self.version = version
+        self.users = {m: (u, p + secrets.token_hex(8)) for m, u, p in (
+            (SCRAM, "scram-user", "ScramPw-"), ("PLAIN", "plain-user", "PlainPw-"))
+            if m in mechanisms}
+        self.state = pathlib.Path(tempfile.gettempdir()) / ("sfcrime-security-broker-%d" % port)
+        extra = {
             "SFCRIME_KAFKA_SSL_CERT": str(d / "broker.pem"),
             "SFCRIME_KAFKA_SSL_KEY": str(d / "broker.key"),
             "SFCRIME_KAFKA_SSL_KEY_PASSWORD": self.pw["broker_key"],
             "SFCRIME_KAFKA_SSL_CA": str(d / "ca.pem"),
-            "SFCRIME_KAFKA_SCRAM_USERS": "%s=%s" % self.users["SCRAM-SHA-512"],
-            "SFCRIME_KAFKA_PLAIN_USERS": "%s=%s" % self.users["PLAIN"],
-        })
+        }
+        if SCRAM in self.users:
+            extra["SFCRIME_KAFKA_SCRAM_USERS"] = "%s=%s" % self.users[SCRAM]
+        if "PLAIN" in self.users:
+            extra["SFCRIME_KAFKA_PLAIN_USERS"] = "%s=%s" % self.users["PLAIN"]
+        if version:
+            extra.update({"SFCRIME_KAFKA_VERSION": version,
+                          "SFCRIME_KAFKA_JARS": str(sc.jars_dir(version)),
+                          "SFCRIME_KAFKA_HEAP": "512m"})
+        self.env = sc.script_env(self.state, port, extra)
         self.key_pem = (d / "client.key").read_text()
 
     def secrets(self):
@@ -168,11 +192,11 @@ class SecureBroker:
         if self.state.exists():  # left over from an interrupted run of this test
             sc.run_script(self.env, "down", check=False, timeout=120)
             shutil.rmtree(self.state, ignore_errors=True)
-        taken = [p for p in (PORT, PORT + 1, SASL_PORT) if sc.port_in_use(p)]
+        taken = [p for p in (self.port, self.port + 1, self.sasl_port) if sc.port_in_use(p)]
         assert not taken, "ports %r are in use: the security test needs them free" % taken
         t0 = time.monotonic()
-        sc.run_script(self.env, "up", "--sasl-ssl-port", SASL_PORT, timeout=300)
-        return time.monotonic() - t0
+        p = sc.run_script(self.env, "up", "--sasl-ssl-port", self.sasl_port, timeout=300)
+        return time.monotonic() - t0, p.stderr
 
     def down(self):
         if self.state.exists():
@@ -195,26 +219,53 @@ class SecureBroker:
 
     def config_file(self, mechanism, password=None):
         f = self.dir / ("client-%s-%s.conf" % (mechanism, uuid.uuid4().hex[:6]))
-        f.write_text("# sfcrime client configuration (SASL_SSL)\nbootstrap.servers=%s\n" % BOOTSTRAP
+        f.write_text("# sfcrime client configuration (SASL_SSL)\nbootstrap.servers=%s\n"
+                     % self.bootstrap
                      + "".join("%s=%s\n" % kv for kv in self.properties(mechanism, password)))
         f.chmod(0o600)
         return f
 
 
 @pytest.fixture(scope="module")
-def secure(tmp_path_factory, sfcrime_bin, request):
+def pki(tmp_path_factory, sfcrime_bin, request):
+    """The folder of the CA, certificates and keys (make_pki) and their passwords."""
     sc.show_figures(request.config)
     for tool in ("openssl", "java", "kcat"):
         assert shutil.which(tool), "%s is not installed (scripts/install-deps)" % tool
-    b = SecureBroker(tmp_path_factory.mktemp("security"))
+    d = tmp_path_factory.mktemp("security")
+    return d, make_pki(d)
+
+
+def brought_up(b):
+    """Brings broker b up, yields it (figures recorded), and stops and deletes it at the end."""
     try:
-        secs = b.up()
-        sc.figure("security: broker with SASL_SSL (SCRAM-SHA-512, PLAIN; client certificates "
-                  "required) on %s up in %.1f s; librdkafka %s" % (
-                      BOOTSTRAP, secs, ".".join(map(str, LIBRDKAFKA or ("?",)))))
+        secs, log = b.up()
+        resolved = "resolving its jars with Maven, " if "resolving the jars" in log else ""
+        sc.figure("security: Kafka %s with SASL_SSL (%s; client certificates required) on %s up "
+                  "in %.1f s (%sformatting and starting); librdkafka %s" % (
+                      b.version or "of scripts/kafka-pom.xml", ", ".join(b.users), b.bootstrap,
+                      secs, resolved, ".".join(map(str, LIBRDKAFKA or ("?",)))))
         yield b
     finally:
         b.down()
+
+
+@pytest.fixture(scope="module")
+def secure(pki):
+    """Kafka of scripts/kafka-pom.xml (4.x), SASL_SSL with SCRAM-SHA-512 and PLAIN."""
+    yield from brought_up(SecureBroker(*pki, PORT, SASL_PORT, (SCRAM, "PLAIN")))
+
+
+@pytest.fixture(scope="module")
+def secure_scram(pki):
+    """Kafka 3.9.2 (SCRAM_KAFKA), SASL_SSL with SCRAM-SHA-512: for the SCRAM cases."""
+    yield from brought_up(SecureBroker(*pki, SCRAM_PORT, SCRAM_SASL_PORT, (SCRAM,),
+                                       version=SCRAM_KAFKA))
+
+
+def broker_for(request, mechanism):
+    """The broker a test logging in with `mechanism` runs against: 3.9.2 for SCRAM, else 4.x."""
+    return request.getfixturevalue("secure_scram" if mechanism == SCRAM else "secure")
 
 
 class Outputs:
@@ -251,8 +302,26 @@ class Outputs:
 
 def via_flags(secure, mechanism, via, password=None):
     if via == "flags":
-        return ["-b", BOOTSTRAP, *secure.x_flags(mechanism, password)]
+        return ["-b", secure.bootstrap, *secure.x_flags(mechanism, password)]
     return ["--config", str(secure.config_file(mechanism, password))]
+
+
+COMMAND_WORDS = {"inspect", "topic", "produce", "consume", "aggregate"}
+
+
+def command_summary(runs):
+    """'inspect 0, topic create 0, consume 0 (x2), ...': each command word and its exit status."""
+    out = []
+    for p in runs:
+        words = [str(a) for a in p.args]
+        i = next((i for i, w in enumerate(words) if w in COMMAND_WORDS), None)
+        name = "?" if i is None else " ".join(words[i:i + (2 if words[i] == "topic" else 1)])
+        item = "%s %d" % (name, p.returncode)
+        if out and out[-1][0] == item:
+            out[-1][1] += 1
+        else:
+            out.append([item, 1])
+    return ", ".join(item if k == 1 else "%s (x%d)" % (item, k) for item, k in out)
 
 
 def ok(p, what):
@@ -264,7 +333,8 @@ def ok(p, what):
 
 @pytest.mark.parametrize("via", ["flags", "config"])
 @pytest.mark.parametrize("mechanism", MECHANISMS)
-def test_commands_through_sasl_ssl(secure, tmp_path, mechanism, via):
+def test_commands_through_sasl_ssl(request, tmp_path, mechanism, via):
+    secure = broker_for(request, mechanism)
     o = Outputs(secure)
     v = via_flags(secure, mechanism, via)
     n = 300
@@ -315,13 +385,16 @@ def test_commands_through_sasl_ssl(secure, tmp_path, mechanism, via):
         if created:
             o.run("topic", "delete", topic, "--if-exists", via=v)
     ok(o.runs[-1], "topic delete")
-    sc.figure("security[%s via %s]: %d commands through SASL_SSL in %.1f s; %d records produced, "
-              "consumed and aggregated" % (mechanism, via, len(o.runs), time.monotonic() - t0, n))
+    sc.figure("security[%s via %s, Kafka %s]: %d commands through SASL_SSL in %.1f s (%s); %d "
+              "records produced, consumed and aggregated" % (
+                  mechanism, via, secure.version or "4.x", len(o.runs), time.monotonic() - t0,
+                  command_summary(o.runs), n))
     o.check_no_secret()
 
 
-@pytest.mark.parametrize("mechanism", WRONG_PASSWORD_MECHANISMS)
-def test_wrong_password_fails_clearly(secure, mechanism):
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_wrong_password_fails_clearly(request, mechanism):
+    secure = broker_for(request, mechanism)
     o = Outputs(secure)
     wrong = "WrongPw-" + secrets.token_hex(8)
     codes = documented_exit_codes()
@@ -342,10 +415,10 @@ def test_wrong_password_fails_clearly(secure, mechanism):
         assert p.elapsed < TIMEOUT_S + 10, "%s took %.1f s (--timeout %ds)" % (
             what, p.elapsed, TIMEOUT_S)
         assert p.stderr.startswith("sfcrime: error: "), "%s: %r" % (what, p.stderr[:500])
-        assert "localhost:%d" % SASL_PORT in p.stderr, p.stderr
+        assert secure.bootstrap in p.stderr, p.stderr
         figures.append("%s %d in %.1f s" % (args[0], p.returncode, p.elapsed))
-    sc.figure("security[%s]: wrong password: %s; e.g. %r" % (
-        mechanism, ", ".join(figures), o.runs[0].stderr.strip()[:200]))
+    sc.figure("security[%s, Kafka %s]: wrong password: %s; e.g. %r" % (
+        mechanism, secure.version or "4.x", ", ".join(figures), o.runs[0].stderr.strip()[:200]))
     o.check_no_secret(extra=[wrong])
 
 
@@ -370,7 +443,7 @@ def test_secrets_never_printed(secure, tmp_path):
     inline_key = ["-X", "ssl.key.pem=" + secure.key_pem, "-X",
                   "ssl.keystore.password=" + s["broker key password"]]
     # (Every run names this test's broker, so that none ever reaches the shared one.)
-    b = ["-b", BOOTSTRAP]
+    b = ["-b", secure.bootstrap]
     dumps = [o.run(*secure.x_flags("PLAIN"), "-X", "dump", "inspect", via=b),
              o.run("-X", "dump", "inspect", via=["--config", str(conf)]),
              o.run("-X", "dump", "inspect", env={"SFCRIME_CONFIG": str(conf)}),
@@ -412,13 +485,37 @@ def test_secrets_never_printed(secure, tmp_path):
               "errors): no password or private key in any output" % (len(o.runs), len(errors)))
 
 
-@pytest.mark.skipif(not SCRAM_BROKEN, reason="sfcrime's own SCRAM tests pass: no need")
+def test_scram_to_kafka_4(secure):
+    """SCRAM-SHA-512 with the right password to Kafka 4.x: with librdkafka < 2.6.1 the broker
+    refuses the login as invalid credentials (librdkafka#4895), and sfcrime fails promptly with a
+    documented exit status, naming the broker; with a newer librdkafka the login works."""
+    o = Outputs(secure)
+    p = o.run("-v", "--timeout", "%ds" % TIMEOUT_S, "inspect",
+              via=via_flags(secure, SCRAM, "flags"), timeout=TIMEOUT_S + 60)
+    o.check_no_secret()
+    if not SCRAM_BROKEN:
+        ok(p, "inspect over SCRAM to Kafka 4.x (librdkafka %s)" % ".".join(map(str, LIBRDKAFKA)))
+        return
+    assert p.returncode == 69, "exited %d (expected 69, broker unavailable):\n%s" % (
+        p.returncode, p.stderr[-2000:])
+    assert p.elapsed < TIMEOUT_S + 10, "took %.1f s (--timeout %ds)" % (p.elapsed, TIMEOUT_S)
+    # -v shows librdkafka's log: the broker's answer to the right password.
+    assert re.search(r"SASL authentication error: .*invalid credentials with SASL mechanism "
+                     r"SCRAM-SHA-512", p.stderr), p.stderr[-2000:]
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("sfcrime: error: ") and secure.bootstrap in last, last
+    sc.figure("security[SCRAM-SHA-512, Kafka 4.x]: the right password refused (librdkafka %s < "
+              "2.6.1, librdkafka#4895): inspect %d in %.1f s; %r" % (
+                  ".".join(map(str, LIBRDKAFKA)), p.returncode, p.elapsed, last[:160]))
+
+
+@pytest.mark.skipif(not SCRAM_BROKEN, reason="sfcrime logs in with SCRAM to Kafka 4.x: no need")
 def test_scram_listener_accepts_the_java_client(secure):
-    """The broker's SCRAM set-up is right: Kafka's Java client logs in with the same user."""
+    """The 4.x broker's SCRAM set-up is right: Kafka's Java client logs in with the same user."""
     d = secure.dir
     ks = d / "java-client-keystore.pem"
     ks.write_text((d / "client.key").read_text() + (d / "client.pem").read_text())
-    user, password = secure.users["SCRAM-SHA-512"]
+    user, password = secure.users[SCRAM]
     props = d / "java-client.properties"
     props.write_text(
         "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
@@ -429,6 +526,6 @@ def test_scram_listener_accepts_the_java_client(secure):
             ks, secure.pw["client_key"]))
     p = subprocess.run(
         ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", str(sc.jars_dir() / "*"),
-         "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BOOTSTRAP,
+         "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", secure.bootstrap,
          "--command-config", str(props), "--list"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, "the Java client could not log in with SCRAM:\n%s" % p.stderr[-2000:]

@@ -47,14 +47,20 @@ def show_figures(config):
         config.pluginmanager.register(_FiguresPlugin(), "sfcrime-figures")
 
 
-def jars_dir():
+def jars_dir(version=None):
     """The folder of the broker's jars for scripts/kafka (SFCRIME_KAFKA_JARS).
 
     The repo's own .kafka/jars when they were resolved for the current scripts/kafka-pom.xml (the
     usual case: scripts/test brought the shared broker up first); otherwise a cache of our own in
     the temporary folder, which scripts/kafka fills with Maven. Never a stale shared folder:
     scripts/kafka would wipe and re-resolve it under the running shared broker.
+
+    With `version`, a Kafka release other than the pom's (SFCRIME_KAFKA_VERSION): the repo's
+    .kafka/jars-<version>, where scripts/kafka keeps that release's jars (resolving them when
+    missing or stale) for the next runs; the shared broker never runs from it.
     """
+    if version:
+        return ROOT / ".kafka" / ("jars-" + version)
     want = hashlib.sha256(POM.read_bytes()).hexdigest()
     shared = ROOT / ".kafka" / "jars"
     stamp = shared / ".pom.sha256"
