@@ -526,7 +526,11 @@ int aggregate(const std::vector<std::string>& args) {
     return 0;
   } catch (const FencedError& e) {
     line.clear();
-    throw FencedError(std::string(e.what()) + " (did another 'sfcrime aggregate --exactly-once --group " + group +
+    // The hint only where it applies: other fatal errors (authorization, ...) need no hunt for a
+    // second process.
+    const std::string what = e.what();
+    if (what.find("enced") == std::string::npos && what.find("epoch") == std::string::npos) throw;
+    throw FencedError(what + " (did another 'sfcrime aggregate --exactly-once --group " + group +
                       "' start? it takes over group '" + group + "' and this process stops)");
   }
   input->close();

@@ -97,6 +97,13 @@ void Client::on_log(const rd_kafka_t* rk, int level, const char* fac, const char
   // and errors (syslog levels <= 4), -vv everything librdkafka logs (add -X debug=... for more).
   const int v = self ? self->config_.verbosity : 0;
   if ((v >= 1 && level <= 4) || v >= 2) std::fprintf(stderr, "sfcrime: kafka %s: %s\n", fac, buf);
+  // A failed login is logged at once (level 3, e.g. "SASL authentication error: ..."), while
+  // error_cb only runs from rd_kafka_poll(), which a metadata wait does not call: keep it as the
+  // last error so that the message says why the broker could not be used.
+  if (self && level <= 3 && std::strstr(buf, "uthentication")) {
+    std::lock_guard lock(self->mu_);
+    self->last_error_ = buf;
+  }
 }
 
 std::string Client::last_error() const {
@@ -105,9 +112,13 @@ std::string Client::last_error() const {
 }
 
 std::string Client::unreachable_message(const std::string& waited_for) const {
+  const std::string e = last_error();
+  if (e.find("uthentication") != std::string::npos)
+    return "cannot log in to broker '" + config_.bootstrap_servers + "' (waited " + seconds_text(config_.timeout) +
+           " s for " + waited_for + "): " + e + "; check the -X sasl.* and ssl.* settings";
   std::string m = "cannot reach broker '" + config_.bootstrap_servers + "' within " + seconds_text(config_.timeout) +
                   " s (waited for " + waited_for + ")";
-  if (const std::string e = last_error(); !e.empty()) m += ": " + e;
+  if (!e.empty()) m += ": " + e;
   m += "; is Kafka running? see --bootstrap-servers and --timeout";
   return m;
 }
@@ -185,8 +196,9 @@ Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) 
   rd_kafka_resp_err_t err;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    err = list_offsets(handle_.get(), topic, partition, w,
-                       static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kWaitSliceMs)));
+    // Two round trips per attempt (earliest, latest): a slice of 2 s, not kWaitSliceMs, so that
+    // slow brokers (250 ms a round trip in the fault tests) still answer.
+    err = list_offsets(handle_.get(), topic, partition, w, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 2000)));
     const bool again = transient(err) || err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
     if (again && interrupted())
       throw InterruptedError("interrupted while waiting for the offsets of '" + topic + "'");

@@ -73,15 +73,22 @@ std::string describe_query(const StreamSpec& spec, const std::string& input_topi
 void ensure_internal_topic(const Config& config, const std::string& topic, int partitions,
                            const std::vector<kafka::Property>& configs) {
   kafka::Admin admin(config);
-  kafka::Admin::NewTopic t;
-  t.name = topic;
-  t.partitions = partitions;
-  t.replication_factor = -1;  // the brokers' default.replication.factor (KIP-464)
-  t.configs = configs;
-  if (admin.create_topic(t, /*if_not_exists=*/true)) return;
-  // It existed, perhaps just created by another process of the group: wait until it is usable.
-  admin.wait_until_ready(topic, partitions);
-  const int have = admin.partition_count(topic);
+  int have = 0;
+  try {
+    // Look first: creating needs the right to create topics (and a controller that answers),
+    // using an existing one does not.
+    have = admin.partition_count(topic);
+  } catch (const NoInputError&) {
+    kafka::Admin::NewTopic t;
+    t.name = topic;
+    t.partitions = partitions;
+    t.replication_factor = -1;  // the brokers' default.replication.factor (KIP-464)
+    t.configs = configs;
+    if (admin.create_topic(t, /*if_not_exists=*/true)) return;
+    // Created by another process of the group meanwhile: wait until it is usable.
+    admin.wait_until_ready(topic, partitions);
+    have = admin.partition_count(topic);
+  }
   if (have != partitions)
     throw ConfigError("topic '" + topic + "' has " + std::to_string(have) + " partitions, not " +
                       std::to_string(partitions) + " (delete it, or use another --group)");

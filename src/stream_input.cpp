@@ -155,8 +155,11 @@ void KafkaInput::begin_batch() {
 bool KafkaInput::batch_complete() {
   for (const auto& [p, high] : target_) {
     // Caught up also covers a partition whose high watermark lies past its last record (a
-    // transaction marker).
-    if (!source_.assignment().count(p) || source_.caught_up(p)) continue;
+    // transaction marker), once what was fetched from it was taken: records still buffered here
+    // belong to the batch (skipping them made every later batch one record long).
+    if (!source_.assignment().count(p)) continue;
+    const auto b = buffers_.find(p);
+    if (source_.caught_up(p) && (b == buffers_.end() || b->second.empty())) continue;
     const auto it = taken_.find(p);
     if (it == taken_.end() || it->second < high) return false;
   }

@@ -101,7 +101,9 @@ class Client {
   /// Clears all_brokers_down(): something came back from a broker.
   void note_alive() noexcept { all_down_.store(false); }
 
-  /// The error sentence used when the broker cannot be reached within the timeout.
+  /// The error sentence used when the broker cannot be reached within the timeout: "cannot reach
+  /// broker 'HOSTS' within N s (waited for WHAT): LAST ERROR; is Kafka running? ...", or, when the
+  /// last error is a failed login (SASL authentication), "cannot log in to broker 'HOSTS' ...".
   std::string unreachable_message(const std::string& waited_for) const;
 
  protected:

@@ -1,7 +1,7 @@
 // sfcrime-mock-cluster: a librdkafka mock cluster (rdkafka_mock.h) driven from standard input, for
 // the fault-injection tests in tests/fault (issue 4 item 5). Not part of sfcrime: a test tool.
 //
-//   sfcrime-mock-cluster [--brokers N] [--topic NAME:PARTITIONS[:RF]]... [-v]
+//   sfcrime-mock-cluster [--brokers N] [--topic NAME:PARTITIONS[:RF]]... [--create-topics] [-v]
 //
 // Creates a mock cluster of N brokers (ids 1..N) on ephemeral localhost ports, creates the topics
 // (the mock cluster does not implement CreateTopics, so `sfcrime topic create` cannot), prints the
@@ -25,7 +25,8 @@
 //   committed GROUP TOPIC         `ok P:OFFSET ...`: the group's committed offsets (-1001: none),
 //                                 asked with OffsetFetch by a consumer that never joins the group
 //   bootstraps                    `ok HOST:PORT,...` again
-//   quit                          `ok`, then destroy the cluster and exit 0 (end of input does too)
+//   quit                          `ok`, then destroy the cluster and exit 0 (end of input does too;
+//                                 with --create-topics it exits without destroying it)
 //
 // API is a request name or its number: Produce (0), Fetch (1), ListOffsets (2), Metadata (3),
 // OffsetCommit (8), OffsetFetch (9), FindCoordinator (10), JoinGroup (11), Heartbeat (12),
@@ -33,18 +34,44 @@
 // AddOffsetsToTxn (25), EndTxn (26), TxnOffsetCommit (28). CODE is librdkafka's error name, with or
 // without the RD_KAFKA_RESP_ERR_ prefix (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT,
 // COORDINATOR_NOT_AVAILABLE, _TRANSPORT = the broker drops the connection, ...), or a number.
+//
+// --create-topics puts a proxy in front of every broker (the printed bootstrap servers are then
+// the proxy's) that serves the Admin API's CreateTopics, which librdkafka 2.0.2's mock cluster
+// lacks: its Metadata names a controller (broker 0) that does not exist, so an admin client waits
+// for one until its timeout, and its ApiVersions does not list CreateTopics. The proxy passes every
+// request and response through unchanged except: Metadata and FindCoordinator answers name the
+// proxy's ports and broker 1 as the controller, ApiVersions answers add CreateTopics v0-4, and a
+// CreateTopics request is answered by the proxy itself (rd_kafka_mock_topic_create: created, or
+// TOPIC_ALREADY_EXISTS; topic configs such as cleanup.policy are accepted and ignored, replication
+// factor -1 is 1). Faults stay the mock cluster's: broker-down also closes that broker's proxy
+// listener (connections refused, as by the mock cluster) and its proxied connections end with the
+// mock's; errors and round trips are the mock's.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -105,9 +132,413 @@ bool error_code(const std::string& s, rd_kafka_resp_err_t& out) {
   return false;
 }
 
+// ------------------------------------------------------------------------------------------------
+// --create-topics: a proxy in front of every broker that serves CreateTopics (see the top).
+
+/// Big-endian reads from a Kafka protocol frame; `ok` turns false past the end.
+struct WireReader {
+  const std::string& b;
+  std::size_t pos = 0;
+  bool ok = true;
+
+  bool have(std::size_t n) {
+    if (!ok || pos + n > b.size()) ok = false;
+    return ok;
+  }
+  std::int64_t num(std::size_t n) {
+    if (!have(n)) return 0;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(b[pos + i]);
+    pos += n;
+    // Sign-extend.
+    if (n < 8 && (v >> (8 * n - 1)) & 1) v |= ~std::uint64_t{0} << (8 * n);
+    return static_cast<std::int64_t>(v);
+  }
+  std::int8_t i8() { return static_cast<std::int8_t>(num(1)); }
+  std::int16_t i16() { return static_cast<std::int16_t>(num(2)); }
+  std::int32_t i32() { return static_cast<std::int32_t>(num(4)); }
+  /// A STRING or NULLABLE_STRING (length -1: null).
+  std::optional<std::string> str() {
+    const std::int16_t n = i16();
+    if (!ok || n < 0) return std::nullopt;
+    if (!have(static_cast<std::size_t>(n))) return std::nullopt;
+    std::string s = b.substr(pos, static_cast<std::size_t>(n));
+    pos += static_cast<std::size_t>(n);
+    return s;
+  }
+  std::string rest() const { return ok ? b.substr(pos) : std::string(); }
+};
+
+void put(std::string& out, std::int64_t v, std::size_t n) {
+  for (std::size_t i = n; i-- > 0;) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+}
+void put_str(std::string& out, const std::optional<std::string>& s) {
+  if (!s) {
+    put(out, -1, 2);
+    return;
+  }
+  put(out, static_cast<std::int64_t>(s->size()), 2);
+  out += *s;
+}
+
+constexpr std::int16_t kMetadata = 3, kFindCoordinator = 10, kApiVersions = 18, kCreateTopics = 19;
+constexpr std::int32_t kController = 1;  // the broker the proxy names as the controller
+
+bool read_all(int fd, char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t r = ::recv(fd, p, n, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+/// One length-prefixed frame (without its 4-byte length); false at end of stream or on an error.
+bool read_frame(int fd, std::string& frame) {
+  unsigned char len[4];
+  if (!read_all(fd, reinterpret_cast<char*>(len), 4)) return false;
+  const std::uint32_t n = (std::uint32_t{len[0]} << 24) | (std::uint32_t{len[1]} << 16) | (std::uint32_t{len[2]} << 8) | len[3];
+  if (n > (1u << 30)) return false;
+  frame.resize(n);
+  return read_all(fd, frame.data(), n);
+}
+
+bool write_frame(int fd, const std::string& frame) {
+  std::string out;
+  out.reserve(frame.size() + 4);
+  put(out, static_cast<std::int64_t>(frame.size()), 4);
+  out += frame;
+  return write_all(fd, out.data(), out.size());
+}
+
+class Proxy {
+ public:
+  /// Listens on one ephemeral localhost port per broker; `brokers` maps each broker id to its
+  /// port on the mock cluster.
+  Proxy(rd_kafka_mock_cluster_t* mc, const std::map<int32_t, int>& brokers, bool verbose)
+      : mc_(mc), brokers_(static_cast<int>(brokers.size())), verbose_(verbose) {
+    for (const auto& [id, up_port] : brokers) {
+      Listener& l = listeners_[id];
+      l.up_port = up_port;
+      l.fd = listen_on(0, l.port);
+      ports_[up_port] = l.port;
+      bootstraps_ += (bootstraps_.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(l.port);
+      std::thread([this, fd = l.fd, up_port] { accept_loop(fd, up_port); }).detach();
+    }
+  }
+
+  /// A broker the mock cluster has down refuses connections there, so its proxy refuses them too
+  /// (accepting and closing would make librdkafka think the ApiVersion request was not
+  /// understood and fall back to old protocol features). Returns "" or why not.
+  std::string set_up(int32_t id, bool up) {
+    const auto it = listeners_.find(id);
+    if (it == listeners_.end()) return "no proxy for broker " + std::to_string(id);
+    Listener& l = it->second;
+    std::lock_guard lock(listeners_mu_);
+    if (!up && l.fd >= 0) {
+      ::shutdown(l.fd, SHUT_RDWR);  // wakes the accept() of its thread, which then ends
+      ::close(l.fd);
+      l.fd = -1;
+    } else if (up && l.fd < 0) {
+      int port = 0;
+      try {
+        l.fd = listen_on(l.port, port);
+      } catch (const std::exception& e) {
+        return e.what();
+      }
+      std::thread([this, fd = l.fd, up_port = l.up_port] { accept_loop(fd, up_port); }).detach();
+    }
+    return "";
+  }
+
+  const std::string& bootstraps() const { return bootstraps_; }
+
+ private:
+  struct Conn {
+    int client = -1, up = -1;
+    std::mutex write_mu;  // one frame at a time to the client (responses and CreateTopics answers)
+    std::mutex mu;
+    std::map<std::int32_t, std::pair<std::int16_t, std::int16_t>> pending;  // correlation id -> (api, version)
+    void close_both() {
+      ::shutdown(client, SHUT_RDWR);
+      ::shutdown(up, SHUT_RDWR);
+    }
+    ~Conn() {
+      ::close(client);
+      if (up >= 0) ::close(up);
+    }
+  };
+
+  struct Listener {
+    int fd = -1, port = 0, up_port = 0;
+  };
+
+  /// A listening socket on 127.0.0.1:`port` (0: an ephemeral one); sets `bound` to its port.
+  static int listen_on(int port, int& bound) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || ::listen(fd, 64) < 0) {
+      const std::string why = std::string("listen on port ") + std::to_string(port) + ": " + std::strerror(errno);
+      ::close(fd);
+      throw std::runtime_error(why);
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    bound = ntohs(a.sin_port);
+    return fd;
+  }
+
+  void accept_loop(int fd, int up_port) {
+    for (;;) {
+      const int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return;
+      }
+      std::thread([this, c, up_port] { serve(c, up_port); }).detach();
+    }
+  }
+
+  static void no_delay(int fd) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+
+  void serve(int client, int up_port) {
+    auto conn = std::make_shared<Conn>();
+    conn->client = client;
+    no_delay(client);
+    conn->up = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(up_port));
+    if (conn->up < 0 || ::connect(conn->up, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
+      conn->close_both();  // the broker is down: so is its proxy
+      return;
+    }
+    no_delay(conn->up);
+    std::thread([this, conn] { responses(*conn); }).detach();
+    requests(*conn);
+  }
+
+  // Client -> broker: CreateTopics is answered here, the rest goes on unchanged.
+  void requests(Conn& c) {
+    std::string frame;
+    while (read_frame(c.client, frame)) {
+      WireReader r{frame};
+      const std::int16_t api = r.i16(), version = r.i16();
+      const std::int32_t corr = r.i32();
+      if (!r.ok) break;
+      if (api == kCreateTopics) {
+        const std::string answer = create_topics(frame, version, corr);
+        std::lock_guard lock(c.write_mu);
+        if (!write_frame(c.client, answer)) break;
+        continue;
+      }
+      if (api == kMetadata || api == kFindCoordinator || api == kApiVersions) {
+        std::lock_guard lock(c.mu);
+        c.pending[corr] = {api, version};
+      }
+      if (!write_frame(c.up, frame)) break;
+    }
+    c.close_both();
+  }
+
+  // Broker -> client: Metadata, FindCoordinator and ApiVersions answers rewritten.
+  void responses(Conn& c) {
+    std::string frame;
+    while (read_frame(c.up, frame)) {
+      WireReader r{frame};
+      const std::int32_t corr = r.i32();
+      std::optional<std::pair<std::int16_t, std::int16_t>> req;
+      {
+        std::lock_guard lock(c.mu);
+        if (auto it = c.pending.find(corr); it != c.pending.end()) {
+          req = it->second;
+          c.pending.erase(it);
+        }
+      }
+      if (req) frame = rewrite(frame, req->first, req->second);
+      std::lock_guard lock(c.write_mu);
+      if (!write_frame(c.client, frame)) break;
+    }
+    c.close_both();
+  }
+
+  int proxy_port(std::int32_t up_port) const {
+    const auto it = ports_.find(up_port);
+    return it == ports_.end() ? up_port : it->second;
+  }
+
+  /// The response with the proxy's ports (and controller, and CreateTopics); unchanged if it
+  /// cannot be parsed (a version this tool does not know).
+  std::string rewrite(const std::string& frame, std::int16_t api, std::int16_t version) const {
+    WireReader r{frame};
+    std::string out;
+    put(out, r.i32(), 4);  // correlation id
+    if (api == kMetadata && version <= 2) {
+      const std::int32_t n = r.i32();
+      put(out, n, 4);
+      for (std::int32_t i = 0; i < n && r.ok; ++i) {
+        put(out, r.i32(), 4);  // node id
+        put_str(out, r.str());
+        put(out, proxy_port(r.i32()), 4);
+        if (version >= 1) put_str(out, r.str());  // rack
+      }
+      if (version >= 2) put_str(out, r.str());  // cluster id
+      if (version >= 1) {
+        r.i32();
+        put(out, kController, 4);
+      }
+    } else if (api == kFindCoordinator && version <= 2) {
+      if (version >= 1) put(out, r.i32(), 4);  // throttle
+      put(out, r.i16(), 2);                     // error
+      if (version >= 1) put_str(out, r.str());  // error message
+      put(out, r.i32(), 4);                     // node id
+      put_str(out, r.str());                    // host
+      put(out, proxy_port(r.i32()), 4);
+    } else if (api == kApiVersions && version <= 2) {
+      const std::int16_t err = r.i16();
+      put(out, err, 2);
+      if (err != 0) return frame;
+      const std::int32_t n = r.i32();
+      std::string keys;
+      bool listed = false;
+      for (std::int32_t i = 0; i < n && r.ok; ++i) {
+        const std::int16_t key = r.i16();
+        listed = listed || key == kCreateTopics;
+        put(keys, key, 2);
+        put(keys, r.i16(), 2);
+        put(keys, r.i16(), 2);
+      }
+      if (!listed) {
+        put(keys, kCreateTopics, 2);
+        put(keys, 0, 2);
+        put(keys, 4, 2);  // v0-4: not yet flexible versions
+      }
+      put(out, listed ? n : n + 1, 4);
+      out += keys;
+    } else {
+      return frame;
+    }
+    if (!r.ok) return frame;
+    return out + r.rest();
+  }
+
+  /// The answer to a CreateTopics request (v0-4), creating the topics in the mock cluster.
+  std::string create_topics(const std::string& frame, std::int16_t version, std::int32_t corr) {
+    WireReader r{frame};
+    r.num(8);  // api key, version, correlation id
+    r.str();   // client id
+    struct Result {
+      std::string name;
+      std::int16_t err;
+      std::string message;
+    };
+    std::vector<Result> results;
+    const std::int32_t n = r.i32();
+    struct Want {
+      std::string name;
+      std::int32_t partitions;
+      std::int16_t rf;
+    };
+    std::vector<Want> wants;
+    for (std::int32_t i = 0; i < n && r.ok; ++i) {
+      Want w{r.str().value_or(""), r.i32(), r.i16()};
+      const std::int32_t assignments = r.i32();
+      for (std::int32_t a = 0; a < assignments && r.ok; ++a) {
+        r.i32();
+        const std::int32_t ids = r.i32();
+        if (w.partitions < 0) w.partitions = assignments;
+        for (std::int32_t b = 0; b < ids && r.ok; ++b) r.i32();
+        if (w.rf < 0) w.rf = static_cast<std::int16_t>(ids);
+      }
+      const std::int32_t configs = r.i32();
+      for (std::int32_t k = 0; k < configs && r.ok; ++k) {
+        r.str();
+        r.str();
+      }
+      wants.push_back(w);
+    }
+    r.i32();  // timeout
+    const bool validate_only = version >= 1 && r.i8() != 0;
+    for (const Want& w : wants) {
+      Result res{w.name, 0, ""};
+      const int parts = w.partitions < 0 ? 1 : w.partitions;
+      const int rf = w.rf < 0 ? 1 : w.rf;
+      if (!r.ok) {
+        res.err = RD_KAFKA_RESP_ERR_INVALID_REQUEST;
+        res.message = "the proxy could not parse the request";
+      } else if (parts < 1) {
+        res.err = RD_KAFKA_RESP_ERR_INVALID_PARTITIONS;
+        res.message = "Number of partitions must be larger than 0.";
+      } else if (rf < 1 || rf > brokers_) {
+        res.err = RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR;
+        res.message = "Replication factor: " + std::to_string(rf) + " larger than available brokers: " +
+                      std::to_string(brokers_) + ".";
+      } else if (!validate_only) {
+        const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc_, w.name.c_str(), parts, rf);
+        res.err = static_cast<std::int16_t>(err);
+        if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+          res.message = "Topic '" + w.name + "' already exists.";
+        else if (err)
+          res.message = rd_kafka_err2str(err);
+      }
+      if (verbose_)
+        std::fprintf(stderr, "sfcrime-mock-cluster: CreateTopics '%s' %d partitions, RF %d -> %s\n", w.name.c_str(),
+                     parts, rf, res.err ? rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(res.err)) : "created");
+      results.push_back(std::move(res));
+    }
+    std::string out;
+    put(out, corr, 4);
+    if (version >= 2) put(out, 0, 4);  // throttle
+    put(out, static_cast<std::int64_t>(results.size()), 4);
+    for (const Result& res : results) {
+      put_str(out, res.name);
+      put(out, res.err, 2);
+      if (version >= 1) put_str(out, res.message.empty() ? std::nullopt : std::optional(res.message));
+    }
+    return out;
+  }
+
+  rd_kafka_mock_cluster_t* mc_;
+  int brokers_;
+  bool verbose_;
+  std::mutex listeners_mu_;
+  std::map<int32_t, Listener> listeners_;  // broker id -> its proxy's listener
+  std::map<int, int> ports_;               // broker's port -> proxy's port
+  std::string bootstraps_;
+};
+
+// ------------------------------------------------------------------------------------------------
+// The commands
+
 class Tool {
  public:
-  Tool(rd_kafka_mock_cluster_t* mc, int brokers, bool verbose) : mc_(mc), brokers_(brokers), verbose_(verbose) {}
+  /// `proxy`: the --create-topics proxy, or null; its bootstrap servers are then the ones printed.
+  Tool(rd_kafka_mock_cluster_t* mc, int brokers, Proxy* proxy, bool verbose)
+      : mc_(mc), brokers_(brokers), proxy_(proxy),
+        bootstraps_(proxy ? proxy->bootstraps() : rd_kafka_mock_cluster_bootstraps(mc)), verbose_(verbose) {}
   Tool(const Tool&) = delete;
   Tool& operator=(const Tool&) = delete;
   ~Tool() {
@@ -127,7 +558,7 @@ class Tool {
       quit = true;
       return "ok";
     }
-    if (cmd == "bootstraps") return std::string("ok ") + rd_kafka_mock_cluster_bootstraps(mc_);
+    if (cmd == "bootstraps") return "ok " + bootstraps_;
     if (cmd == "broker-down" || cmd == "broker-up") {
       if (!argc_is(1)) return "error usage: " + cmd + " ID|all";
       std::vector<int32_t> ids;
@@ -135,6 +566,8 @@ class Tool {
       for (const int32_t id : ids) {
         const auto err = cmd == "broker-down" ? rd_kafka_mock_broker_set_down(mc_, id) : rd_kafka_mock_broker_set_up(mc_, id);
         if (err) return std::string("error ") + rd_kafka_err2str(err);
+        if (proxy_)
+          if (const std::string e = proxy_->set_up(id, cmd == "broker-up"); !e.empty()) return "error proxy: " + e;
       }
       return "ok";
     }
@@ -260,6 +693,8 @@ class Tool {
     return "error unknown command '" + cmd + "'";
   }
 
+  const std::string& bootstraps() const { return bootstraps_; }
+
   std::string create_topic(const std::string& name, int partitions, int rf) {
     if (rf > brokers_) return "error replication factor " + std::to_string(rf) + " > " + std::to_string(brokers_) + " brokers";
     if (const auto err = rd_kafka_mock_topic_create(mc_, name.c_str(), partitions, rf))
@@ -321,16 +756,39 @@ class Tool {
 
   rd_kafka_mock_cluster_t* mc_;
   int brokers_;
+  Proxy* proxy_;
+  std::string bootstraps_;
   bool verbose_;
   std::map<std::string, rd_kafka_t*> probes_;
 };
 
+/// Each broker id of the mock cluster and its port, from a metadata request.
+std::map<int32_t, int> broker_ports(rd_kafka_mock_cluster_t* mc) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), errstr, sizeof errstr);
+  rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!c) throw std::runtime_error(errstr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(c, 0, nullptr, &md, 10000);
+  std::map<int32_t, int> ports;
+  if (!err) {
+    for (int i = 0; i < md->broker_cnt; ++i) ports[md->brokers[i].id] = md->brokers[i].port;
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_destroy(c);
+  if (err) throw std::runtime_error(std::string("metadata: ") + rd_kafka_err2str(err));
+  return ports;
+}
+
 int usage(const char* why) {
   std::fprintf(stderr,
                "sfcrime-mock-cluster: %s\n"
-               "usage: sfcrime-mock-cluster [--brokers N] [--topic NAME:PARTITIONS[:RF]]... [-v]\n"
+               "usage: sfcrime-mock-cluster [--brokers N] [--topic NAME:PARTITIONS[:RF]]... [--create-topics] [-v]\n"
                "  prints the bootstrap servers, then reads commands on stdin (see the top of\n"
-               "  tests/fault/mock_cluster.cpp) and answers each with 'ok' or 'error ...'\n",
+               "  tests/fault/mock_cluster.cpp) and answers each with 'ok' or 'error ...';\n"
+               "  --create-topics serves CreateTopics through a proxy in front of the brokers\n",
                why);
   return 64;
 }
@@ -339,7 +797,7 @@ int usage(const char* why) {
 
 int main(int argc, char** argv) {
   int brokers = 3;
-  bool verbose = false;
+  bool verbose = false, create_topics = false;
   struct TopicArg {
     std::string name;
     int partitions = 1, rf = 1;
@@ -369,6 +827,8 @@ int main(int argc, char** argv) {
       }
       if (t.name.empty()) return usage("--topic needs a name");
       topics.push_back(t);
+    } else if (a == "--create-topics") {
+      create_topics = true;
     } else if (a == "-v" || a == "--verbose") {
       verbose = true;
     } else if (a == "-h" || a == "--help") {
@@ -395,9 +855,22 @@ int main(int argc, char** argv) {
     rd_kafka_destroy(rk);
     return 70;
   }
+  // Broken proxied connections must not end the tool.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<Proxy> proxy;
+  if (create_topics) {
+    try {
+      proxy = std::make_unique<Proxy>(mc, broker_ports(mc), verbose);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "sfcrime-mock-cluster: cannot start the CreateTopics proxy: %s\n", e.what());
+      rd_kafka_mock_cluster_destroy(mc);
+      rd_kafka_destroy(rk);
+      return 70;
+    }
+  }
   int status = 0;
   {
-    Tool tool(mc, brokers, verbose);
+    Tool tool(mc, brokers, proxy.get(), verbose);
     for (const TopicArg& t : topics) {
       const std::string r = tool.create_topic(t.name, t.partitions, t.rf);
       if (r != "ok") {
@@ -405,7 +878,7 @@ int main(int argc, char** argv) {
         status = 70;
       }
     }
-    if (status == 0) std::cout << rd_kafka_mock_cluster_bootstraps(mc) << std::endl;
+    if (status == 0) std::cout << tool.bootstraps() << std::endl;
 
     bool quit = status != 0;
     for (std::string line; !quit && std::getline(std::cin, line);) {
@@ -414,6 +887,12 @@ int main(int argc, char** argv) {
       if (verbose) std::fprintf(stderr, "sfcrime-mock-cluster: %s -> %s\n", line.c_str(), answer.c_str());
       std::cout << answer << std::endl;
     }
+  }
+  // The proxy's threads are detached and blocked on sockets: exit without waiting for them (and
+  // without destroying the cluster under them).
+  if (proxy) {
+    std::fflush(nullptr);
+    std::_Exit(status);
   }
   rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(rk);

@@ -22,8 +22,9 @@ and distinct.
     equals tests/oracle.py.
   - test_wrong_password_fails_clearly[mechanism]: a wrong password (SCRAM on 3.9.2, PLAIN on 4.x):
     an error on stderr, an exit status documented in man/sfcrime.1 (not 0) within the timeout.
-  - test_wrong_password_error_names_authentication: the message says authentication failed
-    (xfail: see KNOWN_BUGS below).
+  - test_wrong_password_error_names_authentication: the message says authentication failed (it
+    said "cannot reach broker ... is Kafka running?" until 2026-11-21: librdkafka's error callback
+    only runs from rd_kafka_poll(); the log callback now keeps the failed login as the last error).
   - test_secrets_never_printed: -X dump (flags, --config, SFCRIME_CONFIG), -v/-vv with librdkafka's
     debug logs, config errors and bad key passwords: no output holds a password or a private key.
   - test_scram_to_kafka_4: SCRAM with the right password to the 4.x broker: with librdkafka older
@@ -76,18 +77,6 @@ SCRAM_PORT = 19295       # Kafka 3.9.2: PLAINTEXT (the controller: 19296)
 SCRAM_SASL_PORT = 19297  # its SASL_SSL listener (SCRAM-SHA-512)
 TIMEOUT_S = 3         # --timeout of the commands expected to fail
 BIN = pathlib.Path(os.environ.get("SFCRIME_BIN", ROOT / "build" / "sfcrime"))
-
-# sfcrime bugs this file shows; each test that shows one is a strict xfail naming it here, so it
-# turns into a failure (and the mark must go) the day the bug is fixed.
-KNOWN_BUGS = {
-    "auth-message": (
-        "a failed SASL login is reported as \"cannot reach broker ... is Kafka running?\" without "
-        "the reason, probably because librdkafka's error callback (which would record \"SASL "
-        "authentication error: ...\" as the last error) only runs from rd_kafka_poll(), which the "
-        "metadata wait never calls before Client::unreachable_message() reads last_error() "
-        "(src/kafka.cpp)"),
-}
-
 
 def librdkafka_version():
     """librdkafka's version as a tuple, from `sfcrime --version` (None if it does not say)."""
@@ -422,7 +411,6 @@ def test_wrong_password_fails_clearly(request, mechanism):
     o.check_no_secret(extra=[wrong])
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["auth-message"])
 def test_wrong_password_error_names_authentication(secure):
     o = Outputs(secure)
     wrong = "WrongPw-" + secrets.token_hex(8)
