@@ -374,3 +374,72 @@ BOOST_AUTO_TEST_CASE(state_observer_sees_changed_and_freed_windows) {
   BOOST_TEST(r.rows_total() == 3u);
   BOOST_TEST(r.windows().at(30 * kMin).total == 2u);
 }
+
+// --- scale-out stages (aggregate --scale-out): aggregate stage + assemble stage == one engine ------
+
+namespace {
+
+/// Hands the rows an aggregate-stage engine emits (update mode: the changed ones) to an
+/// assemble-stage engine, as the rows topic does.
+class Forward final : public sfcrime::Sink {
+ public:
+  explicit Forward(StreamEngine& to) : to_(to) {}
+  void window(std::int64_t start, std::int64_t, const sfcrime::WindowAgg&, const std::vector<sfcrime::WindowRow>& rows,
+              bool) override {
+    for (const auto& r : rows) to_.upsert_row(start, r.group, *r.stats);
+  }
+  void end_batch() override {}
+  std::string description() const override { return "forward"; }
+
+ private:
+  StreamEngine& to_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(aggregate_and_assemble_stages_emit_what_one_engine_emits) {
+  // The rows of an update-mode engine without --top, upserted into a second engine in the user's
+  // mode whose watermark follows the first's after each batch, give the single engine's rows batch
+  // by batch: the split that --scale-out makes (with one aggregate task).
+  const auto batches = batches_of_records();
+  for (const OutputMode mode : {OutputMode::append, OutputMode::update, OutputMode::complete}) {
+    for (const std::size_t top : {std::size_t{0}, std::size_t{2}}) {
+      StreamSpec user = spec(30, 10, 20, mode);
+      user.top = top;
+      StreamSpec agg_spec = user;
+      agg_spec.mode = OutputMode::update;
+      agg_spec.top = 0;
+      StreamEngine single(user), agg(agg_spec), assemble(user);
+      Recorder single_rows, assembled_rows;
+      Forward forward(assemble);
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        const bool final = b + 1 == batches.size();
+        for (const Extracted& x : batches[b]) {
+          const bool a = single.add(x);
+          BOOST_TEST(agg.add(x) == a);
+        }
+        single.end_batch(final, single_rows);
+        agg.end_batch(final, forward);
+        assemble.advance_watermark(agg.watermark());
+        assemble.end_batch(final, assembled_rows);
+      }
+      BOOST_TEST_CONTEXT("mode " << sfcrime::to_string(mode) << ", top " << top) {
+        BOOST_TEST(assembled_rows.got == single_rows.got, boost::test_tools::per_element());
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(observed_event_time_moves_the_watermark_and_never_back) {
+  StreamEngine e(spec(30, 30, 10, OutputMode::append));
+  e.observe_event_time(100 * kMin);
+  BOOST_TEST(e.watermark() == 90 * kMin);
+  e.observe_event_time(50 * kMin);  // older: no change
+  BOOST_TEST(e.watermark() == 90 * kMin);
+  BOOST_TEST(!e.add(rec(40 * kMin, "A")));  // [30, 60) ended before 90: late
+  e.advance_watermark(80 * kMin);           // lower: ignored
+  BOOST_TEST(e.watermark() == 90 * kMin);
+  e.restore_clock(100 * kMin, StreamEngine::kMaxTime, 5);  // as after --exit-at-end
+  BOOST_TEST(!e.add(rec(200 * kMin, "A")));  // the watermark stays +infinity: late
+  BOOST_TEST(e.watermark() == StreamEngine::kMaxTime);
+}
