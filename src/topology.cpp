@@ -722,6 +722,9 @@ ScaleOutTotals Topology::run() {
     if (txn_->in_transaction()) txn_->abort_transaction();
     throw;
   }
+  // librdkafka does not finish destroying a consumer while messages of it are alive: free the
+  // fetched, unprocessed ones first (Ctrl-C with input waiting hung here).
+  regroup_.clear();
   reader_.reset();  // leaves the group
   return totals_;
 }

@@ -1,0 +1,856 @@
+"""`sfcrime aggregate --scale-out` (issue 4, item 3; docs/exactly-once.md "Scale-out";
+include/sfcrime/topology.hpp) through the real broker: any number of processes of one --group
+share the query in three stages (regroup by group key into G-aggregate-repartition, aggregate per
+repartition partition into G-aggregate-rows, assemble per rows partition), every batch one Kafka
+transaction with the offsets of every consumed partition, task state in the compacted
+G-aggregate-scaleout-changelog (2 x P partitions), end markers in G-aggregate-done. The committed
+output (read with isolation.level=read_committed) holds every (window, group) row once (append
+mode) and equals the answer of one process, whoever runs, joins, or dies with kill -9.
+
+Expected figures never come from sfcrime: the input topic is read back with kcat, merged in the
+contract's processing order by tests/stream_oracle.py's merge_partitions and replayed by the stream
+oracle; the output and late topics are read back with kcat (read_committed); the internal topics'
+configuration and the group's committed offsets come from Kafka's own tools. Helpers, style and
+oracle use follow tests/integration/test_exactly_once.py. Synthetic data only (tests/gen_stream.py,
+without invalid lines); every process runs with -X session.timeout.ms=6000 so that a killed
+process's partitions move to the others within seconds, and the multi-process ones with
+-X heartbeat.interval.ms=500 (FAST_HEARTBEAT). Whole file: some 2.5 minutes here.
+
+Lateness is decided per aggregate task (repartition partition). With several processes the order
+in which regrouped records reach a repartition partition depends on timing, so the N-process tests
+that compare with the oracle use --watermark 36500d (every window closes only at the end of
+input: nothing is late, whatever the order); the one N-process test with late records takes the
+order from the committed repartition topic.
+
+  - test_one_process[append|update|top3]: one process over 3 partitions in event-time order
+    (nothing late under the default 1h watermark), paced by --trigger 1s (but top3) so that
+    windows close during the run: the committed rows equal the oracle's (update:
+    the last version of each key; --top 3: each window's first 3) and, in the same order, stdout's;
+    the summary line's counters; the internal topics (P, P, 2P and 1 partitions, the changelog
+    and the done topic compacted); the group's committed input offsets are the partitions' ends;
+    a second run of the group adds nothing.
+  - test_three_processes: three processes at once, 100 records a batch: all exit 0; the committed
+    rows equal the oracle's, each key once; the processes' stdout together is the committed output.
+  - test_three_processes_one_killed: three processes paced by --trigger 1s, one (seeded) killed
+    with SIGKILL after it printed a seeded number of batch reports; the other two exit 0 and the
+    committed rows equal the oracle's, each key once; whatever anyone printed is committed.
+  - test_process_joins_mid_run: one process, then a second one once the first has committed
+    batches: both exit 0, the first saw the rebalance, rows equal the oracle's.
+  - test_signal_mid_run[SIGTERM]: one process stopped by SIGTERM while it holds fetched input it
+    has not regrouped: exit 143 within 10 s; a restart with -e completes the answer exactly.
+  - test_scale_out_usage: --scale-out without --group, with --exactly-once, or on --file: exit 64,
+    no internal topic created.
+  - test_late_topic_one_process: one process, arrival-order input with late records, --late-topic.
+    The single-process oracle's late set is NOT what one scale-out process produces (see
+    task_lateness below: a record's task does not see the other tasks' records of the same batch
+    until the batch's punctuations); the test holds the program to an oracle of the per-task rule
+    (batch boundaries from the process's progress reports, task of each record from the committed
+    repartition topic) and checks that its late set is a subset of the single-process oracle's,
+    equal to it when every batch holds one record.
+  - test_late_records_three_processes_one_killed: three processes, default 1h watermark, late
+    records, one killed: the late set depends on timing but is fixed by the committed
+    repartition topic; the late topic holds exactly the per-task rule's late records over it,
+    and the rows are the oracle's over the other records.
+
+`pytest -s` prints the figures (they also go to the terminal summary).
+"""
+import collections
+import json
+import random
+import signal
+import time
+
+import pytest
+from conftest import ROOT, load_module
+
+eo = load_module("sfcrime_exactly_once_helpers",
+                 ROOT / "tests" / "integration" / "exactly_once_helpers.py")
+sx = load_module("sfcrime_scale_out_helpers",
+                 ROOT / "tests" / "integration" / "scale_out_helpers.py")
+h = eo.h
+sc = eo.sc
+so = h.stream_oracle
+gen_stream = h.gen_stream
+
+BY = ("original_crime_type_name",)
+PARAMS = dict(window="30m", watermark="1h", mode="append")
+GENEROUS = "36500d"  # every window closes only at the end of input: nothing can be late
+PUNCTUATION_KEY = sx.PUNCTUATION_KEY
+# The broker here has group.initial.rebalance.delay.ms=0: the first process to join a group gets
+# every partition at once and hears that others joined (or that a dead member's session expired)
+# only at its next heartbeat, 3 s by default. The multi-process tests make that 0.5 s.
+FAST_HEARTBEAT = ("-X", "heartbeat.interval.ms=500")
+
+
+# --------------------------------------------------------------------------- helpers
+
+so_args, internal_topics, cleanup = sx.so_args, sx.internal_topics, sx.cleanup
+summary, holdings, _describe = sx.summary, sx.holdings, sx.describe
+
+
+def _write(path, lines):
+    path.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def _produce(sfcrime_bin, broker, topic, path, n, *extra):
+    p = h.sfcrime(sfcrime_bin, broker, "produce", "--topic", topic, "--file", path, *extra,
+                  timeout=120)
+    assert p.returncode == 0 and h.produce_summary(p.stderr) == (n, n, 0, 0), p.stderr[-2000:]
+
+
+def _merged(kcat, broker, topic):
+    """[(partition, offset, key, payload)] of the whole topic in the contract's processing order
+    (tests/stream_oracle.py merge_partitions over kcat's read-back)."""
+    parts = h.kcat_partitions(kcat, broker, topic)
+    order = so.merge_partitions({p: [m["payload"] for m in msgs] for p, msgs in parts.items()})
+    return [(p, parts[p][i]["offset"], parts[p][i]["key"], payload) for p, i, payload in order]
+
+
+def _oracle(merged, **params):
+    return so.run([m[3] for m in merged], so.Params(**{**PARAMS, **params}))
+
+
+def _expected(res):
+    return [so.project(r, BY) for r in res.rows]
+
+
+def _canon(rows):
+    return collections.Counter(h.canonical(r) for r in rows)
+
+
+def _check_committed(committed, expected, what):
+    """Append mode: no message key twice, keys [window_start, type], every row final, and the rows
+    equal `expected` (projected oracle rows)."""
+    dups = eo.duplicate_keys(committed)
+    assert not dups, "%s: %d keys committed more than once, e.g. %r" % (
+        what, len(dups), list(dups.items())[:5])
+    eo.check_keys(committed, BY)
+    rows = [r for _, r in committed]
+    assert all(r.get("final") is True for r in rows), "%s: a row without final: true" % what
+    d = so.diff_rows(so.final_view(rows, "append", BY), expected, BY)
+    assert not d, "%s differs from the oracle: %s" % (what, d)
+
+
+def _input_ends(merged):
+    return dict(collections.Counter(p for p, _, _, _ in merged))
+
+
+def _check_committed_offsets(broker, group, topic, merged):
+    """The group's committed offset of every input partition is the partition's end."""
+    offsets = eo.group_offsets(broker, group)
+    got = {p: c for (t, p), (c, _) in offsets.items() if t == topic}
+    assert got == _input_ends(merged), "group %s committed %r; the partitions end at %r" % (
+        group, got, _input_ends(merged))
+
+
+def _start(sfcrime_bin, broker, args, tmp_path, names):
+    return [eo.Run(sfcrime_bin, broker, args, tmp_path, name) for name in names]
+
+
+# --------------------------------------------------------------------------- a. one process
+
+ONE_VARIANTS = {
+    "append": dict(extra=("--trigger", "1s"), mode="append", top=None),
+    "update": dict(extra=("--trigger", "1s", "--output-mode", "update"), mode="update", top=None),
+    "top3": dict(extra=("--top", 3), mode="append", top=3),
+}
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("variant", list(ONE_VARIANTS))
+def test_one_process(variant, request, tmp_path, sfcrime_bin, broker, kcat):
+    """1,000 synthetic records in 3 partitions, each in event-time order (produce --order
+    event-time: nothing late under the default 1h watermark); one scale-out process with -e,
+    200 records a batch, paced by --trigger 1s in the append and update variants (so that the
+    aggregate and assemble stages, one batch behind each other, see the input in several
+    batches and windows close as the watermark passes them, not all at the end: unpaced, the
+    regroup stage ran through the input before the others saw any of it, and every row came out
+    in the final batch), --output-topic O (1 partition) and -o json.
+    Exit 0. The rows committed
+    to O (read_committed) equal the stream oracle's (append: each (window, type) once and final;
+    update: the last version of each key and the window's totals from its newest row;
+    --top 3: each window's first 3 rows by count, then type) and, in the same order, stdout's;
+    each message key is [window_start, type]. That the pacing did its job is checked too: in
+    the append variant rows were emitted in more than one batch (windows closed before the end of
+    input), in update mode some row was emitted in more than one version. The summary line says
+    1,000 records regrouped
+    (once, when there was only the first assignment), 0 late, 0 invalid, as many rows out as
+    committed. In the append variant also: the internal topics G-aggregate-repartition and
+    G-aggregate-rows have 3 partitions, G-aggregate-scaleout-changelog 6 and G-aggregate-done 1,
+    those two with cleanup.policy=compact (Kafka's ConfigCommand); the group's committed input
+    offsets are the partitions' ends (Kafka's ConsumerGroupCommand); a second run of the group
+    with -e (every task restored as ended) exits 0, regroups and prints nothing and commits no
+    new row."""
+    sc.show_figures(request.config)
+    v = ONE_VARIANTS[variant]
+    n = 1000
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1101, invalid=False))
+    group = eo.new_group("so-one")
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 3, "so-one", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-one-out", kcat) as out:
+            _produce(sfcrime_bin, broker, topic, data, n, "--order", "event-time")
+            merged = _merged(kcat, broker, topic)
+            assert len(merged) == n
+            res = _oracle(merged, mode=v["mode"])
+            assert res.late == 0 and res.invalid == 0
+            expected = so.apply_top(_expected(res), v["top"])
+
+            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                           "--output-topic", out, "-o", "json", "--progress", "json",
+                           "--max-records-per-trigger", 200, *v["extra"])
+            t0 = time.monotonic()
+            p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
+            secs = time.monotonic() - t0
+            assert p.returncode == 0, "exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
+            s = summary(p.stderr)
+            printed = h.parse_json_lines(p.stdout)
+            committed = eo.committed_rows(kcat, broker, out)
+            sc.figure("scale-out one process [%s]: %d records, %d batches, %d rows committed, "
+                      "%d rebalances, %.1f s" % (variant, n, s["batches"], len(committed),
+                                                 s["rebalances"], secs))
+            assert s["late"] == 0 and s["invalid"] == 0 and s["filtered"] == 0, s
+            assert s["rebalances"] >= 1, s
+            if s["rebalances"] == 1:
+                assert s["regrouped"] == n, s
+                assert s["rows_out"] == len(committed), (s, len(committed))
+            else:
+                assert s["regrouped"] >= n, s
+            assert [r for _, r in committed] == printed, (
+                "the committed rows (one partition, in commit order) are not stdout's rows")
+            eo.check_keys(committed, BY)
+            rows = [r for _, r in committed]
+            if v["mode"] == "append":
+                _check_committed(committed, expected, "the committed output")
+                batches = sorted({r["batch_id"] for r in rows})
+                assert len(batches) >= 2 or variant == "top3", (
+                    "every row was emitted in one batch (%r): no window closed before the end "
+                    "of input" % batches)
+            else:
+                assert rows, "nothing committed"
+                d = so.diff_rows(so.final_view(rows, "update", BY), expected, BY)
+                assert not d, "the last versions of the committed rows differ: %s" % d
+                keys = {so.row_key(r, BY) for r in rows}
+                assert len(rows) > len(keys), (
+                    "update mode emitted each of the %d keys once: no row was updated" % len(keys))
+
+            if variant == "append":
+                names = internal_topics(group)
+                for kind, want in (("repartition", 3), ("rows", 3), ("changelog", 6), ("done", 1)):
+                    got = eo.topic_partitions(kcat, broker, names[kind])
+                    assert got == want, "%s has %d partitions, %d expected" % (
+                        names[kind], got, want)
+                for kind in ("changelog", "done"):
+                    config = eo.topic_config(broker, names[kind])
+                    assert config.get("cleanup.policy") == "compact", (names[kind], config)
+                _check_committed_offsets(broker, group, topic, merged)
+
+                p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
+                assert p.returncode == 0, "second run exit %d:\n%s" % (
+                    p.returncode, p.stderr[-3000:])
+                s2 = summary(p.stderr, "second run")
+                sc.figure("scale-out one process [%s]: a second run of the group: %s" % (
+                    variant, s2))
+                assert h.parse_json_lines(p.stdout) == [], "the second run printed rows"
+                assert s2["regrouped"] == 0 and s2["rows_out"] == 0, s2
+                assert eo.committed_rows(kcat, broker, out) == committed, (
+                    "the second run changed the committed output")
+    finally:
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- b. three processes
+
+@pytest.mark.broker
+def test_three_processes(request, tmp_path, sfcrime_bin, broker, kcat):
+    """6,000 synthetic records in arrival order (out of order in event time) in 6 partitions;
+    three scale-out processes of one group started together, --watermark 36500d,
+    --max-records-per-trigger 100 (some 60 regroup batches in all), -e, and FAST_HEARTBEAT (with
+    the default 3 s heartbeat the first process had done everything alone, before it heard of the
+    others, in two runs of three).
+    All three exit 0 within 120 s with 0 late records. Each committed batches of input (its
+    --progress json reports), and those batches together hold the input exactly once (their
+    numInputRows add up to 6,000). The committed rows equal the oracle's under that watermark,
+    each (window, type) once, keys [window_start, type]; the rows the three printed on stdout,
+    together, are exactly the committed rows (a process prints a batch once it committed, and
+    nothing of an aborted one); the group's committed input offsets are the partitions' ends."""
+    sc.show_figures(request.config)
+    n = 6000
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1202, invalid=False))
+    group = eo.new_group("so-three")
+    runs = []
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 6, "so-three", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-three-out", kcat) as out:
+            _produce(sfcrime_bin, broker, topic, data, n)
+            merged = _merged(kcat, broker, topic)
+            res = _oracle(merged, watermark=GENEROUS)
+            assert res.late == 0
+            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                           "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
+                           "--progress", "json", "--max-records-per-trigger", 100,
+                           *FAST_HEARTBEAT)
+            t0 = time.monotonic()
+            runs = _start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C"))
+            codes = [run.wait(120) for run in runs]
+            secs = time.monotonic() - t0
+            for run, rc in zip(runs, codes):
+                assert rc == 0, "%s exit %d:\n%s" % (run.name, rc, run.diagnostics())
+            committed = eo.committed_rows(kcat, broker, out)
+            sc.figure("scale-out three processes: %d records, %d rows committed, %.1f s; %s" % (
+                n, len(committed), secs, "; ".join(_describe(r) for r in runs)))
+            sums = [summary(r.stderr(), r.name) for r in runs]
+            assert sum(s["late"] for s in sums) == 0, sums
+            assert sum(s["regrouped"] for s in sums) >= n, sums
+            shares = [sx.regrouped([r]) for r in runs]
+            assert sum(shares) == n, (
+                "the committed batches regrouped %r records (%d in all), the input has %d" % (
+                    shares, sum(shares), n))
+            assert all(shares), "a process committed no input: %r" % shares
+            _check_committed(committed, _expected(res), "the committed output")
+            printed = [r for run in runs for r in run.rows()]
+            rows = [r for _, r in committed]
+            assert _canon(printed) == _canon(rows), (
+                "the processes' stdout together is not the committed output: " +
+                h.counter_diff(_canon(printed), _canon(rows)))
+            _check_committed_offsets(broker, group, topic, merged)
+    finally:
+        for run in runs:
+            run.close()
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- c. kill -9
+
+KILL_SEED = 5151
+
+
+@pytest.mark.broker
+def test_three_processes_one_killed(request, tmp_path, sfcrime_bin, broker, kcat):
+    """6,000 synthetic records in arrival order in 6 partitions; three scale-out processes of one
+    group, --watermark 36500d, 300 records a batch paced by --trigger 1s (each process needs
+    some 7 s for its share), -e. One of them (seeded choice) is killed with SIGKILL once it has
+    printed a seeded number (2-5) of batch reports, 0-1 s later: in the middle of its work.
+    The other two take its tasks over (they report a further rebalance) and exit 0 within 120 s.
+    The committed rows equal the oracle's under that watermark, each (window, type) once; every
+    row any process printed (the killed one included) is committed, none twice; the group's
+    committed input offsets are the partitions' ends."""
+    sc.show_figures(request.config)
+    n = 6000
+    rng = random.Random(KILL_SEED)
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, KILL_SEED, invalid=False))
+    group = eo.new_group("so-kill")
+    runs = []
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 6, "so-kill", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-kill-out", kcat) as out:
+            _produce(sfcrime_bin, broker, topic, data, n)
+            merged = _merged(kcat, broker, topic)
+            res = _oracle(merged, watermark=GENEROUS)
+            assert res.late == 0
+            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                           "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
+                           "--progress", "json", "--max-records-per-trigger", 300,
+                           "--trigger", "1s", *FAST_HEARTBEAT)
+            victim_index = rng.randrange(3)
+            reports_before_kill = rng.randint(2, 5)
+            delay = rng.uniform(0, 1.0)
+            t0 = time.monotonic()
+            runs = _start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C"))
+            victim = runs[victim_index]
+            reached = victim.wait_until(lambda: len(victim.reports()) >= reports_before_kill,
+                                        timeout=90, poll=0.01)
+            assert reached and victim.alive(), (
+                "%s ended (exit %s) before its kill after %d batch reports:\n%s" % (
+                    victim.name, victim.proc.returncode, reports_before_kill,
+                    victim.diagnostics()))
+            time.sleep(delay)
+            reports, printed_rows, kill_s = len(victim.reports()), len(victim.rows()), \
+                victim.seconds()
+            assert victim.kill9(), "%s ended before the kill:\n%s" % (
+                victim.name, victim.diagnostics())
+            survivors = [r for r in runs if r is not victim]
+            codes = [run.wait(120) for run in survivors]
+            secs = time.monotonic() - t0
+            committed = eo.committed_rows(kcat, broker, out)
+            written = len(eo.kcat_read(kcat, broker, out, "read_uncommitted"))
+            sc.figure("scale-out kill -9 [seed %d]: %s killed after %.1f s, %d batch reports, "
+                      "%d rows printed; %d rows committed (%d written, aborted ones included), "
+                      "%.1f s in all; %s" % (
+                          KILL_SEED, victim.name, kill_s, reports, printed_rows, len(committed),
+                          written, secs, "; ".join(_describe(r) for r in survivors)))
+            for run, rc in zip(survivors, codes):
+                assert rc == 0, "%s exit %d after %s was killed:\n%s" % (
+                    run.name, rc, victim.name, run.diagnostics())
+            _check_committed(committed, _expected(res), "the committed output")
+            rows = [r for _, r in committed]
+            printed = [r for run in runs for r in run.rows()]
+            assert not _canon(printed) - _canon(rows), (
+                "rows printed on stdout that are not committed: %r" % list(
+                    (_canon(printed) - _canon(rows)).elements())[:5])
+            assert len({so.row_key(r, BY) for r in printed}) == len(printed), \
+                "a (window, type) row was printed twice"
+            sums = [summary(r.stderr(), r.name) for r in survivors]
+            assert max(s["rebalances"] for s in sums) >= 2, (
+                "no survivor took tasks over after the kill: %r" % sums)
+            _check_committed_offsets(broker, group, topic, merged)
+    finally:
+        for run in runs:
+            run.close()
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- d. joining
+
+@pytest.mark.broker
+def test_process_joins_mid_run(request, tmp_path, sfcrime_bin, broker, kcat):
+    """3,000 synthetic records in arrival order in 6 partitions; process A (--watermark 36500d,
+    400 records a batch paced by --trigger 1s: some 8 s alone, -e) starts; once it has
+    reported 3 batches, process B with the same arguments joins. Both exit 0 within 120 s; A
+    reports a second assignment (it rebalanced while running) and B held tasks; the two's
+    committed batches hold the input exactly once (numInputRows add up to 3,000). The committed
+    rows equal the oracle's under that watermark, each (window, type) once, and are exactly
+    what the two printed."""
+    sc.show_figures(request.config)
+    n = 3000
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1404, invalid=False))
+    group = eo.new_group("so-join")
+    runs = []
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 6, "so-join", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-join-out", kcat) as out:
+            _produce(sfcrime_bin, broker, topic, data, n)
+            merged = _merged(kcat, broker, topic)
+            res = _oracle(merged, watermark=GENEROUS)
+            assert res.late == 0
+            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                           "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
+                           "--progress", "json", "--max-records-per-trigger", 400,
+                           "--trigger", "1s", *FAST_HEARTBEAT)
+            t0 = time.monotonic()
+            a = eo.Run(sfcrime_bin, broker, args, tmp_path, "A")
+            runs.append(a)
+            reached = a.wait_until(lambda: len(a.reports()) >= 3, timeout=90)
+            assert reached and a.alive(), "A ended (exit %s) before B joined:\n%s" % (
+                a.proc.returncode, a.diagnostics())
+            a_input = sum(r["numInputRows"] for r in a.reports())
+            join_s = a.seconds()
+            b = eo.Run(sfcrime_bin, broker, args, tmp_path, "B")
+            runs.append(b)
+            codes = [run.wait(120) for run in runs]
+            secs = time.monotonic() - t0
+            committed = eo.committed_rows(kcat, broker, out)
+            sc.figure("scale-out join: B joined %.1f s after A started (A had regrouped %d of %d "
+                      "records); %d rows committed, %.1f s; %s" % (
+                          join_s, a_input, n, len(committed), secs,
+                          "; ".join(_describe(r) for r in runs)))
+            for run, rc in zip(runs, codes):
+                assert rc == 0, "%s exit %d:\n%s" % (run.name, rc, run.diagnostics())
+            _check_committed(committed, _expected(res), "the committed output")
+            assert len(holdings(a.stderr())) >= 2, (
+                "A did not rebalance when B joined: %r" % holdings(a.stderr()))
+            assert any(sum(x) > 0 for x in holdings(b.stderr())), (
+                "B never held a task: %r" % holdings(b.stderr()))
+            shares = [sx.regrouped([r]) for r in runs]
+            assert sum(shares) == n, (
+                "the committed batches regrouped %r records (%d in all), the input has %d" % (
+                    shares, sum(shares), n))
+            printed = [r for run in runs for r in run.rows()]
+            rows = [r for _, r in committed]
+            assert _canon(printed) == _canon(rows), (
+                "the processes' stdout together is not the committed output: " +
+                h.counter_diff(_canon(printed), _canon(rows)))
+    finally:
+        for run in runs:
+            run.close()
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- signals
+
+STOP_S = 10  # seconds a signalled process may take to commit its open batch and leave
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143)], ids=["SIGTERM"])
+def test_signal_mid_run(sig, status, request, tmp_path, sfcrime_bin, broker, kcat):
+    """1,000 synthetic records in 3 partitions in event-time order (nothing late, one process,
+    default 1h watermark); one scale-out process without -e, 200 records a batch paced by
+    --trigger 1s, so that it holds fetched input it has not regrouped yet, gets SIGTERM after 2
+    batch reports: it commits its open batch and exits 143 within STOP_S seconds (SIGINT takes
+    the same path: 130). The same command with -e then finishes (exit 0), restoring the open
+    windows from the changelog: the committed rows equal the oracle's, each (window, type) once;
+    what the stopped process printed is committed. A stop that does not end is recorded, the
+    process killed, and the rest still checked; the test then fails naming it."""
+    sc.show_figures(request.config)
+    n = 1000
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1606, invalid=False))
+    group = eo.new_group("so-signal")
+    problems = []
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 3, "so-signal", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-signal-out", kcat) as out:
+            _produce(sfcrime_bin, broker, topic, data, n, "--order", "event-time")
+            merged = _merged(kcat, broker, topic)
+            res = _oracle(merged)
+            assert res.late == 0
+            args = so_args(topic, group, "--from-beginning", "--window", "30m",
+                           "--output-topic", out, "-o", "json", "--progress", "json",
+                           "--max-records-per-trigger", 200, "--trigger", "1s")
+            with eo.Run(sfcrime_bin, broker, args, tmp_path, "stopped") as run:
+                assert run.wait_until(lambda: len(run.reports()) >= 2, 90) and run.alive(), (
+                    "ended early (exit %s):\n%s" % (run.proc.returncode, run.diagnostics()))
+                pos = sx.regrouped([run])
+                assert pos < n, "not in the middle of the input: %d regrouped" % pos
+                t0 = time.monotonic()
+                try:
+                    rc = run.stop(sig, timeout=STOP_S)
+                except AssertionError:
+                    rc = None
+                    problems.append(
+                        "after %s at input position %d of %d the process did not exit within "
+                        "%d s (killed); its stderr:\n%s" % (sig.name, pos, n, STOP_S,
+                                                            run.diagnostics(1500)))
+                stop_s = time.monotonic() - t0
+                if rc is not None and rc != status:
+                    problems.append("exit %d after %s (%d expected):\n%s" % (
+                        rc, sig.name, status, run.diagnostics()))
+                printed = run.rows()
+            p = h.sfcrime(sfcrime_bin, broker, *args, "-e", timeout=120)
+            assert p.returncode == 0, "restart exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
+            committed = eo.committed_rows(kcat, broker, out)
+            sc.figure("scale-out %s at input position %d of %d: exit %s after %.1f s; %d rows "
+                      "committed in all" % (sig.name, pos, n, rc, stop_s, len(committed)))
+            _check_committed(committed, _expected(res), "the committed output")
+            rows = [r for _, r in committed]
+            assert not _canon(printed) - _canon(rows), "printed rows that are not committed"
+            assert not problems, "\n".join(problems)
+    finally:
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- e. usage
+
+@pytest.mark.broker
+def test_scale_out_usage(tmp_path, sfcrime_bin, broker, kcat):
+    """`aggregate --scale-out` is listed by --help. Without --group, together with
+    --exactly-once, or on a --file it is a usage error: exit 64 with a message naming the
+    option at fault, nothing on stdout, and none of the group's internal topics is created."""
+    p = h.sfcrime(sfcrime_bin, broker, "aggregate", "--help", timeout=30)
+    assert p.returncode == 0 and "--scale-out" in p.stdout, p.stdout[-2000:]
+    group = eo.new_group("so-usage")
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(20, 1505, invalid=False))
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 2, "so-usage", kcat) as topic:
+            cases = [
+                ("no --group", ("aggregate", "--topic", topic, "--scale-out", "-e"), "--group"),
+                ("with --exactly-once", ("aggregate", "--topic", topic, "--group", group,
+                                         "--scale-out", "--exactly-once", "-e"), "--exactly-once"),
+                ("on --file", ("aggregate", "--file", data, "--group", group, "--scale-out"),
+                 "--topic"),
+            ]
+            for what, args, named in cases:
+                p = h.sfcrime(sfcrime_bin, broker, *args, timeout=60)
+                assert p.returncode == 64, "--scale-out %s: exit %d (64 expected)\n%s" % (
+                    what, p.returncode, p.stderr)
+                assert named in p.stderr, "--scale-out %s: stderr does not name %s: %r" % (
+                    what, named, p.stderr)
+                assert p.stdout == "", p.stdout[:500]
+            for t in internal_topics(group).values():
+                assert eo.topic_partitions(kcat, broker, t) == 0, "%s was created" % t
+    finally:
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- f. late records
+
+def task_lateness(merged, batch_sizes, task_of, delay_ms, size_ms, slide_ms=None):
+    """The late records of ONE scale-out process under the per-task rule: indices into `merged`.
+
+    The rule (include/sfcrime/topology.hpp, docs/exactly-once.md "Scale-out"): a record is judged
+    by the aggregate task of its repartition partition r, whose watermark is the largest event time
+    among the records of r and the regroup punctuations r has read, minus the delay; the record is
+    late when every window holding it ends at or before that watermark. With one process the
+    regroup stage takes the input in the contract's processing order (`merged`) in committed
+    batches (`batch_sizes`, in order), writes each valid record to r = task_of[index], and after
+    each batch writes to every repartition partition a punctuation per source partition that took
+    records, carrying that source's largest event time so far. The same producer writes a batch's
+    records before its punctuations, and those before the next batch's records, so when task r
+    reads record x of batch k it has read the punctuations of batches 0..k-1 (the largest event
+    time of every valid record of those batches) and r's own records up to x, but none of the
+    other tasks' records of batch k.
+
+    So this watermark never exceeds the single-process one (the largest event time of every
+    record up to x): every record late here is late for tests/stream_oracle.py, and with one
+    record a batch the two rules agree. With bigger batches a record can be late in one process
+    and on time here (the records of other tasks that moved the single watermark are in the same
+    batch)."""
+    slide_ms = slide_ms or size_ms
+    times = [so.event_time(m[3]) for m in merged]
+    own = {}                 # task -> largest event time of its records so far
+    punctuated = so.NEG_INF  # largest event time of the valid records of the earlier batches
+    late = []
+    i = 0
+    for count in batch_sizes:
+        batch_max = punctuated
+        for j in range(i, i + count):
+            t = times[j]
+            if t is None:
+                continue  # invalid: never regrouped
+            r = task_of[j]
+            own[r] = max(own.get(r, so.NEG_INF), t)
+            watermark = max(own[r], punctuated) - delay_ms
+            if all(s + size_ms <= watermark for s in so.windows_of(t, size_ms, slide_ms)):
+                late.append(j)
+            batch_max = max(batch_max, t)
+        punctuated = batch_max
+        i += count
+    assert i == len(merged), "the batches hold %d records, the input %d" % (i, len(merged))
+    return late
+
+
+def replay_repartition(parts, delay_ms, size_ms):
+    """Diagnostic: the (source partition, source offset) of the records the per-task rule finds
+    late when it is applied to the committed repartition topic as it is (records and
+    punctuations in each partition's offset order). Equal to the program's late set when the
+    aggregate stage is right, whatever the regroup stage wrote."""
+    late = set()
+    for msgs in parts.values():
+        largest = so.NEG_INF
+        for m in msgs:
+            if m["key"] == PUNCTUATION_KEY:
+                largest = max(largest, json.loads(m["payload"])["max_event_ms"])
+                continue
+            t = so.event_time(m["payload"])
+            largest = max(largest, t)
+            if all(s + size_ms <= largest - delay_ms for s in so.windows_of(t, size_ms, size_ms)):
+                hd = dict(m["headers"])
+                late.add((int(hd["sfcrime.source.partition"]), int(hd["sfcrime.source.offset"])))
+    return late
+
+
+def _repartition_tasks(kcat, broker, topic, merged, one_process=True):
+    """{index into merged: repartition partition} from the committed repartition topic (records
+    carry headers sfcrime.source.partition/offset), and {partition: messages} of that topic.
+    Checks the regroup stage on the way: every valid input record is there exactly once, with
+    its input value, under the key of its group; one group key, one partition; in each
+    partition the records of each input partition in offset order, and with `one_process` all
+    its records in the processing order."""
+    parts = eo.kcat_read(kcat, broker, topic)
+    index = {(m[0], m[1]): i for i, m in enumerate(merged)}
+    task_of, by_partition = {}, collections.defaultdict(list)
+    key_partition = {}
+    for m in parts:
+        by_partition[m["partition"]].append(m)
+        if m["key"] == PUNCTUATION_KEY:
+            continue
+        hd = dict(m["headers"])
+        src = (int(hd["sfcrime.source.partition"]), int(hd["sfcrime.source.offset"]))
+        i = index.get(src)
+        assert i is not None, "repartition record from %r, not an input record" % (src,)
+        assert i not in task_of, "input record %r regrouped twice (committed)" % (src,)
+        assert m["payload"] == merged[i][3], "record %r changed on the way: %r" % (src, m)
+        group = [so.group_value(json.loads(m["payload"]).get(f)) for f in BY]
+        assert json.loads(m["key"]) == group, "record %r under key %r" % (src, m["key"])
+        assert key_partition.setdefault(m["key"], m["partition"]) == m["partition"], (
+            "group key %r in partitions %d and %d" % (m["key"], key_partition[m["key"]],
+                                                      m["partition"]))
+        task_of[i] = m["partition"]
+    valid = [i for i, m in enumerate(merged) if so.event_time(m[3]) is not None]
+    assert sorted(task_of) == valid, "%d valid input records, %d regrouped" % (
+        len(valid), len(task_of))
+    for p, msgs in by_partition.items():
+        srcs = [(int(dict(m["headers"])["sfcrime.source.partition"]),
+                 int(dict(m["headers"])["sfcrime.source.offset"]))
+                for m in msgs if m["key"] != PUNCTUATION_KEY]
+        for source in {q for q, _ in srcs}:
+            offsets = [o for q, o in srcs if q == source]
+            assert offsets == sorted(offsets), (
+                "repartition partition %d holds input partition %d's records out of order" % (
+                    p, source))
+        if one_process:
+            order = [index[src] for src in srcs]
+            assert order == sorted(order), (
+                "repartition partition %d is not in processing order" % p)
+    return task_of, dict(by_partition)
+
+
+def _late_sources(late_msgs):
+    """Counter of the (source partition, source offset) headers of late-topic messages."""
+    return collections.Counter((int(dict(m["headers"])["sfcrime.source.partition"]),
+                                int(dict(m["headers"])["sfcrime.source.offset"]))
+                               for m in late_msgs)
+
+
+@pytest.mark.broker
+def test_late_topic_one_process(request, tmp_path, sfcrime_bin, broker, kcat):
+    """2,000 synthetic records in arrival order (over 100 late under the single-process rule) in
+    3 partitions; one scale-out process, default 1h watermark, 150 records a batch, -e,
+    --late-topic L, --output-topic O. Exit 0.
+    Oracle of the per-task rule (task_lateness): the processing order from merge_partitions, the
+    committed batches' sizes from the process's --progress json reports (numInputRows: a batch's
+    regrouped records; their sum must be the input), each record's task from the committed
+    repartition topic (checked on the way: every valid record once, unchanged, keyed by its
+    group, one key one partition, in processing order). L (read_committed) holds each late record
+    of that oracle exactly once, as it came in (key and value, multiset) and from where
+    (sfcrime.source.partition/offset headers); the summary's late count agrees; O holds each
+    (window, type) of the other records once, equal to the stream oracle's final rows over them.
+    Checks of the oracle itself: the per-task late set is a subset of the single-process oracle's
+    and equal to it with one record a batch. Both late counts are printed. On a mismatch the
+    failure says whether the per-task rule applied to the repartition topic as committed gives
+    the program's late set (then the regroup stage's batches/punctuations differ from the model)
+    or not (the aggregate stage)."""
+    sc.show_figures(request.config)
+    n = 2000
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 909, invalid=False))
+    group = eo.new_group("so-late")
+    size_ms, delay_ms = so.parse_duration_ms("30m"), so.parse_duration_ms("1h")
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 3, "so-late", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-late-out", kcat) as out, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-late-late", kcat) as late_topic:
+            _produce(sfcrime_bin, broker, topic, data, n)
+            merged = _merged(kcat, broker, topic)
+            single = _oracle(merged)
+            assert single.late > 100, single.late
+            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                           "--output-topic", out, "--late-topic", late_topic, "-o", "json",
+                           "--progress", "json", "--max-records-per-trigger", 150)
+            p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
+            assert p.returncode == 0, "exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
+            s = summary(p.stderr)
+            sizes = [r["numInputRows"] for r in h.progress_reports(p.stderr)]
+            assert sum(sizes) == n, "the committed batches regrouped %d records, not %d: %r" % (
+                sum(sizes), n, sizes)
+
+            task_of, rep_parts = _repartition_tasks(
+                kcat, broker, internal_topics(group)["repartition"], merged)
+            expected_late = task_lateness(merged, [s_ for s_ in sizes if s_], task_of,
+                                          delay_ms, size_ms)
+            # The oracle's own checks: never more than one process's late set; the same with
+            # one record a batch.
+            assert set(expected_late) <= set(single.late_indices)
+            assert task_lateness(merged, [1] * n, task_of, delay_ms, size_ms) == \
+                single.late_indices
+
+            late_msgs = eo.kcat_read(kcat, broker, late_topic)
+            committed = eo.committed_rows(kcat, broker, out)
+            sc.figure("scale-out late records, one process: %d records, %d batches; late: %d by "
+                      "the per-task rule, %d by the single-process oracle, %d committed to the "
+                      "late topic, %d in the summary; %d rows committed" % (
+                          n, len(sizes), len(expected_late), single.late, len(late_msgs),
+                          s["late"], len(committed)))
+
+            got_src = _late_sources(late_msgs)
+            want_src = collections.Counter((merged[i][0], merged[i][1]) for i in expected_late)
+            got = collections.Counter((m["key"], m["payload"]) for m in late_msgs)
+            want = collections.Counter((merged[i][2], merged[i][3]) for i in expected_late)
+            if got_src != want_src or got != want:
+                replayed = replay_repartition(rep_parts, delay_ms, size_ms)
+                stage = ("the aggregate stage judged the committed repartition topic right: the "
+                         "regroup stage's batches/punctuations differ from the model"
+                         if replayed == set(got_src) else
+                         "the aggregate stage's late set differs from the per-task rule applied "
+                         "to the committed repartition topic (%d there)" % len(replayed))
+                raise AssertionError("late topic: %s; by source: %s; %s" % (
+                    h.counter_diff(got, want), h.counter_diff(got_src, want_src), stage))
+            assert s["late"] == len(expected_late), s
+
+            late_set = set(expected_late)
+            on_time = [m for i, m in enumerate(merged) if i not in late_set]
+            rows_res = so.run([m[3] for m in on_time], so.Params(window="30m",
+                                                                 watermark=GENEROUS))
+            assert rows_res.late == 0
+            _check_committed(committed, _expected(rows_res), "the committed output")
+    finally:
+        cleanup(sfcrime_bin, broker, group)
+
+
+# --------------------------------------------------------------------------- g. late records, N
+
+LATE_KILL_SEED = 7373
+
+
+@pytest.mark.broker
+def test_late_records_three_processes_one_killed(request, tmp_path, sfcrime_bin, broker, kcat):
+    """3,000 synthetic records in arrival order in 6 partitions; three scale-out processes with
+    the default 1h watermark, 200 records a batch paced by --trigger 1s, -e, --late-topic L; one
+    (seeded) is killed with SIGKILL after 2-4 batch reports, the other two exit 0 within 120 s.
+    Which records are late depends on how the processes' regroup batches interleaved in each
+    repartition partition, but it is fixed by what was committed there: a task's watermark is
+    the largest event time among the records and punctuations of its partition up to the record
+    (replay_repartition over the committed repartition topic, read with kcat). So, whoever held a
+    task when, and whatever a restore brought back: the repartition topic holds every input
+    record once (unchanged, keyed by group, one key one partition, each input partition's records
+    in offset order); L holds exactly the replay's late records, each once, as they came in (key
+    and value); O holds each (window, type) once, equal to the stream oracle's final rows over the
+    other records. The single-process oracle's late count is printed for comparison."""
+    sc.show_figures(request.config)
+    n = 3000
+    rng = random.Random(LATE_KILL_SEED)
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, LATE_KILL_SEED,
+                                                                    invalid=False))
+    group = eo.new_group("so-late3")
+    size_ms, delay_ms = so.parse_duration_ms("30m"), so.parse_duration_ms("1h")
+    runs = []
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 6, "so-late3", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-late3-out", kcat) as out, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-late3-late", kcat) as late_topic:
+            _produce(sfcrime_bin, broker, topic, data, n)
+            merged = _merged(kcat, broker, topic)
+            single = _oracle(merged)
+            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                           "--output-topic", out, "--late-topic", late_topic, "-o", "json",
+                           "--progress", "json", "--max-records-per-trigger", 200,
+                           "--trigger", "1s", *FAST_HEARTBEAT)
+            victim_index, reports_before_kill = rng.randrange(3), rng.randint(2, 4)
+            delay = rng.uniform(0, 1.0)
+            t0 = time.monotonic()
+            runs = _start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C"))
+            victim = runs[victim_index]
+            reached = victim.wait_until(lambda: len(victim.reports()) >= reports_before_kill,
+                                        timeout=90, poll=0.01)
+            assert reached and victim.alive(), (
+                "%s ended (exit %s) before its kill:\n%s" % (
+                    victim.name, victim.proc.returncode, victim.diagnostics()))
+            time.sleep(delay)
+            kill_s = victim.seconds()
+            assert victim.kill9(), "%s ended before the kill" % victim.name
+            survivors = [r for r in runs if r is not victim]
+            codes = [run.wait(120) for run in survivors]
+            secs = time.monotonic() - t0
+            for run, rc in zip(survivors, codes):
+                assert rc == 0, "%s exit %d after %s was killed:\n%s" % (
+                    run.name, rc, victim.name, run.diagnostics())
+
+            _, rep_parts = _repartition_tasks(
+                kcat, broker, internal_topics(group)["repartition"], merged, one_process=False)
+            replayed = replay_repartition(rep_parts, delay_ms, size_ms)
+            late_msgs = eo.kcat_read(kcat, broker, late_topic)
+            committed = eo.committed_rows(kcat, broker, out)
+            sc.figure("scale-out late records, three processes [seed %d]: %s killed after %.1f s; "
+                      "late: %d by the per-task rule over the committed repartition topic, %d "
+                      "committed to the late topic, %d by the single-process oracle; %d rows "
+                      "committed; %.1f s; %s" % (
+                          LATE_KILL_SEED, victim.name, kill_s, len(replayed), len(late_msgs),
+                          single.late, len(committed), secs,
+                          "; ".join(_describe(r) for r in survivors)))
+            got_src = _late_sources(late_msgs)
+            assert got_src == collections.Counter(replayed), (
+                "late topic vs the per-task rule over the committed repartition topic: " +
+                h.counter_diff(got_src, collections.Counter(replayed)))
+            index = {(m[0], m[1]): i for i, m in enumerate(merged)}
+            got = collections.Counter((m["key"], m["payload"]) for m in late_msgs)
+            want = collections.Counter((merged[index[src]][2], merged[index[src]][3])
+                                       for src in replayed)
+            assert got == want, "late topic: " + h.counter_diff(got, want)
+            on_time = [m[3] for m in merged if (m[0], m[1]) not in replayed]
+            rows_res = so.run(on_time, so.Params(window="30m", watermark=GENEROUS))
+            assert rows_res.late == 0
+            _check_committed(committed, _expected(rows_res), "the committed output")
+    finally:
+        for run in runs:
+            run.close()
+        cleanup(sfcrime_bin, broker, group)
