@@ -681,8 +681,8 @@ ScaleOutTotals Topology::run() {
         // assignment: dropping it would skip it for good (the consumer's position is past it).
       }
       if (m) dispatch(std::move(m));
-      const bool room = !o_.max_records_per_trigger || batch_input_ < o_.max_records_per_trigger;
-      while (room && (!o_.max_records_per_trigger || batch_input_ < o_.max_records_per_trigger) && take_regroup()) {
+      // Regroup what can be taken in event-time order, up to --max-records-per-trigger a batch.
+      while ((!o_.max_records_per_trigger || batch_input_ < o_.max_records_per_trigger) && take_regroup()) {
       }
       const auto now = Clock::now();
       bool pending_end = false;
