@@ -364,12 +364,7 @@ int aggregate(const std::vector<std::string>& args) {
     }
     if (added || !late_out) return;
     // Nothing is lost: the late record goes on unchanged, with why in its headers.
-    const std::string wm_text = format_watermark(engine.watermark());
-    std::vector<kafka::Property> headers = {
-        {"sfcrime.late.reason", "event time " + format_naive_datetime(it.x.event_ms) +
-                                    ": every window of the record ended at or before the watermark " + wm_text},
-        {"sfcrime.late.watermark", wm_text},
-    };
+    std::vector<kafka::Property> headers = late_headers(it.x.event_ms, engine.watermark());
     if (from_file) {
       headers.emplace_back("sfcrime.source.file", vm["file"].as<std::string>());
       headers.emplace_back("sfcrime.source.record", std::to_string(it.offset));

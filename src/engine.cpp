@@ -168,6 +168,51 @@ void Extractor::extract(std::string_view text, Extracted& out) {
   out.kind = Extracted::Kind::valid;
 }
 
+void group_key::append_json(std::string_view key, boost::json::array& out, std::vector<std::string>& scratch) {
+  for (const auto& part : decode(key, scratch)) {
+    if (part)
+      out.emplace_back(*part);
+    else
+      out.emplace_back(nullptr);
+  }
+}
+
+std::string group_key::from_json(const boost::json::array& parts) {
+  std::string key;
+  for (const boost::json::value& part : parts) {
+    if (part.is_null())
+      append_null(key);
+    else
+      append_string(key, std::string_view(part.as_string()));
+  }
+  return key;
+}
+
+boost::json::object group_stats_json(std::string_view key, const GroupStats& stats, std::vector<std::string>& scratch) {
+  boost::json::array parts;
+  group_key::append_json(key, parts, scratch);
+  boost::json::array dispositions;
+  for (const auto& [code, n] : stats.dispositions) dispositions.push_back(boost::json::array{code, n});
+  return {{"key", std::move(parts)}, {"count", stats.count}, {"dispositions", std::move(dispositions)}};
+}
+
+std::pair<std::string, GroupStats> parse_group_stats(const boost::json::object& o) {
+  GroupStats stats;
+  stats.count = o.at("count").to_number<std::uint64_t>();
+  for (const boost::json::value& dv : o.at("dispositions").as_array()) {
+    const boost::json::array& d = dv.as_array();
+    stats.dispositions.emplace_back(std::string(d.at(0).as_string()), d.at(1).to_number<std::uint64_t>());
+  }
+  return {group_key::from_json(o.at("key").as_array()), std::move(stats)};
+}
+
+std::vector<std::pair<std::string, std::string>> late_headers(std::int64_t event_ms, std::int64_t watermark) {
+  const std::string wm = format_watermark(watermark);
+  return {{"sfcrime.late.reason", "event time " + format_naive_datetime(event_ms) +
+                                      ": every window of the record ended at or before the watermark " + wm},
+          {"sfcrime.late.watermark", wm}};
+}
+
 StreamEngine::StreamEngine(StreamSpec spec) : spec_(std::move(spec)) {}
 
 bool StreamEngine::add(const Extracted& x) {

@@ -81,6 +81,30 @@ Client::~Client() { destroy_handle(); }
 
 void Client::destroy_handle() noexcept { handle_.reset(); }
 
+void Client::close_consumer() noexcept {
+  rd_kafka_queue_t* q = rd_kafka_queue_new(handle_.get());
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(handle_.get(), q)) {
+    rd_kafka_error_destroy(e);
+    rd_kafka_queue_destroy(q);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+  while (!rd_kafka_consumer_closed(handle_.get()) && std::chrono::steady_clock::now() < deadline) {
+    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 100)) {
+      // Rebalance events during close: acknowledge revocation so that close can complete.
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) rd_kafka_assign(handle_.get(), nullptr);
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  rd_kafka_queue_destroy(q);
+}
+
+void Client::destroy_consumer() noexcept {
+  if (handle_ && !rd_kafka_consumer_closed(handle_.get()))
+    rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  destroy_handle();
+}
+
 void Client::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<Client*>(opaque);
   {

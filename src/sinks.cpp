@@ -231,12 +231,7 @@ class TopicSink final : public Sink {
     for (const WindowRow& r : rows) {
       boost::json::array key;
       key.emplace_back(s);
-      for (const auto& part : group_key::decode(r.group, scratch_)) {
-        if (part)
-          key.emplace_back(*part);
-        else
-          key.emplace_back(nullptr);
-      }
+      group_key::append_json(r.group, key, scratch_);
       const std::string k = boost::json::serialize(key);
       const std::string v = boost::json::serialize(json_row(labels_, scratch_, s, e, w, r, final, batch_.batch_id));
       if (!producer_.send_to(index_, k, v, ++sent_)) throw InterruptedError("interrupted while sending answers to '" + topic_ + "'");

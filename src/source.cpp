@@ -111,11 +111,7 @@ TopicSource::~TopicSource() {
     close();
   } catch (...) {
   }
-  // rd_kafka_destroy() would close the consumer again, without a time bound, if close() gave up
-  // (coordinator gone): skip that, as close() already waited Config::timeout.
-  if (handle_ && !rd_kafka_consumer_closed(handle_.get()))
-    rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-  destroy_handle();
+  destroy_consumer();
 }
 
 kafka::PartitionList TopicSource::processed_offsets() const {
@@ -209,23 +205,7 @@ void TopicSource::pause(std::int32_t partition, bool paused) {
 void TopicSource::close() {
   if (closed_) return;
   closed_ = true;
-  // rd_kafka_consumer_close() has no time bound when the coordinator is gone; the queue form lets
-  // us wait at most Config::timeout for the group to be left and offsets committed.
-  rd_kafka_queue_t* q = rd_kafka_queue_new(handle_.get());
-  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(handle_.get(), q)) {
-    rd_kafka_error_destroy(e);
-    rd_kafka_queue_destroy(q);
-    return;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
-  while (!rd_kafka_consumer_closed(handle_.get()) && std::chrono::steady_clock::now() < deadline) {
-    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 100)) {
-      // Rebalance events during close: acknowledge revocation so that close can complete.
-      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) rd_kafka_assign(handle_.get(), nullptr);
-      rd_kafka_event_destroy(ev);
-    }
-  }
-  rd_kafka_queue_destroy(q);
+  close_consumer();
 }
 
 void TopicSource::track(std::int32_t partition, std::int64_t start, std::int64_t high) {

@@ -31,23 +31,7 @@ WindowAgg parse_window(const boost::json::value& v, const std::string& topic, st
   try {
     const boost::json::object& o = v.as_object();
     w.total = o.at("total").to_number<std::uint64_t>();
-    for (const boost::json::value& gv : o.at("groups").as_array()) {
-      const boost::json::object& g = gv.as_object();
-      std::string key;
-      for (const boost::json::value& part : g.at("key").as_array()) {
-        if (part.is_null())
-          group_key::append_null(key);
-        else
-          group_key::append_string(key, std::string_view(part.as_string()));
-      }
-      GroupStats stats;
-      stats.count = g.at("count").to_number<std::uint64_t>();
-      for (const boost::json::value& dv : g.at("dispositions").as_array()) {
-        const boost::json::array& d = dv.as_array();
-        stats.dispositions.emplace_back(std::string(d.at(0).as_string()), d.at(1).to_number<std::uint64_t>());
-      }
-      w.groups.emplace(std::move(key), std::move(stats));
-    }
+    for (const boost::json::value& g : o.at("groups").as_array()) w.groups.insert(parse_group_stats(g.as_object()));
   } catch (const std::exception& e) {
     bad_record(topic, offset, std::string("window state: ") + e.what());
   }
@@ -187,19 +171,7 @@ void Writer::window_changed(std::int64_t start, const WindowAgg& w) {
   o["total"] = w.total;
   boost::json::array groups;
   groups.reserve(w.groups.size());
-  for (const auto& [key, stats] : w.groups) {
-    boost::json::array parts;
-    for (const auto& part : group_key::decode(key, scratch_)) {
-      if (part)
-        parts.emplace_back(*part);
-      else
-        parts.emplace_back(nullptr);
-    }
-    boost::json::array dispositions;
-    for (const auto& [code, n] : stats.dispositions) dispositions.push_back(boost::json::array{code, n});
-    groups.push_back(boost::json::object{{"key", std::move(parts)}, {"count", stats.count},
-                                         {"dispositions", std::move(dispositions)}});
-  }
+  for (const auto& [key, stats] : w.groups) groups.push_back(group_stats_json(key, stats, scratch_));
   o["groups"] = std::move(groups);
   send(window_key(start), boost::json::serialize(o));
 }

@@ -58,21 +58,8 @@ class GroupReader final : public kafka::Client {
       throw UnavailableError("cannot subscribe to '" + o.topic + "': " + kafka::error_text(err));
   }
   ~GroupReader() override {
-    rd_kafka_queue_t* q = rd_kafka_queue_new(handle_.get());
-    if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(handle_.get(), q)) {
-      rd_kafka_error_destroy(e);
-    } else {
-      const auto deadline = Clock::now() + config().timeout;
-      while (!rd_kafka_consumer_closed(handle_.get()) && Clock::now() < deadline)
-        if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 100)) {
-          if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) rd_kafka_assign(handle_.get(), nullptr);
-          rd_kafka_event_destroy(ev);
-        }
-    }
-    rd_kafka_queue_destroy(q);
-    if (handle_ && !rd_kafka_consumer_closed(handle_.get()))
-      rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    destroy_handle();
+    close_consumer();
+    destroy_consumer();
   }
 
   /// The next message or event (nullptr when none came within `wait`).
@@ -211,17 +198,7 @@ class RowsSink final : public Sink {
   void window(std::int64_t start, std::int64_t, const WindowAgg&, const std::vector<WindowRow>& rows, bool) override {
     const std::string key = std::to_string(start);
     for (const WindowRow& r : rows) {
-      boost::json::array parts;
-      for (const auto& part : group_key::decode(r.group, scratch_)) {
-        if (part)
-          parts.emplace_back(*part);
-        else
-          parts.emplace_back(nullptr);
-      }
-      boost::json::array d;
-      for (const auto& [code, n] : r.stats->dispositions) d.push_back(boost::json::array{code, n});
-      const std::string v = boost::json::serialize(
-          boost::json::object{{"g", std::move(parts)}, {"c", r.stats->count}, {"d", std::move(d)}});
+      const std::string v = boost::json::serialize(group_stats_json(r.group, *r.stats, scratch_));
       if (!producer_.send_to(index_, key, v, ++sent_))
         throw InterruptedError("interrupted while sending rows to the assemble stage");
     }
@@ -267,6 +244,13 @@ class Topology {
   void begin() {
     if (!txn_->in_transaction()) txn_->begin_transaction();
   }
+  // --exit-at-end: every record of the input partition up to its target was taken.
+  bool reached_end(const RegroupTask& t) const {
+    return o_.exit_at_end && t.buffer.empty() && (t.next >= t.target || t.polled >= t.target);
+  }
+  // Every upstream task (aggregate: input partition; assemble: aggregate task) has ended and the
+  // task's final batch has not run yet.
+  bool final_due(const StateTask& t) const { return !t.final_done && static_cast<int>(t.ended.size()) >= P_; }
 
   const Config& config_;
   StreamSpec spec_;
@@ -422,11 +406,7 @@ void Topology::dispatch(kafka::Message m) {
     if (t.engine->add(x)) return;
     ++totals_.late;
     if (!o_.late_topic) return;
-    const std::string wm = format_watermark(t.engine->watermark());
-    std::vector<kafka::Property> headers = {
-        {"sfcrime.late.reason", "event time " + format_naive_datetime(x.event_ms) +
-                                    ": every window of the record ended at or before the watermark " + wm},
-        {"sfcrime.late.watermark", wm}};
+    std::vector<kafka::Property> headers = late_headers(x.event_ms, t.engine->watermark());
     std::optional<std::string> original_key;
     rd_kafka_headers_t* h = nullptr;
     if (rd_kafka_message_headers(m.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -448,23 +428,12 @@ void Topology::dispatch(kafka::Message m) {
       throw InterruptedError("interrupted while sending late records to '" + *o_.late_topic + "'");
     return;
   }
-  // A row of the aggregate stage.
+  // A row of the aggregate stage (group_stats_json's form).
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(value, ec);
   if (ec || !v.is_object()) return;
-  const boost::json::object& o = v.get_object();
-  std::string group;
-  for (const auto& part : o.at("g").as_array()) {
-    if (part.is_null())
-      group_key::append_null(group);
-    else
-      group_key::append_string(group, std::string_view(part.as_string()));
-  }
-  GroupStats s;
-  s.count = o.at("c").to_number<std::uint64_t>();
-  for (const auto& d : o.at("d").as_array())
-    s.dispositions.emplace_back(std::string(d.as_array().at(0).as_string()), d.as_array().at(1).to_number<std::uint64_t>());
-  t.engine->upsert_row(std::stoll(std::string(key)), group, s);
+  const auto [group, stats] = parse_group_stats(v.get_object());
+  t.engine->upsert_row(std::stoll(std::string(key)), group, stats);
 }
 
 bool Topology::take_regroup() {
@@ -515,12 +484,7 @@ bool Topology::take_regroup() {
   best->max_event = std::max(best->max_event, b.x.event_ms);
   boost::json::array parts;
   std::vector<std::string> scratch;
-  for (const auto& part : group_key::decode(b.x.group, scratch)) {
-    if (part)
-      parts.emplace_back(*part);
-    else
-      parts.emplace_back(nullptr);
-  }
+  group_key::append_json(b.x.group, parts, scratch);
   std::vector<kafka::Property> headers = {{"sfcrime.source.topic", o_.topic},
                                           {"sfcrime.source.partition", std::to_string(best_p)},
                                           {"sfcrime.source.offset", std::to_string(m->offset)}};
@@ -535,7 +499,7 @@ void Topology::run_batch() {
   begin();
   // Regroup: punctuation to every repartition partition.
   for (auto& [p, t] : regroup_) {
-    if (o_.exit_at_end && !t.ended && t.buffer.empty() && (t.next >= t.target || t.polled >= t.target)) {
+    if (!t.ended && reached_end(t)) {
       t.ended = true;
       t.dirty = true;
     }
@@ -546,7 +510,7 @@ void Topology::run_batch() {
   }
   // Aggregate: changed rows to the rows topic, the watermark to every rows partition.
   for (auto& [r, t] : aggregate_) {
-    const bool final = !t.final_done && static_cast<int>(t.ended.size()) >= P_;
+    const bool final = final_due(t);
     if (!t.dirty && !final) continue;
     t.engine->end_batch(final, *rows_sink_, t.log.get());
     t.final_done = t.final_done || final;
@@ -561,7 +525,7 @@ void Topology::run_batch() {
       const auto it = t.marks.find(r);
       mark = std::min(mark, it == t.marks.end() ? kMinTime : it->second);
     }
-    const bool final = !t.final_done && static_cast<int>(t.ended.size()) >= P_;
+    const bool final = final_due(t);
     if (!t.dirty && !final) continue;
     t.engine->advance_watermark(mark);
     totals_.rows_out += t.engine->end_batch(final, *sink_, t.log.get());
@@ -686,11 +650,9 @@ ScaleOutTotals Topology::run() {
       }
       const auto now = Clock::now();
       bool pending_end = false;
-      for (const auto& [p, t] : regroup_)
-        pending_end = pending_end || (o_.exit_at_end && !t.end_sent && t.buffer.empty() &&
-                                      (t.next >= t.target || t.polled >= t.target));
-      for (const auto& [r, t] : aggregate_) pending_end = pending_end || (!t.final_done && static_cast<int>(t.ended.size()) >= P_);
-      for (const auto& [w, t] : assemble_) pending_end = pending_end || (!t.final_done && static_cast<int>(t.ended.size()) >= P_);
+      for (const auto& [p, t] : regroup_) pending_end = pending_end || (!t.end_sent && reached_end(t));
+      for (const auto& [r, t] : aggregate_) pending_end = pending_end || final_due(t);
+      for (const auto& [w, t] : assemble_) pending_end = pending_end || final_due(t);
       const bool work = txn_->in_transaction() || pending_end;
       bool due;
       if (trigger.count() > 0) {

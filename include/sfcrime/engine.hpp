@@ -6,12 +6,16 @@
 /// The engine knows nothing of Kafka or files: callers extract each record (Extractor), feed it
 /// with add(), and call end_batch() at every trigger, which hands the rows to emit to a Sink.
 /// Times are milliseconds since the naive epoch (datetime.hpp).
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sfcrime/record.hpp"
@@ -64,7 +68,24 @@ void append_string(std::string& key, std::string_view value);
 /// The parts of an encoded key, std::nullopt for null. Views point into `key`'s storage except
 /// for strings that held 0x00 bytes, which are unescaped into `scratch`.
 std::vector<std::optional<std::string_view>> decode(std::string_view key, std::vector<std::string>& scratch);
+/// Appends the parts of an encoded key to `out` as JSON strings and nulls (message keys of
+/// --output-topic, the changelog, the scale-out topics).
+void append_json(std::string_view key, boost::json::array& out, std::vector<std::string>& scratch);
+/// The encoded key of a JSON array of strings and nulls (append_json's inverse).
+/// @throws std::exception (Boost.JSON's errors) for another element.
+std::string from_json(const boost::json::array& parts);
 }  // namespace group_key
+
+/// The JSON form of one group's statistics, for the changelog and the scale-out rows topic:
+/// {"key":[parts...],"count":N,"dispositions":[[code,n],...]}.
+boost::json::object group_stats_json(std::string_view key, const GroupStats& stats, std::vector<std::string>& scratch);
+/// Parses group_stats_json()'s form: (encoded key, statistics).
+/// @throws std::exception (Boost.JSON's errors) when a field is missing or of another type.
+std::pair<std::string, GroupStats> parse_group_stats(const boost::json::object& o);
+
+/// The headers of a late record sent to --late-topic: why it is late and the watermark
+/// (sfcrime.late.reason, sfcrime.late.watermark); the caller adds where it came from.
+std::vector<std::pair<std::string, std::string>> late_headers(std::int64_t event_ms, std::int64_t watermark);
 
 /// One record as the engine sees it.
 struct Extracted {

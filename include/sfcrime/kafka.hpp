@@ -116,6 +116,14 @@ class Client {
   /// that no callback runs into a partly destroyed object.
   void destroy_handle() noexcept;
 
+  /// Consumers: leaves the group (committing if auto-commit is on), acknowledging rebalance
+  /// events, waiting at most Config::timeout (rd_kafka_consumer_close() has no bound when the
+  /// coordinator is gone).
+  void close_consumer() noexcept;
+  /// Consumers: destroy_handle() without the unbounded close rd_kafka_destroy() would make again
+  /// if close_consumer() gave up.
+  void destroy_consumer() noexcept;
+
   Handle handle_;
 
  private:
