@@ -29,6 +29,97 @@ sc = load_module("sfcrime_soak_cluster", ROOT / "tests" / "soak" / "soak_cluster
 SESSION = ("-X", "session.timeout.ms=6000")
 
 
+BY = ("original_crime_type_name",)
+PARAMS = dict(window="30m", watermark="1h", mode="append")
+
+
+def write_lines(path, lines):
+    """Writes `lines` as NDJSON to `path` (tests/gen_stream.py's writer); returns `path`."""
+    h.gen_stream.write_lines(lines, path)
+    return path
+
+
+def produce_file(sfcrime_bin, broker, topic, path, n, *extra):
+    """`sfcrime produce --file PATH` of `n` records, all of them sent."""
+    p = h.sfcrime(sfcrime_bin, broker, "produce", "--topic", topic, "--file", path, *extra,
+                  timeout=120)
+    assert p.returncode == 0 and h.produce_summary(p.stderr) == (n, n, 0, 0), p.stderr[-2000:]
+
+
+def merged(kcat, broker, topic):
+    """[(partition, offset, key, payload)] of the whole topic in the contract's processing order
+    for a complete static topic (tests/stream_oracle.py merge_partitions over kcat's read-back)."""
+    so = h.stream_oracle
+    parts = h.kcat_partitions(kcat, broker, topic)
+    order = so.merge_partitions({p: [m["payload"] for m in msgs] for p, msgs in parts.items()})
+    return [(p, parts[p][i]["offset"], parts[p][i]["key"], payload) for p, i, payload in order]
+
+
+def oracle(merged_messages, **params):
+    """The stream oracle's result over merged()'s messages, PARAMS overridden by `params`."""
+    so = h.stream_oracle
+    return so.run([m[3] for m in merged_messages], so.Params(**{**PARAMS, **params}))
+
+
+def expected(res, by=BY):
+    """The oracle's final rows projected to the row fields the program prints."""
+    return [h.stream_oracle.project(r, by) for r in res.rows]
+
+
+def canon(rows):
+    """Rows as a multiset of canonical JSON texts."""
+    return collections.Counter(h.canonical(r) for r in rows)
+
+
+def input_ends(merged_messages):
+    """{partition: end offset} of the input merged() read."""
+    return dict(collections.Counter(p for p, _, _, _ in merged_messages))
+
+
+def check_offsets_at_end(broker, group, topic, ends):
+    """The group's committed offset of every partition of `topic` is the partition's end (`ends`)."""
+    offsets = group_offsets(broker, group)
+    got = {p: c for (t, p), (c, _) in offsets.items() if t == topic}
+    assert got == dict(ends), "group %s committed %r; the partitions end at %r" % (group, got, dict(ends))
+
+
+def check_soak_answer(committed, expected_rows, runs, late, late_why, broker, group, topic, ends):
+    """The end of a kill -9 soak: no key committed twice, every row final and equal to
+    `expected_rows`, no late record (`late_why` says why none may be), every row a run printed
+    committed, and the group's offsets at the input's ends."""
+    dups = duplicate_keys(committed)
+    assert not dups, "%d keys committed more than once, e.g. %r" % (len(dups), list(dups.items())[:5])
+    check_keys(committed)
+    rows = [r for _, r in committed]
+    assert all(r.get("final") is True for r in rows)
+    h.assert_rows_match(rows, expected_rows)
+    assert late == 0, "%d records reported late (%s: none)" % (late, late_why)
+    not_committed = canon(r for run in runs for r in run.rows()) - canon(rows)
+    assert not not_committed, "rows printed on stdout that are not committed: %r" % (
+        list(not_committed.elements())[:5])
+    check_offsets_at_end(broker, group, topic, ends)
+
+
+def produce_real_data(sfcrime_bin, broker, kcat, topic, n, label):
+    """Produces the real data (conftest.REAL_FILE) into `topic` in event-time order, checks that
+    all `n` records were sent, prints a figure prefixed `label`, and returns {partition: end
+    offset} as kcat reads it back."""
+    from conftest import REAL_FILE
+    t0 = time.monotonic()
+    rc, _, err, xz_rc = h.sfcrime_from_xz(sfcrime_bin, broker, REAL_FILE, "produce", "--topic", topic,
+                                          "--order", "event-time", timeout=600)
+    assert rc == 0 and xz_rc == 0, "produce exited %d:\n%s" % (rc, err[-3000:])
+    assert h.produce_summary(err) == (n, n, 0, 0), err[-3000:]
+    seconds = time.monotonic() - t0
+    ends = {}
+    for m in kcat_read(kcat, broker, topic, timeout=600):
+        ends[m["partition"]] = max(ends.get(m["partition"], 0), m["offset"] + 1)
+    sc.figure("%s: %d records produced in event-time order into %d partitions in %.1f s" % (
+        label, n, len(ends), seconds))
+    assert sum(ends.values()) == n
+    return ends
+
+
 def new_group(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
 

@@ -57,31 +57,21 @@ PARAMS = dict(window="30m", watermark="1h", mode="append")
 
 # --------------------------------------------------------------------------- helpers
 
-def _write(path, lines):
-    path.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
-    return path
+_write, _produce, _merged, _oracle = eo.write_lines, eo.produce_file, eo.merged, eo.oracle
+_expected, _canon = eo.expected, eo.canon
 
 
-def _produce(sfcrime_bin, broker, topic, path, n, *extra):
-    p = h.sfcrime(sfcrime_bin, broker, "produce", "--topic", topic, "--file", path, *extra,
-                  timeout=120)
-    assert p.returncode == 0 and h.produce_summary(p.stderr) == (n, n, 0, 0), p.stderr[-2000:]
+def _check_committed_offsets(broker, group, topic, merged):
+    eo.check_offsets_at_end(broker, group, topic, eo.input_ends(merged))
 
 
-def _merged(kcat, broker, topic):
-    """[(partition, offset, key, payload)] of the whole topic in the contract's processing order
-    for a complete static topic (tests/stream_oracle.py merge_partitions over kcat's read-back)."""
-    parts = h.kcat_partitions(kcat, broker, topic)
-    order = so.merge_partitions({p: [m["payload"] for m in msgs] for p, msgs in parts.items()})
-    return [(p, parts[p][i]["offset"], parts[p][i]["key"], payload) for p, i, payload in order]
 
 
-def _oracle(merged, **params):
-    return so.run([m[3] for m in merged], so.Params(**{**PARAMS, **params}))
 
 
-def _expected(res):
-    return [so.project(r, BY) for r in res.rows]
+
+
+
 
 
 def _check_answer(rows, res, what):
@@ -91,17 +81,8 @@ def _check_answer(rows, res, what):
     assert not d, "%s differs from the oracle: %s" % (what, d)
 
 
-def _canon(rows):
-    return collections.Counter(h.canonical(r) for r in rows)
 
 
-def _check_committed_offsets(broker, group, topic, merged):
-    """The group's committed offset of every input partition is the partition's end."""
-    ends = collections.Counter(p for p, _, _, _ in merged)
-    offsets = eo.group_offsets(broker, group)
-    got = {p: c for (t, p), (c, _) in offsets.items() if t == topic}
-    assert got == dict(ends), "group %s committed %r; the partitions end at %r" % (
-        group, got, dict(ends))
 
 
 def _window_ms(t):

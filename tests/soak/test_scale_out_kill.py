@@ -91,18 +91,7 @@ def test_scale_out_kill9_real_data(request, tmp_path, sfcrime_bin, broker, kcat)
     try:
         with h.fresh_topic(sfcrime_bin, broker, PARTITIONS, "soak-scale", kcat) as topic, \
                 h.fresh_topic(sfcrime_bin, broker, 1, "soak-scale-out", kcat) as out:
-            t0 = time.monotonic()
-            rc, _, err, xz_rc = h.sfcrime_from_xz(sfcrime_bin, broker, REAL_FILE, "produce",
-                                                  "--topic", topic, "--order", "event-time",
-                                                  timeout=600)
-            assert rc == 0 and xz_rc == 0, "produce exited %d:\n%s" % (rc, err[-3000:])
-            assert h.produce_summary(err) == (n, n, 0, 0), err[-3000:]
-            sc.figure("scale-out soak: %d records produced in event-time order into %d "
-                      "partitions in %.1f s" % (n, PARTITIONS, time.monotonic() - t0))
-            ends = {}
-            for m in eo.kcat_read(kcat, broker, topic, timeout=600):
-                ends[m["partition"]] = max(ends.get(m["partition"], 0), m["offset"] + 1)
-            assert sum(ends.values()) == n
+            ends = eo.produce_real_data(sfcrime_bin, broker, kcat, topic, n, "scale-out soak")
 
             args = sx.so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
                               "--watermark", "36500d", "--output-topic", out, "-o", "json",
@@ -159,23 +148,8 @@ def test_scale_out_kill9_real_data(request, tmp_path, sfcrime_bin, broker, kcat)
                       "ones included); %d late records reported" % (
                           PROCESSES, len(kills), len(runs) - PROCESSES, total_s, len(committed),
                           len({r["window_start"] for r in expected}), written, late))
-            dups = eo.duplicate_keys(committed)
-            assert not dups, "%d keys committed more than once, e.g. %r" % (
-                len(dups), list(dups.items())[:5])
-            eo.check_keys(committed)
-            rows = [r for _, r in committed]
-            assert all(r.get("final") is True for r in rows)
-            h.assert_rows_match(rows, expected)
-            assert late == 0, "%d records reported late (watermark 36500d: none)" % late
-
-            printed = collections.Counter(h.canonical(r) for run in runs for r in run.rows())
-            not_committed = printed - collections.Counter(h.canonical(r) for r in rows)
-            assert not not_committed, "rows printed on stdout that are not committed: %r" % (
-                list(not_committed.elements())[:5])
-            offsets = eo.group_offsets(broker, group)
-            got = {p: c for (t, p), (c, _) in offsets.items() if t == topic}
-            assert got == ends, "group %s committed %r; the partitions end at %r" % (
-                group, got, ends)
+            eo.check_soak_answer(committed, expected, runs, late, "watermark 36500d", broker, group, topic,
+                                 ends)
     finally:
         for run in runs:
             run.close()
