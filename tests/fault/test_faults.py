@@ -244,7 +244,10 @@ class Run:
     def finish(self, timeout=60):
         """Closes stdin, waits (killing it after `timeout` s and failing) and returns a Result."""
         if self.proc.stdin and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:  # it ended before reading all its input (closed all the same)
+                pass
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
