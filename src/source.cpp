@@ -1,11 +1,16 @@
 #include "sfcrime/source.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "sfcrime/errors.hpp"
@@ -96,22 +101,83 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
       }
       assignment_.insert(p);
     }
-    if (const auto err = rd_kafka_assign(handle_.get(), list.get()))
+    start_queues();
+    split_queues(list.get());
+    if (const auto err = rd_kafka_assign(handle_.get(), list.get())) {
+      stop_queues();  // no destructor runs for a constructor that throws
       throw UnavailableError("cannot assign the partitions of '" + options_.topic + "': " + kafka::error_text(err));
+    }
     assigned_ = true;
   } else {
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
-    if (const auto err = rd_kafka_subscribe(handle_.get(), list.get()))
+    start_queues();
+    if (const auto err = rd_kafka_subscribe(handle_.get(), list.get())) {
+      stop_queues();
       throw UnavailableError("cannot subscribe to '" + options_.topic + "': " + kafka::error_text(err));
+    }
   }
 }
 
 TopicSource::~TopicSource() {
+  stop_queues();
   try {
     close();
   } catch (...) {
   }
   destroy_consumer();
+}
+
+void TopicSource::start_queues() {
+  if (!options_.partition_queues) return;
+  if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0)
+    throw IoError(std::string("cannot make a pipe: ") + std::strerror(errno));
+  consumer_queue_ = rd_kafka_queue_get_consumer(handle_.get());
+  rd_kafka_queue_io_event_enable(consumer_queue_, wake_[1], "c", 1);
+}
+
+void TopicSource::stop_queues() noexcept {
+  // Every queue reference goes before the handle (rd_kafka_destroy waits for them), and no queue
+  // writes to the pipe once it is closed.
+  drop_queues(nullptr);
+  if (consumer_queue_) {
+    rd_kafka_queue_io_event_enable(consumer_queue_, -1, nullptr, 0);
+    rd_kafka_queue_destroy(consumer_queue_);
+    consumer_queue_ = nullptr;
+  }
+  for (int& fd : wake_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+}
+
+void TopicSource::split_queues(const rd_kafka_topic_partition_list_t* parts) {
+  if (!options_.partition_queues) return;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const std::int32_t p = parts->elems[i].partition;
+    if (queues_.count(p)) continue;
+    rd_kafka_queue_t* q = rd_kafka_queue_get_partition(handle_.get(), parts->elems[i].topic, p);
+    if (!q) throw NoInputError("topic '" + options_.topic + "' has no partition " + std::to_string(p));
+    // Not forwarded to the consumer queue; done before the assignment, so that librdkafka's
+    // fetch start leaves it so (it forwards only queues the application has not).
+    rd_kafka_queue_forward(q, nullptr);
+    rd_kafka_queue_io_event_enable(q, wake_[1], "p", 1);
+    queues_[p] = q;
+  }
+}
+
+void TopicSource::drop_queues(const rd_kafka_topic_partition_list_t* parts) noexcept {
+  auto drop = [&](std::int32_t p) {
+    if (const auto it = queues_.find(p); it != queues_.end()) {
+      rd_kafka_queue_io_event_enable(it->second, -1, nullptr, 0);  // the queue outlives this reference
+      rd_kafka_queue_destroy(it->second);
+      queues_.erase(it);
+    }
+  };
+  if (!parts) {
+    while (!queues_.empty()) drop(queues_.begin()->first);
+    return;
+  }
+  for (int i = 0; i < parts->cnt; ++i) drop(parts->elems[i].partition);
 }
 
 kafka::PartitionList TopicSource::processed_offsets() const {
@@ -193,15 +259,6 @@ void TopicSource::check_commit(rd_kafka_resp_err_t err, bool last) {
   }
 }
 
-void TopicSource::pause(std::int32_t partition, bool paused) {
-  kafka::PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition);
-  if (paused)
-    rd_kafka_pause_partitions(handle_.get(), list.get());
-  else
-    rd_kafka_resume_partitions(handle_.get(), list.get());
-}
-
 void TopicSource::close() {
   if (closed_) return;
   closed_ = true;
@@ -239,6 +296,7 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
           self->track(tp.partition, start, w.high);
         }
       }
+      self->split_queues(parts);
       if (cooperative)
         rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
       else
@@ -263,6 +321,7 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
       else
         rd_kafka_assign(rk, nullptr);
+      self->drop_queues(parts);
       // Not at the end while a rebalance is under way: wait for the next assignment (an empty one
       // included) before at_end() may say so.
       rd_kafka_topic_partition_list_t* now = nullptr;
@@ -281,6 +340,7 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
       rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
     else
       rd_kafka_assign(rk, nullptr);
+    self->drop_queues(nullptr);
   }
 }
 
@@ -294,29 +354,35 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
   if (at_end()) return nullptr;
   kafka::Message m(rd_kafka_consumer_poll(handle_.get(), static_cast<int>(wait.count())));
   rethrow();
-  const auto now = std::chrono::steady_clock::now();
   if (!m) {
-    if (options_.exit_at_end) {
-      if (!assigned_ && now - started_ > config().timeout + std::chrono::seconds(45))
-        throw UnavailableError("no partition of '" + options_.topic + "' was assigned to group '" +
-                               options_.group.value_or("") + "' within " +
-                               std::to_string((config().timeout + std::chrono::seconds(45)).count() / 1000) +
-                               " s (is the group coordinator available?)");
-      if (all_brokers_down()) {
-        if (down_since_ == std::chrono::steady_clock::time_point{}) down_since_ = now;
-        if (now - down_since_ > config().timeout)
-          throw UnavailableError(unreachable_message("messages of '" + options_.topic + "'"));
-      }
-    }
+    check_idle(std::chrono::steady_clock::now());
     return nullptr;
   }
+  return accept(m) ? std::move(m) : nullptr;
+}
+
+void TopicSource::check_idle(std::chrono::steady_clock::time_point now) {
+  if (!options_.exit_at_end) return;
+  if (!assigned_ && now - started_ > config().timeout + std::chrono::seconds(45))
+    throw UnavailableError("no partition of '" + options_.topic + "' was assigned to group '" +
+                           options_.group.value_or("") + "' within " +
+                           std::to_string((config().timeout + std::chrono::seconds(45)).count() / 1000) +
+                           " s (is the group coordinator available?)");
+  if (all_brokers_down()) {
+    if (down_since_ == std::chrono::steady_clock::time_point{}) down_since_ = now;
+    if (now - down_since_ > config().timeout)
+      throw UnavailableError(unreachable_message("messages of '" + options_.topic + "'"));
+  }
+}
+
+bool TopicSource::accept(const kafka::Message& m) {
   if (m->err) {
     const rd_kafka_resp_err_t err = m->err;
     if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (assignment_.count(m->partition)) at_eof_.insert(m->partition);
       const auto it = pending_.find(m->partition);
       if (it != pending_.end() && m->offset >= it->second) pending_.erase(it);
-      return nullptr;
+      return false;
     }
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char reason[512];
@@ -330,7 +396,7 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
       throw UnavailableError("not authorized to read '" + options_.topic + "': " + kafka::error_text(err));
     // Anything else is transient (librdkafka retries): say so when asked to.
     if (config().verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m.get()));
-    return nullptr;
+    return false;
   }
   note_alive();
   down_since_ = {};
@@ -339,7 +405,48 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
   if (!options_.store_processed) next_offset_[m->partition] = m->offset + 1;
   const auto it = pending_.find(m->partition);
   if (it != pending_.end() && m->offset + 1 >= it->second) pending_.erase(it);
-  return m;
+  return true;
+}
+
+void TopicSource::serve() {
+  // Only events come through the consumer queue once every assigned partition has its own; a
+  // message would mean a partition that was not split (an internal error, never dropped silently).
+  kafka::Message m = next(std::chrono::milliseconds(0));
+  if (m)
+    throw std::logic_error("a message of '" + options_.topic + "' partition " + std::to_string(m->partition) +
+                           " came through the consumer queue");
+}
+
+void TopicSource::wait(std::chrono::milliseconds wait) {
+  pollfd p{wake_[0], POLLIN, 0};
+  if (wake_[0] < 0 || ::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return;
+  char drain[256];
+  while (::read(wake_[0], drain, sizeof drain) > 0) {
+  }
+}
+
+std::size_t TopicSource::poll_partition(std::int32_t partition, std::chrono::milliseconds wait,
+                                        std::vector<kafka::Message>& out, std::size_t max) {
+  if (rebalance_error_) std::rethrow_exception(std::exchange(rebalance_error_, nullptr));
+  const auto q = queues_.find(partition);
+  if (q == queues_.end()) return 0;
+  constexpr std::size_t kMax = 512;
+  rd_kafka_message_t* got[kMax];
+  const ssize_t n = rd_kafka_consume_batch_queue(q->second, static_cast<int>(wait.count()), got,
+                                                 std::min(max, kMax));
+  // Every message is owned first, so that all are freed when accept() throws for one of them.
+  std::array<kafka::Message, kMax> owned;
+  for (ssize_t i = 0; i < n; ++i) owned[static_cast<std::size_t>(i)].reset(got[i]);
+  std::size_t added = 0;
+  for (ssize_t i = 0; i < n; ++i) {
+    kafka::Message& m = owned[static_cast<std::size_t>(i)];
+    if (accept(m)) {
+      out.push_back(std::move(m));
+      ++added;
+    }
+  }
+  if (n <= 0) check_idle(std::chrono::steady_clock::now());
+  return added;
 }
 
 }  // namespace sfcrime

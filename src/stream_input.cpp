@@ -51,13 +51,13 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
                        std::chrono::milliseconds max_idle)
     : topic_(options.topic), source_(config, [&] {
         options.store_processed = true;
+        options.partition_queues = true;
         return std::move(options);
       }()),
       extractor_(spec), max_idle_(max_idle) {
   // Records buffered from a partition that a rebalance takes away are dropped: its new owner (or
   // this process, if it gets it back) resumes after the last record processed here.
   source_.on_revoked([this](std::int32_t p) {
-    if (paused_.erase(p)) source_.pause(p, false);
     buffers_.erase(p);
     polled_.erase(p);
     taken_.erase(p);
@@ -66,23 +66,44 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
   });
 }
 
+bool KafkaInput::refill(std::int32_t partition, std::chrono::milliseconds wait) {
+  polled_batch_.clear();
+  if (source_.poll_partition(partition, wait, polled_batch_, kBatch) == 0) return false;
+  auto& buf = buffers_[partition];
+  for (kafka::Message& m : polled_batch_) {
+    Buffered b;
+    extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), b.x);
+    polled_[partition] = m->offset + 1;
+    b.msg = std::move(m);
+    buf.push_back(std::move(b));
+  }
+  polled_batch_.clear();
+  last_seen_[partition] = std::chrono::steady_clock::now();
+  return true;
+}
+
 InputItem* KafkaInput::try_take() {
-  const auto now = std::chrono::steady_clock::now();
   std::deque<Buffered>* best = nullptr;
   std::int64_t best_time = 0;
+  std::chrono::steady_clock::time_point now{};
   for (const std::int32_t p : source_.assignment()) {
-    const auto b = buffers_.find(p);
+    auto b = buffers_.find(p);
     if (b == buffers_.end() || b->second.empty()) {
-      if (source_.caught_up(p)) continue;
-      // A partition known to hold more than was fetched is always waited for: a slow fetch must
-      // not make its records late (Kafka Streams, KIP-695). Only one with no known lag may be
-      // left behind once idle for max_idle (max.task.idle.ms).
-      const auto polled = polled_.find(p);
-      const std::int64_t high = source_.cached_high(p);
-      const bool lagging = high >= 0 && (polled == polled_.end() || polled->second < high);
-      const auto seen = last_seen_.try_emplace(p, now).first->second;
-      if (!lagging && now - seen >= max_idle_) continue;
-      return nullptr;  // wait for this partition's next record
+      if (refill(p, std::chrono::milliseconds(0))) {
+        b = buffers_.find(p);
+      } else {
+        if (source_.caught_up(p)) continue;
+        // A partition known to hold more than was fetched is always waited for: a slow fetch must
+        // not make its records late (Kafka Streams, KIP-695). Only one with no known lag may be
+        // left behind once idle for max_idle (max.task.idle.ms).
+        const auto polled = polled_.find(p);
+        const std::int64_t high = source_.cached_high(p);
+        const bool lagging = high >= 0 && (polled == polled_.end() || polled->second < high);
+        if (now == std::chrono::steady_clock::time_point{}) now = std::chrono::steady_clock::now();
+        const auto seen = last_seen_.try_emplace(p, now).first->second;
+        if (!lagging && now - seen >= max_idle_) continue;
+        return nullptr;  // wait for this partition's next record
+      }
     }
     const Extracted& x = b->second.front().x;
     // A record with no valid event time does not take part in the order: take it first.
@@ -96,7 +117,6 @@ InputItem* KafkaInput::try_take() {
   if (!best) return nullptr;
   current_ = std::move(best->front());
   best->pop_front();
-  if (best->size() < kResumeBelow && paused_.erase(current_.msg->partition)) source_.pause(current_.msg->partition, false);
   const rd_kafka_message_t* m = current_.msg.get();
   item_.x = std::move(current_.x);
   item_.value = std::string_view(static_cast<const char*>(m->payload), m->len);
@@ -110,30 +130,22 @@ InputItem* KafkaInput::try_take() {
 }
 
 InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
+  // Rebalances and errors come through the consumer queue: serve it now and then while records
+  // flow, and whenever none is ready.
+  if (++takes_ % 1024 == 0) source_.serve();
+  if (InputItem* item = try_take()) return item;
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
+    source_.serve();
     if (InputItem* item = try_take()) return item;
     const auto now = std::chrono::steady_clock::now();
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    // Wait in short steps so that a partition that goes idle is noticed.
-    kafka::Message m = source_.next(std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100)));
-    if (m) {
-      const std::int32_t p = m->partition;
-      last_seen_[p] = std::chrono::steady_clock::now();
-      polled_[p] = m->offset + 1;
-      Buffered b;
-      extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), b.x);
-      b.msg = std::move(m);
-      auto& buf = buffers_[p];
-      buf.push_back(std::move(b));
-      // Bound what waits here while another partition is waited for (Kafka Streams'
-      // buffered.records.per.partition): stop fetching this one until it drains.
-      if (buf.size() >= kPauseAt && paused_.insert(p).second) source_.pause(p, true);
-      continue;
-    }
     for (const std::int32_t p : source_.assignment())
-      if (source_.caught_up(p)) last_seen_[p] = std::chrono::steady_clock::now();
-    if (source_.at_end() || std::chrono::steady_clock::now() >= deadline || interrupted()) return try_take();
+      if (source_.caught_up(p)) last_seen_[p] = now;
+    if (source_.at_end() || now >= deadline || interrupted()) return try_take();
+    // Until something comes to a queue, in short steps so that a partition that goes idle (and
+    // the deadline) is noticed.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    source_.wait(std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(100)));
   }
 }
 

@@ -49,6 +49,15 @@ struct SourceOptions {
   bool transactional = false;
   /// Without a group: only these partitions (empty: every partition of the topic).
   std::vector<std::int32_t> partitions;
+  /// Each assigned partition's messages stay in a queue of their own (rd_kafka_queue_get_partition
+  /// with forwarding removed, set up before the partition is assigned, as librdkafka's author
+  /// advises in librdkafka issues 1395 and 2387), read with poll_partition() instead of next().
+  /// librdkafka then bounds what it prefetches per partition (queued.min.messages,
+  /// queued.max.messages.kbytes) and keeps fetching the partitions that are drained, so a
+  /// reader that merges partitions never has to pause one (a pause throws its prefetched
+  /// messages away and the resumed fetch waits behind a long-polling one: up to
+  /// fetch.wait.max.ms, 500 ms, per resume).
+  bool partition_queues = false;
 };
 
 /// A consumer of one topic that knows when it has read everything that was there.
@@ -68,6 +77,26 @@ class TopicSource : public kafka::Client {
   ///         session timeout) or every broker stayed down for Config::timeout;
   ///         InterruptedError never (callers check sfcrime::interrupted()).
   kafka::Message next(std::chrono::milliseconds wait);
+
+  /// With partition_queues: appends to `out` up to `max` messages of `partition`, waiting at most
+  /// `wait` for the first; partition-EOF events and errors are handled as next() handles them
+  /// (never appended). Serves the consumer queue (rebalances, errors) first, without waiting.
+  /// @returns the number of messages appended (0 for a partition not assigned now).
+  /// @throws as next().
+  std::size_t poll_partition(std::int32_t partition, std::chrono::milliseconds wait, std::vector<kafka::Message>& out,
+                             std::size_t max);
+
+  /// With partition_queues: serves the consumer queue (rebalance callbacks, errors, the
+  /// all-brokers-down check of next()) without waiting.
+  /// @throws as next().
+  void serve();
+
+  /// With partition_queues: waits at most `wait` until a message or event may have come to any
+  /// partition's queue or the consumer queue since the last wait() (librdkafka writes to a pipe
+  /// when one of those queues stops being empty: rd_kafka_queue_io_event_enable). May return
+  /// early without anything new; never misses a queue that became non-empty after the caller
+  /// found it empty.
+  void wait(std::chrono::milliseconds wait);
 
   /// True with exit_at_end once every assigned partition was read up to its high watermark
   /// (taken when it was assigned).
@@ -104,8 +133,6 @@ class TopicSource : public kafka::Client {
   /// when none was seen yet.
   std::int64_t cached_high(std::int32_t partition);
 
-  /// Stops (true) or restarts (false) fetching `partition`; messages already fetched still come.
-  void pause(std::int32_t partition, bool paused);
 
   /// Called (inside next(), from the rebalance callback) for each partition taken away from this
   /// process, after its processed offset was committed (store_processed), so that messages
@@ -119,6 +146,19 @@ class TopicSource : public kafka::Client {
  private:
   static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   void track(std::int32_t partition, std::int64_t start, std::int64_t high);
+  // With partition_queues: takes each partition of `parts` out of the consumer queue (before it
+  // is assigned), or gives back and forgets the queues of `parts` (nullptr: all of them).
+  void split_queues(const rd_kafka_topic_partition_list_t* parts);
+  void drop_queues(const rd_kafka_topic_partition_list_t* parts) noexcept;
+  // With partition_queues: makes the wake-up pipe and watches the consumer queue; gives back
+  // every queue reference and closes the pipe (idempotent; before the handle is destroyed).
+  void start_queues();
+  void stop_queues() noexcept;
+  // What next() and poll_partition() do with one polled message or event: true for a message to
+  // hand to the caller (counted, its partition no longer at EOF); false for an event handled here.
+  bool accept(const kafka::Message& m);
+  // The no-message path of next(): the assignment and all-brokers-down time limits.
+  void check_idle(std::chrono::steady_clock::time_point now);
   // Commits next_offset_ of `parts` synchronously (store_processed).
   void commit_partitions(const rd_kafka_topic_partition_list_t* parts, bool last = false);
   // Commits `offsets` (nullptr: the stored ones) waiting at most Config::timeout for the result.
@@ -136,6 +176,9 @@ class TopicSource : public kafka::Client {
   std::map<std::int32_t, std::int64_t> next_offset_;
   std::set<std::int32_t> assignment_;
   std::set<std::int32_t> at_eof_;
+  std::map<std::int32_t, rd_kafka_queue_t*> queues_;  // partition_queues: partition -> its own queue
+  rd_kafka_queue_t* consumer_queue_ = nullptr;        // partition_queues: the consumer queue (events)
+  int wake_[2] = {-1, -1};                            // partition_queues: the io-event pipe
   std::function<void(std::int32_t)> on_revoked_;
   bool assigned_ = false;
   bool closed_ = false;

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sfcrime/engine.hpp"
 #include "sfcrime/kafka.hpp"
@@ -90,6 +91,11 @@ class FileInput final : public StreamInput {
 /// end, or, when no lag is known for it (the high watermark seen in fetch responses is not beyond
 /// what was fetched), nothing came from it for `max_idle` (Kafka Streams' max.task.idle.ms and
 /// KIP-695's lag-aware waiting).
+///
+/// Each partition is read from a queue of its own (SourceOptions::partition_queues), a batch at
+/// a time: librdkafka bounds what it prefetches per partition (queued.min.messages, default
+/// 100,000 messages, and queued.max.messages.kbytes, default 64 MiB, each per partition), and
+/// at most kBatch extracted records per partition wait here.
 class KafkaInput final : public StreamInput {
  public:
   /// `spec` is kept by reference and must outlive the input; `options.store_processed` is set.
@@ -115,10 +121,10 @@ class KafkaInput final : public StreamInput {
     Extracted x;
   };
   InputItem* try_take();
-  /// A partition with this many records buffered stops being fetched until it is below
-  /// kResumeBelow (bounds memory while another partition is waited for).
-  static constexpr std::size_t kPauseAt = 4096;
-  static constexpr std::size_t kResumeBelow = 1024;
+  // Moves what `partition`'s queue holds (waiting at most `wait` for it), extracted, to its buffer.
+  bool refill(std::int32_t partition, std::chrono::milliseconds wait);
+  /// Records polled from a partition's queue at a time.
+  static constexpr std::size_t kBatch = 256;
 
   std::string topic_;
   TopicSource source_;
@@ -129,7 +135,8 @@ class KafkaInput final : public StreamInput {
   std::map<std::int32_t, std::int64_t> polled_;  // partition -> offset after the last one buffered
   std::map<std::int32_t, std::int64_t> taken_;   // partition -> next offset to process
   std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
-  std::set<std::int32_t> paused_;
+  std::vector<kafka::Message> polled_batch_;     // scratch of refill()
+  std::uint64_t takes_ = 0;                      // take() calls, to serve the consumer queue now and then
   Buffered current_;
   InputItem item_;
 };
