@@ -223,28 +223,29 @@ struct Unwrapped {
 
 /// Recognises an envelope: an object with "record" (a number), "reason" (a string) and "text"
 /// (a string) or "text_base64", and without the event-time field (so never a call record).
-std::optional<Unwrapped> unwrap(const boost::json::value& v, const RecordRules& rules) {
-  const boost::json::object* o = v.if_object();
-  if (!o || o->contains(rules.time_field)) return std::nullopt;
-  const boost::json::value* rec = o->if_contains("record");
-  const boost::json::value* why = o->if_contains("reason");
+std::optional<Unwrapped> unwrap(const simdjson::dom::element& v, const RecordRules& rules) {
+  if (!v.is_object()) return std::nullopt;
+  const simdjson::dom::object o = v.get_object().value_unsafe();
+  if (find_field(o, rules.time_field)) return std::nullopt;
+  const auto rec = find_field(o, "record");
+  const auto why = find_field(o, "reason");
   if (!rec || !(rec->is_uint64() || rec->is_int64()) || !why || !why->is_string()) return std::nullopt;
   Unwrapped u;
-  if (const boost::json::value* t = o->if_contains("text"); t && t->is_string()) {
-    u.text = std::string(t->get_string());
-  } else if (const boost::json::value* b = o->if_contains("text_base64"); b && b->is_string()) {
-    if (!base64_decode(std::string_view(b->get_string()), u.text)) return std::nullopt;
+  if (const auto t = string_field(o, "text")) {
+    u.text = std::string(*t);
+  } else if (const auto b = string_field(o, "text_base64")) {
+    if (!base64_decode(*b, u.text)) return std::nullopt;
   } else {
     return std::nullopt;
   }
-  if (const boost::json::value* p = o->if_contains("possibly_delivered"); p && p->is_object()) {
-    const auto& po = p->get_object();
-    const boost::json::value* t = po.if_contains("topic");
-    const boost::json::value* part = po.if_contains("partition");
-    const boost::json::value* off = po.if_contains("after_offset");
-    if (t && t->is_string() && part && part->is_int64() && off && off->is_int64())
-      u.possibly = PossiblyDelivered{std::string(t->get_string()), static_cast<std::int32_t>(part->get_int64()),
-                                     off->get_int64()};
+  if (const auto p = find_field(o, "possibly_delivered"); p && p->is_object()) {
+    const simdjson::dom::object po = p->get_object().value_unsafe();
+    const auto t = string_field(po, "topic");
+    const auto part = find_field(po, "partition");
+    const auto off = find_field(po, "after_offset");
+    if (t && part && part->is_int64() && off && off->is_int64())
+      u.possibly = PossiblyDelivered{std::string(*t), static_cast<std::int32_t>(part->get_int64().value_unsafe()),
+                                     off->get_int64().value_unsafe()};
   }
   return u;
 }
@@ -604,7 +605,18 @@ int produce(const std::vector<std::string>& args) {
   RecordRules rules;
   rules.key_field = vm["key"].as<std::string>();
 
-  RecordReader reader(file);  // before connecting: a missing file is reported at once
+  // Opened before connecting: a missing file is reported at once. Each record's compact form
+  // comes from the pass that finds its end. A regular file is read ahead in a thread of its own
+  // (reading a pipe may wait for its writer: that stays in this thread, where Ctrl-C reaches it).
+  auto file_reader = std::make_unique<RecordReader>(file);
+  file_reader->set_compact(true);
+  RecordReader* direct = file_reader.get();
+  std::unique_ptr<ReadAheadReader> ahead;
+  if (file_reader->regular_file()) {
+    direct = nullptr;
+    ahead = std::make_unique<ReadAheadReader>(std::move(file_reader));
+  }
+  auto next_record = [&](RawRecord& r) { return ahead ? ahead->next(r) : direct->next(r); };
 
   std::uint64_t read = 0, rejected = 0, skipped = 0, not_sent = 0, already = 0, checked = 0;
   std::uint64_t failures_shown = 0, possibly = 0;
@@ -767,7 +779,7 @@ int produce(const std::vector<std::string>& args) {
     if (stop_sending && !failed_file) break;  // nowhere to keep the rest: stop reading
     if (limit && read >= static_cast<std::uint64_t>(limit)) break;
     try {
-      if (!reader.next(raw)) break;
+      if (!next_record(raw)) break;
     } catch (const Error&) {  // malformed input, a read error, Ctrl-C on a stalled pipe
       input_error = std::current_exception();
       break;
@@ -788,7 +800,7 @@ int produce(const std::vector<std::string>& args) {
     }
     std::string error;
     std::string_view text = raw.text;
-    const boost::json::value* v = parser.parse(text, &error);
+    const simdjson::dom::element* v = parser.parse(text, &error);
     if (!v) {
       reject(raw.number, raw.line, text, error);
       continue;
@@ -810,7 +822,12 @@ int produce(const std::vector<std::string>& args) {
       reject(raw.number, raw.line, text, ok.reason);
       continue;
     }
-    compact_json(text, value);  // the record's own tokens, whitespace removed
+    // The record's own tokens, whitespace removed (validated above on the text as written: a
+    // token split by whitespace is invalid there, not joined).
+    if (text.data() == raw.text.data())
+      value.assign(raw.compact);
+    else
+      compact_json(text, value);
     if (possibly_delivered) {
       // An earlier run sent this record without an answer: send it only if it is not there.
       ++checked;

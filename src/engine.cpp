@@ -139,7 +139,7 @@ void Extractor::extract(std::string_view text, Extracted& out) {
   out.reason.clear();
   out.group.clear();
   out.disposition.clear();
-  const boost::json::value* v = parser_.parse(text, &out.reason);
+  const simdjson::dom::element* v = parser_.parse(text, &out.reason);
   if (!v) return;
   Validated ok = validate_record(*v, rules_);
   if (!ok.ok()) {
@@ -147,7 +147,7 @@ void Extractor::extract(std::string_view text, Extracted& out) {
     return;
   }
   out.event_ms = ok.event_ms;
-  const boost::json::object& o = v->get_object();
+  const simdjson::dom::object o = v->get_object().value_unsafe();
   for (const Filter& f : spec_.filters) {
     const auto s = string_field(o, f.field);
     if (!s || std::find(f.values.begin(), f.values.end(), *s) == f.values.end()) {
@@ -156,13 +156,13 @@ void Extractor::extract(std::string_view text, Extracted& out) {
     }
   }
   for (const std::string& field : spec_.by) {
-    const auto it = o.find(field);
-    if (it == o.end() || it->value().is_null())
+    const auto f = find_field(o, field);
+    if (!f || f->is_null())
       group_key::append_null(out.group);
-    else if (it->value().is_string())
-      group_key::append_string(out.group, std::string_view(it->value().get_string()));
+    else if (f->is_string())
+      group_key::append_string(out.group, f->get_string().value_unsafe());
     else
-      group_key::append_string(out.group, boost::json::serialize(it->value()));
+      group_key::append_string(out.group, json_text(*f));
   }
   if (const auto d = string_field(o, spec_.disposition_field)) out.disposition.assign(d->data(), d->size());
   out.kind = Extracted::Kind::valid;

@@ -1,6 +1,7 @@
 #include "sfcrime/reader.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "sfcrime/errors.hpp"
+#include "sfcrime/record.hpp"
 
 namespace sfcrime {
 namespace {
@@ -104,8 +106,8 @@ void RecordReader::check_size(std::size_t from, std::size_t to) {
 
 std::size_t RecordReader::scan_value(std::size_t from) {
   std::size_t i = from;
-  auto more = [&] {
-    check_size(from, i);
+  auto more = [&](std::size_t at) {
+    check_size(from, at);
     if (!fill())
       throw DataError("truncated input: record " + std::to_string(number_ + 1) +
                       " is cut off by the end of the input" + where(from));
@@ -121,26 +123,47 @@ std::size_t RecordReader::scan_value(std::size_t from) {
     if (i == from)
       throw DataError(std::string("expected a record, found '") + first + "' (record " + std::to_string(number_ + 1) +
                       ")" + where(from));
+    scanned_lines_ = 0;
+    if (compact_on_) compact_.assign(buf_.data() + from, i - from);
     return i;
   }
   std::vector<char> closers;  // expected closing brackets, innermost last
-  bool in_string = false;
-  bool escape = false;
+  compact_.clear();
+  std::uint64_t lines = 0;
   for (;;) {
-    if (i == end_) more();
+    if (i == end_) more(i);
     const char c = buf_[i];
-    if (in_string) {
-      if (escape) {
-        escape = false;
-      } else if (c == '\\') {
-        escape = true;
-      } else if (c == '"') {
-        in_string = false;
-        if (closers.empty()) return i + 1;  // a top-level string
+    if (c == '"') {
+      // A string: find its closing quote with memchr (strings are most of a record's bytes); a
+      // quote preceded by an odd number of backslashes is escaped. A raw newline inside a string
+      // is invalid JSON (the parser rejects it) but still counts as a line.
+      const std::size_t open = i;
+      std::size_t close = i + 1;
+      for (;;) {
+        const char* q = static_cast<const char*>(std::memchr(buf_.data() + close, '"', end_ - close));
+        if (!q) {
+          close = end_;
+          more(end_);  // the buffer may move: positions are indices
+          continue;
+        }
+        std::size_t at = static_cast<std::size_t>(q - buf_.data());
+        std::size_t slashes = 0;
+        while (at - slashes > open + 1 && buf_[at - slashes - 1] == '\\') ++slashes;
+        close = at + 1;
+        if (slashes % 2 == 0) break;
       }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{') {
+      lines += static_cast<std::uint64_t>(std::count(buf_.data() + open, buf_.data() + close, '\n'));
+      if (compact_on_) compact_.append(buf_.data() + open, close - open);
+      i = close;
+      if (closers.empty()) break;  // a top-level string
+      continue;
+    }
+    if (is_ws(c)) {
+      if (c == '\n') ++lines;
+      ++i;
+      continue;
+    }
+    if (c == '{') {
       closers.push_back('}');
     } else if (c == '[') {
       closers.push_back(']');
@@ -148,10 +171,13 @@ std::size_t RecordReader::scan_value(std::size_t from) {
       if (closers.empty() || closers.back() != c)
         throw DataError(std::string("mismatched '") + c + "' in record " + std::to_string(number_ + 1) + where(i));
       closers.pop_back();
-      if (closers.empty()) return i + 1;
     }
+    if (compact_on_) compact_.push_back(c);
     ++i;
+    if (closers.empty()) break;
   }
+  scanned_lines_ = lines;
+  return i;
 }
 
 bool RecordReader::next(RawRecord& out) {
@@ -208,12 +234,16 @@ bool RecordReader::next(RawRecord& out) {
       return false;
     }
     const std::size_t start = pos_;
+    count_lines(start);
+    const std::uint64_t line = line_;
     const std::size_t end = scan_value(start);
     check_size(start, end);
-    count_lines(start);
+    line_ += scanned_lines_;  // scan_value counted the record's own lines
+    counted_ = end;
     out.text = std::string_view(buf_.data() + start, end - start);
+    out.compact = compact_on_ ? std::string_view(compact_) : std::string_view();
     out.number = ++number_;
-    out.line = line_;
+    out.line = line;
     pos_ = end;
     expect_comma_ = true;
     return true;
@@ -259,11 +289,116 @@ bool RecordReader::next(RawRecord& out) {
     check_size(b, e);
     count_lines(b);
     out.text = std::string_view(buf_.data() + b, e - b);
+    if (compact_on_) compact_json(out.text, compact_);
+    out.compact = compact_on_ ? std::string_view(compact_) : std::string_view();
     out.number = ++number_;
     out.line = line_;
     pos_ = next_pos;
     return true;
   }
+}
+
+bool RecordReader::regular_file() const noexcept {
+  struct stat st{};
+  return ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReadAheadReader
+// ---------------------------------------------------------------------------------------------
+
+struct ReadAheadReader::Batch {
+  struct Entry {
+    std::size_t text_at, text_len, compact_at, compact_len;
+    std::uint64_t number, line;
+  };
+  std::string bytes;           // the records' texts and compact forms, one after another
+  std::vector<Entry> entries;
+  bool end = false;            // no batch follows (end of input, or `error`)
+  std::exception_ptr error;    // thrown by the reader after the entries
+  void clear() {
+    bytes.clear();
+    entries.clear();
+    end = false;
+    error = nullptr;
+  }
+};
+
+ReadAheadReader::ReadAheadReader(std::unique_ptr<RecordReader> reader) : reader_(std::move(reader)) {
+  for (std::size_t i = 0; i < kBatches; ++i) free_.push_back(std::make_unique<Batch>());
+  thread_ = std::thread([this] { run(); });
+}
+
+ReadAheadReader::~ReadAheadReader() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ReadAheadReader::run() noexcept {
+  RawRecord raw;
+  for (;;) {
+    std::unique_ptr<Batch> b;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !free_.empty(); });
+      if (stop_) return;
+      b = std::move(free_.front());
+      free_.pop_front();
+    }
+    b->clear();
+    try {
+      while (b->entries.size() < kBatchRecords && b->bytes.size() < kBatchBytes) {
+        if (!reader_->next(raw)) {
+          b->end = true;
+          break;
+        }
+        Batch::Entry e{b->bytes.size(), raw.text.size(), 0, raw.compact.size(), raw.number, raw.line};
+        b->bytes.append(raw.text);
+        e.compact_at = b->bytes.size();
+        b->bytes.append(raw.compact);
+        b->entries.push_back(e);
+      }
+    } catch (...) {
+      b->error = std::current_exception();
+      b->end = true;
+    }
+    const bool end = b->end;
+    {
+      std::lock_guard lock(mu_);
+      full_.push_back(std::move(b));
+    }
+    cv_.notify_all();
+    if (end) return;
+  }
+}
+
+bool ReadAheadReader::next(RawRecord& out) {
+  while (!current_ || at_ == current_->entries.size()) {
+    if (current_) {
+      if (current_->end) {
+        if (current_->error) std::rethrow_exception(current_->error);
+        return false;
+      }
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(current_));
+    }
+    cv_.notify_all();
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !full_.empty(); });
+    current_ = std::move(full_.front());
+    full_.pop_front();
+    at_ = 0;
+  }
+  const Batch::Entry& e = current_->entries[at_++];
+  out.text = std::string_view(current_->bytes.data() + e.text_at, e.text_len);
+  out.compact = std::string_view(current_->bytes.data() + e.compact_at, e.compact_len);
+  out.number = e.number;
+  out.line = e.line;
+  return true;
 }
 
 }  // namespace sfcrime

@@ -1,95 +1,81 @@
 #include "sfcrime/record.hpp"
 
-#include <boost/json.hpp>
+#include <algorithm>
 
 #include "sfcrime/datetime.hpp"
 
 namespace sfcrime {
 
 namespace {
-const char* kind_name(boost::json::kind k) {
+namespace dom = simdjson::dom;
+
+const char* kind_name(dom::element_type k) {
   switch (k) {
-    case boost::json::kind::array: return "an array";
-    case boost::json::kind::string: return "a string";
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "a boolean";
-    case boost::json::kind::object: return "an object";
+    case dom::element_type::ARRAY: return "an array";
+    case dom::element_type::STRING: return "a string";
+    case dom::element_type::NULL_VALUE: return "null";
+    case dom::element_type::BOOL: return "a boolean";
+    case dom::element_type::OBJECT: return "an object";
     default: return "a number";
   }
 }
 }  // namespace
 
-std::optional<std::string_view> string_field(const boost::json::object& o, std::string_view field) {
-  const auto it = o.find(field);
-  if (it == o.end() || !it->value().is_string()) return std::nullopt;
-  const boost::json::string& s = it->value().get_string();
-  return std::string_view(s.data(), s.size());
+std::optional<dom::element> find_field(const dom::object& o, std::string_view field) {
+  std::optional<dom::element> found;
+  for (const dom::key_value_pair kv : o)
+    if (kv.key == field) found = kv.value;
+  return found;
 }
+
+std::optional<std::string_view> string_field(const dom::object& o, std::string_view field) {
+  const auto v = find_field(o, field);
+  if (!v || !v->is_string()) return std::nullopt;
+  return v->get_string().value_unsafe();
+}
+
+std::string json_text(const dom::element& v) { return simdjson::minify(v); }
 
 void compact_json(std::string_view text, std::string& out) {
-  out.clear();
-  out.reserve(text.size());
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      out.push_back(c);
-      if (c == '\\' && i + 1 < text.size()) {
-        out.push_back(text[++i]);  // the escaped character, a quote included
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;  // RFC 8259 whitespace
-    if (c == '"') in_string = true;
-    out.push_back(c);
+  out.resize(text.size());
+  std::size_t n = 0;
+  if (simdjson::minify(text.data(), text.size(), out.data(), n) != simdjson::SUCCESS) {
+    // Not reached for text RecordParser accepted; keep the text as it is rather than lose it.
+    out.assign(text);
+    return;
   }
+  out.resize(n);
 }
 
-namespace {
-constexpr std::size_t kScratch = 16 * 1024;  // a real record parses into about 2 KiB
-}
-
-RecordParser::RecordParser() : scratch_(new unsigned char[kScratch]) {}
-
-const boost::json::value* RecordParser::parse(std::string_view text, std::string* error) {
-  value_.reset();
-  // A fresh arena per record over the same scratch block (Boost 1.81's monotonic_resource::release()
-  // followed by reuse threw std::bad_alloc here, so the resource is rebuilt instead).
-  arena_.emplace(scratch_.get(), kScratch);
-  parser_.reset(boost::json::storage_ptr(&*arena_));
-  boost::system::error_code ec;
-  parser_.write(text.data(), text.size(), ec);
-  if (ec) {
-    if (error) *error = "invalid JSON: " + ec.message();
-    parser_.reset();
+const dom::element* RecordParser::parse(std::string_view text, std::string* error) {
+  // realloc_if_needed: the text is copied into the parser's own padded buffer (reused).
+  const simdjson::error_code ec = parser_.parse(text.data(), text.size(), true).get(value_);
+  if (ec != simdjson::SUCCESS) {
+    if (error) *error = std::string("invalid JSON: ") + simdjson::error_message(ec);
     return nullptr;
   }
-  // Move-construct (not assign): assignment would copy the value onto the default heap.
-  value_.emplace(parser_.release());
-  return &*value_;
+  return &value_;
 }
 
-Validated validate_record(const boost::json::value& v, const RecordRules& rules) {
+Validated validate_record(const dom::element& v, const RecordRules& rules) {
   Validated r;
   if (!v.is_object()) {
-    r.reason = std::string("not a JSON object (found ") + kind_name(v.kind()) + ")";
+    r.reason = std::string("not a JSON object (found ") + kind_name(v.type()) + ")";
     return r;
   }
-  const boost::json::object& o = v.get_object();
-  const auto t = o.find(rules.time_field);
-  if (t == o.end()) {
+  const dom::object o = v.get_object().value_unsafe();
+  const auto t = find_field(o, rules.time_field);
+  if (!t) {
     r.reason = "missing field '" + rules.time_field + "'";
     return r;
   }
-  if (!t->value().is_string()) {
-    r.reason = "field '" + rules.time_field + "' is " + kind_name(t->value().kind()) + ", not a string";
+  if (!t->is_string()) {
+    r.reason = "field '" + rules.time_field + "' is " + kind_name(t->type()) + ", not a string";
     return r;
   }
-  const boost::json::string& ts = t->value().get_string();
+  const std::string_view ts = t->get_string().value_unsafe();
   std::string why;
-  const auto ms = parse_naive_datetime(std::string_view(ts.data(), ts.size()), &why);
+  const auto ms = parse_naive_datetime(ts, &why);
   if (!ms) {
     std::string shown(ts.data(), std::min<std::size_t>(ts.size(), 40));
     r.reason = "field '" + rules.time_field + "' value '" + shown + "' is not a date-time: " + why;
@@ -97,18 +83,18 @@ Validated validate_record(const boost::json::value& v, const RecordRules& rules)
   }
   r.event_ms = *ms;
   if (!rules.key_field.empty()) {
-    const auto k = o.find(rules.key_field);
-    if (k == o.end() || k->value().is_null()) {
+    const auto k = find_field(o, rules.key_field);
+    if (!k || k->is_null()) {
       r.reason = "missing key field '" + rules.key_field + "'";
       return r;
     }
-    if (k->value().is_string()) {
-      r.key.assign(k->value().get_string().data(), k->value().get_string().size());
-    } else if (k->value().is_object() || k->value().is_array()) {
-      r.reason = "key field '" + rules.key_field + "' is " + kind_name(k->value().kind()) + ", not a scalar";
+    if (k->is_string()) {
+      r.key.assign(k->get_string().value_unsafe());
+    } else if (k->is_object() || k->is_array()) {
+      r.reason = "key field '" + rules.key_field + "' is " + kind_name(k->type()) + ", not a scalar";
       return r;
     } else {
-      r.key = boost::json::serialize(k->value());
+      r.key = json_text(*k);
     }
   }
   return r;

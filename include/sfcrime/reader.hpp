@@ -8,15 +8,26 @@
 /// The format is detected from the first non-blank byte: `[` means one JSON array, anything else
 /// means NDJSON (one value per line; blank lines are skipped).
 #include <cstddef>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace sfcrime {
 
 /// One record's raw text as it stands in the input (not validated beyond bracket balance).
 struct RawRecord {
   std::string_view text;      ///< valid until the next call to next()
+  /// With RecordReader::set_compact(true): `text` without the whitespace between its tokens (the
+  /// compact form, as simdjson::minify or compact_json() would write it), made in the same pass
+  /// that finds the record's end; else empty. Valid until the next call to next().
+  std::string_view compact;
   std::uint64_t number = 0;   ///< 1-based position of the record in the input
   std::uint64_t line = 0;     ///< 1-based line on which the record starts
 };
@@ -51,6 +62,12 @@ class RecordReader {
   /// make next() wait for its rest.
   bool ready(int timeout_ms);
 
+  /// Also writes each record's compact form (RawRecord::compact): what `produce` sends.
+  void set_compact(bool on) noexcept { compact_on_ = on; }
+
+  /// True when the input is a regular file (reading it never waits for a writer).
+  bool regular_file() const noexcept;
+
   Format format() const noexcept { return format_; }
   /// Bytes consumed from the input so far.
   std::uint64_t bytes_read() const noexcept { return base_ + pos_; }
@@ -59,7 +76,9 @@ class RecordReader {
  private:
   bool fill();                      // reads more input after the data in buf_; false at EOF
   bool skip_ws();                   // advances pos_ past whitespace; false at EOF
-  std::size_t scan_value(std::size_t from);  // end of the JSON value starting at from
+  // End of the JSON value starting at from; counts its lines into scanned_lines_ and, with
+  // compact_on_, writes its compact form to compact_.
+  std::size_t scan_value(std::size_t from);
   std::string where(std::size_t at);
   void check_size(std::size_t from, std::size_t to);  // DataError if [from, to) exceeds the limit   // " (NAME line L, byte B)"
   void count_lines(std::size_t upto);
@@ -79,6 +98,49 @@ class RecordReader {
   bool done_ = false;
   bool expect_comma_ = false;
   Format format_ = Format::unknown;
+  bool compact_on_ = false;
+  std::string compact_;              // the last record's compact form
+  std::uint64_t scanned_lines_ = 0;  // newlines inside the last scanned value
+};
+
+/// A RecordReader run in a thread of its own, a few batches ahead of the caller, so that finding
+/// and compacting the records (one pass over every byte) overlaps with what the caller does with
+/// them (`produce`: parsing, validating, handing to librdkafka) on a second core.
+///
+/// Only for regular files (RecordReader::regular_file()): a read of a pipe can wait for its writer
+/// without end, and the thread could then not be stopped; callers read pipes directly.
+/// Records, their numbers and lines, and the errors thrown are those of the RecordReader, in the
+/// same order: an error comes after every record before it. Memory: kBatches batches of at most
+/// kBatchRecords records or kBatchBytes bytes of text (plus one record larger than that).
+class ReadAheadReader {
+ public:
+  /// Takes the reader (configured: set_compact) and starts the thread.
+  explicit ReadAheadReader(std::unique_ptr<RecordReader> reader);
+  /// Stops the thread (it is at most one batch from noticing) and joins it.
+  ~ReadAheadReader();
+  ReadAheadReader(const ReadAheadReader&) = delete;
+  ReadAheadReader& operator=(const ReadAheadReader&) = delete;
+
+  /// As RecordReader::next(): the next record (its views valid until the next call), false at the
+  /// end of the input. @throws what RecordReader::next() threw, once the records before it are taken.
+  bool next(RawRecord& out);
+
+  static constexpr std::size_t kBatches = 4;
+  static constexpr std::size_t kBatchRecords = 1024;
+  static constexpr std::size_t kBatchBytes = 1u << 20;
+
+ private:
+  struct Batch;
+  void run() noexcept;
+
+  std::unique_ptr<RecordReader> reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Batch>> free_, full_;  // guarded by mu_
+  bool stop_ = false;                               // guarded by mu_
+  std::unique_ptr<Batch> current_;                  // the caller's batch
+  std::size_t at_ = 0;                              // next record of current_
+  std::thread thread_;
 };
 
 }  // namespace sfcrime

@@ -13,6 +13,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <ostream>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
@@ -545,4 +548,157 @@ BOOST_AUTO_TEST_CASE(fd_constructor_does_not_close_the_descriptor) {
   }
   BOOST_TEST(::fcntl(fd, F_GETFD) != -1);  // still open
   ::close(fd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compact form (set_compact) and ReadAheadReader
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+/// A record with its compact form, copied out of a reader.
+struct Full {
+  std::string text, compact;
+  std::uint64_t number, line;
+  bool operator==(const Full&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Full& f) {
+  return os << "#" << f.number << " line " << f.line << " '" << f.text << "' -> '" << f.compact << "'";
+}
+
+/// Every record of `input` (a temp file) with its compact form, and the error thrown after them
+/// ("" when none), read by RecordReader directly or through a ReadAheadReader.
+std::pair<std::vector<Full>, std::string> read_path(const std::string& path, bool ahead) {
+  auto r = std::make_unique<RecordReader>(path);
+  r->set_compact(true);
+  BOOST_TEST(r->regular_file());
+  std::vector<Full> out;
+  std::string error;
+  RawRecord rec;
+  try {
+    if (ahead) {
+      sfcrime::ReadAheadReader a(std::move(r));
+      while (a.next(rec)) out.push_back({std::string(rec.text), std::string(rec.compact), rec.number, rec.line});
+    } else {
+      while (r->next(rec)) out.push_back({std::string(rec.text), std::string(rec.compact), rec.number, rec.line});
+    }
+  } catch (const sfcrime::DataError& e) {
+    error = e.what();
+  }
+  return {out, error};
+}
+
+std::pair<std::vector<Full>, std::string> read_all(const std::string& input, bool ahead) {
+  TempFile f(input);
+  return read_path(f.path(), ahead);
+}
+
+/// Compact JSON written independently of the reader: whitespace outside strings removed.
+std::string strip_ws(const std::string& text) {
+  std::string out;
+  bool in_string = false, escape = false;
+  for (const char c : text) {
+    if (in_string) {
+      out += c;
+      if (escape) escape = false;
+      else if (c == '\\') escape = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// A pretty-printed array of `n` records with escapes, unicode and nested values, `pad` bytes of
+/// padding in each.
+std::string pretty_array(int n, std::size_t pad = 10) {
+  std::string s = "[\r\n";
+  for (int i = 1; i <= n; ++i) {
+    s += "  {\n    \"crime_id\" : \"" + std::to_string(i) + "\",\n\t\"q\": \"a \\\"quoted\\\" \\\\ \\u00e9 caf\xC3\xA9 {[,]}\",\n";
+    s += "    \"n\": [ 1 , -2.5e3 , { \"x\" : null } ],\n    \"pad\": \"" + std::string(pad, 'p') + "\"\n  }";
+    s += i < n ? ",\n" : "\n";
+  }
+  return s + "]\n";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(compact_form_strips_whitespace_between_tokens_only) {
+  const std::string input = pretty_array(3);
+  const auto [recs, error] = read_all(input, false);
+  BOOST_TEST(error.empty(), error);
+  BOOST_REQUIRE(recs.size() == 3u);
+  for (const Full& r : recs) BOOST_TEST(r.compact == strip_ws(r.text), r);
+  BOOST_TEST(recs[0].compact.find("\"q\":\"a \\\"quoted\\\" \\\\ \\u00e9 caf\xC3\xA9 {[,]}\"") != std::string::npos,
+             recs[0]);
+  BOOST_TEST(recs[0].compact.find("[1,-2.5e3,{\"x\":null}]") != std::string::npos, recs[0]);
+  // NDJSON lines too, and top-level scalars and strings as they are.
+  const auto nd = read_all("{ \"a\" : [ 1, 2 ] }\n\"a b\"\n 42 \n", false);
+  BOOST_REQUIRE(nd.first.size() == 3u);
+  BOOST_TEST(nd.first[0].compact == "{\"a\":[1,2]}");
+  BOOST_TEST(nd.first[1].compact == "\"a b\"");
+  BOOST_TEST(nd.first[2].compact == "42");
+}
+
+BOOST_AUTO_TEST_CASE(compact_off_leaves_it_empty) {
+  TempFile f("[ {\"a\": 1} ]");
+  RecordReader r(f.path());
+  RawRecord rec;
+  BOOST_REQUIRE(r.next(rec));
+  BOOST_TEST(rec.compact.empty());
+  BOOST_TEST(rec.text == "{\"a\": 1}");
+}
+
+BOOST_AUTO_TEST_CASE(read_ahead_gives_what_the_reader_gives) {
+  // Several batches by count (> kBatchRecords records) and by bytes (> kBatchBytes), a record
+  // larger than a whole batch, NDJSON, and inputs that end in each kind of framing error.
+  const std::string big(sfcrime::ReadAheadReader::kBatchBytes + 100, 'x');
+  const std::vector<std::string> inputs = {
+      pretty_array(3000),
+      pretty_array(40, 40000),
+      "[{\"a\":\"" + big + "\"},{\"b\":1},{\"c\":\"" + big + "\"}]",
+      "{\"a\":1}\n\n{\"b\":2}\r\n" + std::string(5000, ' ') + "{\"c\":3}",
+      "",
+      pretty_array(2500).substr(0, 300000),        // truncated: an error after the records before
+      "[{\"a\":1},{\"b\":2}]x",                     // data after the array
+      "[{\"a\":1} {\"b\":2}]",                      // missing ','
+      "[{\"a\":1},{\"b\":2]}]",                     // mismatched bracket
+  };
+  for (const std::string& input : inputs) {
+    TempFile f(input);  // one file: the error messages name it
+    const auto direct = read_path(f.path(), false);
+    const auto ahead = read_path(f.path(), true);
+    BOOST_TEST_CONTEXT("input of " << input.size() << " bytes starting '" << input.substr(0, 40) << "'") {
+      BOOST_TEST(ahead.first.size() == direct.first.size());
+      BOOST_TEST((ahead.first == direct.first));
+      BOOST_TEST(ahead.second == direct.second);
+    }
+  }
+  // The inputs with an error do throw one, after some records.
+  const auto truncated = read_all(inputs[5], true);
+  BOOST_TEST(!truncated.second.empty());
+  BOOST_TEST(truncated.first.size() > 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(read_ahead_stops_when_dropped_early) {
+  // The caller stops after a few records of a large file: the destructor stops the thread,
+  // which is blocked waiting for a free batch, and returns.
+  TempFile f(pretty_array(20000));
+  for (int taken : {0, 1, 1500}) {
+    auto r = std::make_unique<RecordReader>(f.path());
+    r->set_compact(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      sfcrime::ReadAheadReader a(std::move(r));
+      RawRecord rec;
+      for (int i = 0; i < taken; ++i) BOOST_REQUIRE(a.next(rec));
+      if (taken) BOOST_TEST(rec.number == static_cast<std::uint64_t>(taken));
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)), "taken " << taken);
+  }
 }
