@@ -97,7 +97,12 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
       if (options_.exit_at_end) {
         const kafka::Watermarks w = watermarks(options_.topic, p);
         const std::int64_t at = list->elems[i].offset;
-        track(p, at >= 0 ? at : (options_.from_beginning ? w.low : w.high), w.high);
+        const std::int64_t start = at >= 0 ? at : (options_.from_beginning ? w.low : w.high);
+        track(p, start, w.high);
+        // Start at the offset just read rather than a logical one: librdkafka would look it up
+        // again, and its first fetch then came 500 ms late in one run of three (real data, 6
+        // partitions). Should the log start move meanwhile, auto.offset.reset applies.
+        list->elems[i].offset = start;
       }
       assignment_.insert(p);
     }
@@ -294,6 +299,7 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
           const kafka::Watermarks w = self->watermarks(tp.topic, tp.partition);
           const std::int64_t start = tp.offset >= 0 ? tp.offset : (self->options_.from_beginning ? w.low : w.high);
           self->track(tp.partition, start, w.high);
+          tp.offset = start;  // as in the constructor: no second lookup by librdkafka
         }
       }
       self->split_queues(parts);
