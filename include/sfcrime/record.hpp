@@ -60,7 +60,7 @@ std::string json_text(const simdjson::dom::element& v);
 
 /// Writes `text`, one well-formed JSON value (as RecordParser accepted it), to `out` without the
 /// whitespace between tokens: the compact form `produce` sends. Unlike re-serializing the parsed
-/// value, numbers and string escapes stay exactly as written. Uses simdjson::minify (SIMD).
+/// value, numbers and string escapes stay exactly as written.
 void compact_json(std::string_view text, std::string& out);
 
 /// Returns the string value of `field` (its last occurrence) in object `o`, or std::nullopt when
