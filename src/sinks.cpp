@@ -83,7 +83,15 @@ class JsonRowWriter {
       text += boost::json::serialize(json_row(labels_, scratch_, start, end, w, r, final, batch_id));
       return;
     }
-    auto str = [&](std::string_view v) { text += boost::json::serialize(boost::json::string_view(v)); };
+    // A JSON string as Boost.JSON writes it, through a reused serializer (no allocation).
+    auto str = [&](std::string_view v) {
+      serializer_.reset(boost::json::string_view(v));
+      char buf[256];
+      while (!serializer_.done()) {
+        const boost::json::string_view got = serializer_.read(buf, sizeof buf);
+        text.append(got.data(), got.size());
+      }
+    };
     text += "{\"window_start\":";
     str(start);
     text += ",\"window_end\":";
@@ -122,6 +130,7 @@ class JsonRowWriter {
   const RowLabels& labels_;
   std::vector<std::string> quoted_by_;
   std::vector<std::string> scratch_;
+  boost::json::serializer serializer_;
   bool direct_ = true;
 };
 
