@@ -53,6 +53,7 @@
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/engine.hpp"
 #include "sfcrime/record.hpp"
+#include "../tests/unit/compact_model.hpp"  // compact_json's model, shared with the unit tests
 
 namespace {
 
@@ -463,30 +464,8 @@ void check_validation(const sfcrime::Validated& r, const Expected& x, const sfcr
 }
 
 // ---------------------------------------------------------------------------------------------
-// compact_json's model, and guard pages for the uninstrumented simdjson::minify
+// Guard pages for the uninstrumented simdjson::minify (compact_json's model: compact_model.hpp)
 // ---------------------------------------------------------------------------------------------
-
-/// The text without the RFC 8259 whitespace outside strings (the hand-written compact_json that
-/// simdjson::minify replaced).
-std::string strip_whitespace(std::string_view text) {
-  std::string out;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      out.push_back(c);
-      if (c == '\\' && i + 1 < text.size())
-        out.push_back(text[++i]);
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    if (c == '"') in_string = true;
-    out.push_back(c);
-  }
-  return out;
-}
 
 /// A buffer whose last byte is followed by an inaccessible page: any access past it faults,
 /// also from code ASan does not see (libsimdjson.so).
@@ -595,7 +574,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   sfcrime::compact_json(guarded, sent);
 
   if (v) {
-    CHECK(sent == strip_whitespace(text), sent);
+    CHECK(sent == sfcrime::test::strip_whitespace(text), sent);
     const Oracle back = oracle_parse(sent);
     CHECK(back.ok && back.value == want.value, sent);
     CHECK(back.numbers == want.numbers, sent);  // every number token as written

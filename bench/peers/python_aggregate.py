@@ -24,13 +24,12 @@ import time
 
 T0 = time.monotonic()  # the peer's start, before any import that costs (wall_s counts from here)
 
-import argparse
+import common  # bench/peers/common.py
 import json
 import os
 import resource
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 PEER = "python"
 
@@ -44,44 +43,14 @@ def die(msg):
     sys.exit(1)
 
 
-def ensure_venv():
-    """Import confluent_kafka, re-executing under bench/.venv's interpreter when it is missing here.
-
-    The runner may start us with any python3; the pinned client lives in bench/.venv. CLOCK_MONOTONIC
-    is system-wide on Linux, so the start time handed over in the environment stays comparable.
-    """
-    try:
-        import confluent_kafka  # noqa: F401
-        return
-    except ImportError:
-        pass
-    venv_python = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python"
-    if venv_python.exists() and not os.environ.get("SFCRIME_PEER_REEXEC"):
-        os.environ["SFCRIME_PEER_REEXEC"] = "1"
-        os.environ["SFCRIME_PEER_T0"] = repr(T0)
-        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-    die("confluent-kafka is not installed for this interpreter and bench/.venv is missing: "
-        "run bench/peers/install")
-
-
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT")
-    p.add_argument("--topic", required=True)
-    p.add_argument("--window-minutes", type=int, default=30)
-    # Accepted for the runner's common interface and echoed; not applied: the read is bounded and
-    # complete, and every record is counted, as Spark's update mode does for records that are not
-    # late (the runner's topics are produced in event-time order, so none is).
-    p.add_argument("--watermark-minutes", type=int, default=60)
-    p.add_argument("--expected-records", type=int, metavar="N",
-                   help="fail unless exactly N records were read")
-    p.add_argument("--dump-rows", metavar="FILE",
-                   help='write the answer, one JSON line per row: {"window_start", "type", "count"}')
+    # --watermark-minutes is accepted for the common interface and echoed, not applied: the read is
+    # bounded and complete, and every record is counted, as Spark's update mode does for records
+    # that are not late (the runner's topics are produced in event-time order, so none is).
+    p = common.arguments(__doc__.split("\n\n")[0])
     p.add_argument("--batch", type=int, default=1000, metavar="N",
                    help="messages per Consumer.consume() call (1: one poll() per message, as the "
                         "course projects do)")
-    p.add_argument("--timeout-s", type=float, default=600.0,
-                   help="fail when the whole run takes longer (default 600)")
     a = p.parse_args()
     if a.window_minutes <= 0 or a.watermark_minutes < 0 or a.batch <= 0 or a.timeout_s <= 0:
         p.error("--window-minutes and --batch must be positive, --watermark-minutes not negative")
@@ -113,11 +82,11 @@ def high_watermarks(consumer, topic, timeout_s):
 
 def main():
     args = parse_args()
-    ensure_venv()
+    common.ensure_venv("confluent_kafka", T0, die)
     import confluent_kafka
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-    t0 = float(os.environ.get("SFCRIME_PEER_T0", T0))
+    t0 = common.start_time(T0)
     deadline = t0 + args.timeout_s
     window = timedelta(minutes=args.window_minutes)
     epoch = datetime(1970, 1, 1)

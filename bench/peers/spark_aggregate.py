@@ -28,7 +28,7 @@ import time
 
 T0 = time.monotonic()  # the peer's start, before any import that costs (wall_s counts from here)
 
-import argparse
+import common  # bench/peers/common.py
 import glob
 import json
 import os
@@ -65,36 +65,8 @@ def die(msg):
     sys.exit(1)
 
 
-def ensure_venv():
-    """Import pyspark, re-executing under bench/.venv's interpreter when it is missing here.
-
-    The runner may start us with any python3; the pinned PySpark lives in bench/.venv.
-    CLOCK_MONOTONIC is system-wide on Linux, so the start time handed over stays comparable.
-    """
-    try:
-        import pyspark  # noqa: F401
-        return
-    except ImportError:
-        pass
-    venv_python = BENCH / ".venv" / "bin" / "python"
-    if venv_python.exists() and not os.environ.get("SFCRIME_PEER_REEXEC"):
-        os.environ["SFCRIME_PEER_REEXEC"] = "1"
-        os.environ["SFCRIME_PEER_T0"] = repr(T0)
-        os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-    die("pyspark is not installed for this interpreter and bench/.venv is missing: "
-        "run bench/peers/install")
-
-
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT")
-    p.add_argument("--topic", required=True)
-    p.add_argument("--window-minutes", type=int, default=30)
-    p.add_argument("--watermark-minutes", type=int, default=60)
-    p.add_argument("--expected-records", type=int, metavar="N",
-                   help="fail unless exactly N records were read")
-    p.add_argument("--dump-rows", metavar="FILE",
-                   help='write the answer, one JSON line per row: {"window_start", "type", "count"}')
+    p = common.arguments(__doc__.split("\n\n")[0])
     p.add_argument("--max-offsets-per-trigger", type=int, metavar="N",
                    help="the Kafka source's maxOffsetsPerTrigger (default: none, so availableNow "
                         "reads the topic in one micro-batch)")
@@ -102,8 +74,6 @@ def parse_args():
                    help="spark.sql.shuffle.partitions (default 2: one per core)")
     p.add_argument("--driver-memory", default="1g",
                    help="spark.driver.memory, the heap of the local-mode JVM (default 1g, Spark's)")
-    p.add_argument("--timeout-s", type=float, default=600.0,
-                   help="fail when the whole run takes longer (default 600)")
     a = p.parse_args()
     if a.window_minutes <= 0 or a.watermark_minutes < 0 or a.timeout_s <= 0 or a.shuffle_partitions <= 0:
         p.error("--window-minutes, --shuffle-partitions and --timeout-s must be positive, "
@@ -141,8 +111,8 @@ def peak_rss_mb(pid):
 
 def main():
     args = parse_args()
-    ensure_venv()
-    t0 = float(os.environ.get("SFCRIME_PEER_T0", T0))
+    common.ensure_venv("pyspark", T0, die)
+    t0 = common.start_time(T0)
 
     # Every wait is bounded, the JVM's start-up included: past the limit, say so and leave.
     # (The py4j gateway JVM exits by itself when its parent's pipe closes.)

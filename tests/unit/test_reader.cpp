@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE reader
 #include <boost/test/unit_test.hpp>
 
+#include "compact_model.hpp"
 #include "temp_file.hpp"
 
 #include <fcntl.h>
@@ -594,25 +595,6 @@ std::pair<std::vector<Full>, std::string> read_all(const std::string& input, boo
   return read_path(f.path(), ahead);
 }
 
-/// Compact JSON written independently of the reader: whitespace outside strings removed.
-std::string strip_ws(const std::string& text) {
-  std::string out;
-  bool in_string = false, escape = false;
-  for (const char c : text) {
-    if (in_string) {
-      out += c;
-      if (escape) escape = false;
-      else if (c == '\\') escape = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-      out += c;
-    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-      out += c;
-    }
-  }
-  return out;
-}
 
 /// A pretty-printed array of `n` records with escapes, unicode and nested values, `pad` bytes of
 /// padding in each.
@@ -633,7 +615,7 @@ BOOST_AUTO_TEST_CASE(compact_form_strips_whitespace_between_tokens_only) {
   const auto [recs, error] = read_all(input, false);
   BOOST_TEST(error.empty(), error);
   BOOST_REQUIRE(recs.size() == 3u);
-  for (const Full& r : recs) BOOST_TEST(r.compact == strip_ws(r.text), r);
+  for (const Full& r : recs) BOOST_TEST(r.compact == sfcrime::test::strip_whitespace(r.text), r);
   BOOST_TEST(recs[0].compact.find("\"q\":\"a \\\"quoted\\\" \\\\ \\u00e9 caf\xC3\xA9 {[,]}\"") != std::string::npos,
              recs[0]);
   BOOST_TEST(recs[0].compact.find("[1,-2.5e3,{\"x\":null}]") != std::string::npos, recs[0]);

@@ -16,6 +16,8 @@
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/record.hpp"
 
+#include "compact_model.hpp"
+
 namespace {
 
 namespace dom = simdjson::dom;
@@ -724,34 +726,8 @@ BOOST_AUTO_TEST_CASE(parser_reuses_its_buffers) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// compact_json: what produce sends
+// compact_json: what produce sends (against compact_model.hpp)
 // ---------------------------------------------------------------------------------------------
-
-namespace {
-
-/// An independent model of compact_json: the text without the RFC 8259 whitespace outside strings
-/// (sfcrime's hand-written compact_json before simdjson::minify).
-std::string strip_whitespace(std::string_view text) {
-  std::string out;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      out.push_back(c);
-      if (c == '\\' && i + 1 < text.size())
-        out.push_back(text[++i]);
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    if (c == '"') in_string = true;
-    out.push_back(c);
-  }
-  return out;
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(compact_json_drops_whitespace_between_tokens_only) {
   std::string out;
@@ -795,7 +771,7 @@ BOOST_AUTO_TEST_CASE(compact_json_of_pretty_printed_multi_line_records) {
              "{\"crime_id\":\"183651890\",\"original_crime_type_name\":\"Traffic Stop\",\"call_date_time\":"
              "\"2018-10-02T09:17:00\",\"nested\":{\"list\":[1,2.50,\"a, b\",{}],\"empty\":[]},"
              "\"text\":\"a \\\"quoted\\\" word, then \\\\\",\"end\":null}");
-  BOOST_TEST(out == strip_whitespace(pretty));
+  BOOST_TEST(out == sfcrime::test::strip_whitespace(pretty));
   // It is the same record.
   RecordParser p;
   std::string error;
@@ -822,7 +798,7 @@ BOOST_AUTO_TEST_CASE(compact_json_of_a_record_larger_than_1_mb) {
   BOOST_REQUIRE(text.size() > 1'000'000u);
   std::string out = "previous contents, longer or shorter";
   sfcrime::compact_json(text, out);
-  const std::string expected = strip_whitespace(text);
+  const std::string expected = sfcrime::test::strip_whitespace(text);
   BOOST_TEST(out.size() == expected.size());
   BOOST_TEST((out == expected), "compact_json differs from the model at byte " << [&] {
     std::size_t i = 0;

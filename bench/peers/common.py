@@ -1,0 +1,49 @@
+"""What the benchmark's peers (spark_aggregate.py, python_aggregate.py) share: the re-execution
+under bench/.venv and the command-line interface bench/run.py calls them with."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1]
+
+
+def ensure_venv(module, t0, die):
+    """Imports `module`, re-executing the calling script under bench/.venv's interpreter when it is
+    missing here (the runner may start a peer with any python3; the pinned packages live in
+    bench/.venv). `t0` (time.monotonic() at the peer's start) is handed over in the environment:
+    CLOCK_MONOTONIC is system-wide on Linux, so it stays comparable. Calls die(message) when the
+    module is nowhere to be found."""
+    try:
+        __import__(module)
+        return
+    except ImportError:
+        pass
+    venv_python = BENCH / ".venv" / "bin" / "python"
+    if venv_python.exists() and not os.environ.get("SFCRIME_PEER_REEXEC"):
+        os.environ["SFCRIME_PEER_REEXEC"] = "1"
+        os.environ["SFCRIME_PEER_T0"] = repr(t0)
+        script = Path(sys.argv[0]).resolve()
+        os.execv(str(venv_python), [str(venv_python), str(script), *sys.argv[1:]])
+    die(f"{module} is not installed for this interpreter and bench/.venv is missing: run bench/peers/install")
+
+
+def start_time(t0):
+    """The peer's start: the first interpreter's, after a re-execution by ensure_venv()."""
+    return float(os.environ.get("SFCRIME_PEER_T0", t0))
+
+
+def arguments(description, watermark_help=None):
+    """An argument parser with the options every peer takes (bench/README.md, "peers"); the caller
+    adds its own, then parses."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT")
+    p.add_argument("--topic", required=True)
+    p.add_argument("--window-minutes", type=int, default=30)
+    p.add_argument("--watermark-minutes", type=int, default=60, help=watermark_help)
+    p.add_argument("--expected-records", type=int, metavar="N", help="fail unless exactly N records were read")
+    p.add_argument("--dump-rows", metavar="FILE",
+                   help='write the answer, one JSON line per row: {"window_start", "type", "count"}')
+    p.add_argument("--timeout-s", type=float, default=600.0, help="fail when the whole run takes longer (default 600)")
+    return p
