@@ -361,24 +361,22 @@ kafka::Message TopicSource::next(std::chrono::milliseconds wait) {
   kafka::Message m(rd_kafka_consumer_poll(handle_.get(), static_cast<int>(wait.count())));
   rethrow();
   if (!m) {
-    check_idle(std::chrono::steady_clock::now());
+    if (options_.exit_at_end) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!assigned_ && now - started_ > config().timeout + std::chrono::seconds(45))
+        throw UnavailableError("no partition of '" + options_.topic + "' was assigned to group '" +
+                               options_.group.value_or("") + "' within " +
+                               std::to_string((config().timeout + std::chrono::seconds(45)).count() / 1000) +
+                               " s (is the group coordinator available?)");
+      if (all_brokers_down()) {
+        if (down_since_ == std::chrono::steady_clock::time_point{}) down_since_ = now;
+        if (now - down_since_ > config().timeout)
+          throw UnavailableError(unreachable_message("messages of '" + options_.topic + "'"));
+      }
+    }
     return nullptr;
   }
   return accept(m) ? std::move(m) : nullptr;
-}
-
-void TopicSource::check_idle(std::chrono::steady_clock::time_point now) {
-  if (!options_.exit_at_end) return;
-  if (!assigned_ && now - started_ > config().timeout + std::chrono::seconds(45))
-    throw UnavailableError("no partition of '" + options_.topic + "' was assigned to group '" +
-                           options_.group.value_or("") + "' within " +
-                           std::to_string((config().timeout + std::chrono::seconds(45)).count() / 1000) +
-                           " s (is the group coordinator available?)");
-  if (all_brokers_down()) {
-    if (down_since_ == std::chrono::steady_clock::time_point{}) down_since_ = now;
-    if (now - down_since_ > config().timeout)
-      throw UnavailableError(unreachable_message("messages of '" + options_.topic + "'"));
-  }
 }
 
 bool TopicSource::accept(const kafka::Message& m) {
@@ -431,14 +429,13 @@ void TopicSource::wait(std::chrono::milliseconds wait) {
   }
 }
 
-std::size_t TopicSource::poll_partition(std::int32_t partition, std::chrono::milliseconds wait,
-                                        std::vector<kafka::Message>& out, std::size_t max) {
+std::size_t TopicSource::poll_partition(std::int32_t partition, std::vector<kafka::Message>& out, std::size_t max) {
   if (rebalance_error_) std::rethrow_exception(std::exchange(rebalance_error_, nullptr));
   const auto q = queues_.find(partition);
   if (q == queues_.end()) return 0;
   constexpr std::size_t kMax = 512;
   rd_kafka_message_t* got[kMax];
-  const ssize_t n = rd_kafka_consume_batch_queue(q->second, static_cast<int>(wait.count()), got,
+  const ssize_t n = rd_kafka_consume_batch_queue(q->second, 0, got,
                                                  std::min(max, kMax));
   // Every message is owned first, so that all are freed when accept() throws for one of them.
   std::array<kafka::Message, kMax> owned;
@@ -451,7 +448,6 @@ std::size_t TopicSource::poll_partition(std::int32_t partition, std::chrono::mil
       ++added;
     }
   }
-  if (n <= 0) check_idle(std::chrono::steady_clock::now());
   return added;
 }
 

@@ -66,9 +66,9 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
   });
 }
 
-bool KafkaInput::refill(std::int32_t partition, std::chrono::milliseconds wait) {
+bool KafkaInput::refill(std::int32_t partition) {
   polled_batch_.clear();
-  if (source_.poll_partition(partition, wait, polled_batch_, kBatch) == 0) return false;
+  if (source_.poll_partition(partition, polled_batch_, kBatch) == 0) return false;
   auto& buf = buffers_[partition];
   for (kafka::Message& m : polled_batch_) {
     Buffered b;
@@ -89,7 +89,7 @@ InputItem* KafkaInput::try_take() {
   for (const std::int32_t p : source_.assignment()) {
     auto b = buffers_.find(p);
     if (b == buffers_.end() || b->second.empty()) {
-      if (refill(p, std::chrono::milliseconds(0))) {
+      if (refill(p)) {
         b = buffers_.find(p);
       } else {
         if (source_.caught_up(p)) continue;

@@ -78,13 +78,13 @@ class TopicSource : public kafka::Client {
   ///         InterruptedError never (callers check sfcrime::interrupted()).
   kafka::Message next(std::chrono::milliseconds wait);
 
-  /// With partition_queues: appends to `out` up to `max` messages of `partition`, waiting at most
-  /// `wait` for the first; partition-EOF events and errors are handled as next() handles them
-  /// (never appended). Serves the consumer queue (rebalances, errors) first, without waiting.
+  /// With partition_queues: appends to `out` up to `max` messages of `partition` that are in its
+  /// queue now (no wait: wait() waits for any queue); partition-EOF events and errors are handled
+  /// as next() handles them (never appended). The consumer queue and the time limits of
+  /// exit_at_end are served by serve().
   /// @returns the number of messages appended (0 for a partition not assigned now).
   /// @throws as next().
-  std::size_t poll_partition(std::int32_t partition, std::chrono::milliseconds wait, std::vector<kafka::Message>& out,
-                             std::size_t max);
+  std::size_t poll_partition(std::int32_t partition, std::vector<kafka::Message>& out, std::size_t max);
 
   /// With partition_queues: serves the consumer queue (rebalance callbacks, errors, the
   /// all-brokers-down check of next()) without waiting.
@@ -157,8 +157,6 @@ class TopicSource : public kafka::Client {
   // What next() and poll_partition() do with one polled message or event: true for a message to
   // hand to the caller (counted, its partition no longer at EOF); false for an event handled here.
   bool accept(const kafka::Message& m);
-  // The no-message path of next(): the assignment and all-brokers-down time limits.
-  void check_idle(std::chrono::steady_clock::time_point now);
   // Commits next_offset_ of `parts` synchronously (store_processed).
   void commit_partitions(const rd_kafka_topic_partition_list_t* parts, bool last = false);
   // Commits `offsets` (nullptr: the stored ones) waiting at most Config::timeout for the result.

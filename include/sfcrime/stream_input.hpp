@@ -11,7 +11,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,8 +120,8 @@ class KafkaInput final : public StreamInput {
     Extracted x;
   };
   InputItem* try_take();
-  // Moves what `partition`'s queue holds (waiting at most `wait` for it), extracted, to its buffer.
-  bool refill(std::int32_t partition, std::chrono::milliseconds wait);
+  // Moves what `partition`'s queue holds now, extracted, to its buffer; false when it held none.
+  bool refill(std::int32_t partition);
   /// Records polled from a partition's queue at a time.
   static constexpr std::size_t kBatch = 256;
 
