@@ -7,14 +7,26 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1]
+NAME = Path(sys.argv[0]).stem  # the peer's name in its messages: spark_aggregate, python_aggregate
 
 
-def ensure_venv(module, t0, die):
+def log(msg):
+    """One line on stderr, named after the peer (stdout carries only the answer)."""
+    print(f"{NAME}: {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg):
+    """Says why and exits 1."""
+    log(f"error: {msg}")
+    sys.exit(1)
+
+
+def ensure_venv(module, t0):
     """Imports `module`, re-executing the calling script under bench/.venv's interpreter when it is
     missing here (the runner may start a peer with any python3; the pinned packages live in
     bench/.venv). `t0` (time.monotonic() at the peer's start) is handed over in the environment:
-    CLOCK_MONOTONIC is system-wide on Linux, so it stays comparable. Calls die(message) when the
-    module is nowhere to be found."""
+    CLOCK_MONOTONIC is system-wide on Linux, so it stays comparable. Dies when the module is
+    nowhere to be found."""
     try:
         __import__(module)
         return

@@ -25,6 +25,7 @@ import time
 T0 = time.monotonic()  # the peer's start, before any import that costs (wall_s counts from here)
 
 import common  # bench/peers/common.py
+from common import die, log
 import json
 import os
 import resource
@@ -32,15 +33,6 @@ import sys
 from datetime import datetime, timedelta
 
 PEER = "python"
-
-
-def log(msg):
-    print(f"python_aggregate: {msg}", file=sys.stderr, flush=True)
-
-
-def die(msg):
-    log(f"error: {msg}")
-    sys.exit(1)
 
 
 def parse_args():
@@ -82,7 +74,7 @@ def high_watermarks(consumer, topic, timeout_s):
 
 def main():
     args = parse_args()
-    common.ensure_venv("confluent_kafka", T0, die)
+    common.ensure_venv("confluent_kafka", T0)
     import confluent_kafka
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 

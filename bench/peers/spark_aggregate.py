@@ -29,13 +29,13 @@ import time
 T0 = time.monotonic()  # the peer's start, before any import that costs (wall_s counts from here)
 
 import common  # bench/peers/common.py
+from common import die, log
 import glob
 import json
 import os
 import resource
 import shutil
 import signal
-import sys
 import tempfile
 from pathlib import Path
 
@@ -54,15 +54,6 @@ FIELDS = ("crime_id", "original_crime_type_name", "report_date", "call_date", "o
 # never emitted and the answer would be short. Update mode emits every changed (window, type) row
 # with its running count in each micro-batch; the latest value per key is the final count.
 OUTPUT_MODE = "update"
-
-
-def log(msg):
-    print(f"spark_aggregate: {msg}", file=sys.stderr, flush=True)
-
-
-def die(msg):
-    log(f"error: {msg}")
-    sys.exit(1)
 
 
 def parse_args():
@@ -111,7 +102,7 @@ def peak_rss_mb(pid):
 
 def main():
     args = parse_args()
-    common.ensure_venv("pyspark", T0, die)
+    common.ensure_venv("pyspark", T0)
     t0 = common.start_time(T0)
 
     # Every wait is bounded, the JVM's start-up included: past the limit, say so and leave.
