@@ -55,10 +55,12 @@ order from the committed repartition topic.
 `pytest -s` prints the figures (they also go to the terminal summary).
 """
 import collections
+import contextlib
 import json
 import random
 import signal
 import time
+import types
 
 import pytest
 from conftest import ROOT, load_module
@@ -94,16 +96,29 @@ def _check_committed_offsets(broker, group, topic, merged):
     eo.check_offsets_at_end(broker, group, topic, eo.input_ends(merged))
 
 
-
-
-
-
-
-
-
-
-
-
+@contextlib.contextmanager
+def _scenario(sfcrime_bin, broker, kcat, tmp_path, name, n, seed, partitions, *produce_args,
+              outputs=("out",)):
+    """What every scenario here starts from: `n` records of gen_stream (`seed`, none invalid)
+    produced by sfcrime (with `produce_args`) into a fresh topic so-NAME of `partitions`
+    partitions and read back by kcat (`merged`), a fresh one-partition topic so-NAME-OUTPUT for
+    each name in `outputs` (an attribute of that name), and a fresh group. On the way out, the
+    runs the test put in `runs` are closed, the topics deleted and the group's internal topics
+    with them."""
+    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, seed, invalid=False))
+    s = types.SimpleNamespace(group=eo.new_group("so-" + name), runs=[])
+    try:
+        with contextlib.ExitStack() as topics:
+            s.topic = topics.enter_context(h.fresh_topic(sfcrime_bin, broker, partitions, "so-" + name, kcat))
+            for o in outputs:
+                setattr(s, o, topics.enter_context(h.fresh_topic(sfcrime_bin, broker, 1, f"so-{name}-{o}", kcat)))
+            _produce(sfcrime_bin, broker, s.topic, data, n, *produce_args)
+            s.merged = _merged(kcat, broker, s.topic)
+            yield s
+    finally:
+        for run in s.runs:
+            run.close()
+        cleanup(sfcrime_bin, broker, s.group)
 
 
 def _check_committed(committed, expected, what):
@@ -117,10 +132,6 @@ def _check_committed(committed, expected, what):
     assert all(r.get("final") is True for r in rows), "%s: a row without final: true" % what
     d = so.diff_rows(so.final_view(rows, "append", BY), expected, BY)
     assert not d, "%s differs from the oracle: %s" % (what, d)
-
-
-
-
 
 
 def _start(sfcrime_bin, broker, args, tmp_path, names):
@@ -164,79 +175,72 @@ def test_one_process(variant, request, tmp_path, sfcrime_bin, broker, kcat):
     sc.show_figures(request.config)
     v = ONE_VARIANTS[variant]
     n = 1000
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1101, invalid=False))
-    group = eo.new_group("so-one")
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 3, "so-one", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-one-out", kcat) as out:
-            _produce(sfcrime_bin, broker, topic, data, n, "--order", "event-time")
-            merged = _merged(kcat, broker, topic)
-            assert len(merged) == n
-            res = _oracle(merged, mode=v["mode"])
-            assert res.late == 0 and res.invalid == 0
-            expected = so.apply_top(_expected(res), v["top"])
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "one", n, 1101, 3, "--order", "event-time") as case:
+        topic, out, group, merged = case.topic, case.out, case.group, case.merged
+        assert len(merged) == n
+        res = _oracle(merged, mode=v["mode"])
+        assert res.late == 0 and res.invalid == 0
+        expected = so.apply_top(_expected(res), v["top"])
 
-            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
-                           "--output-topic", out, "-o", "json", "--progress", "json",
-                           "--max-records-per-trigger", 200, *v["extra"])
-            t0 = time.monotonic()
+        args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                       "--output-topic", out, "-o", "json", "--progress", "json",
+                       "--max-records-per-trigger", 200, *v["extra"])
+        t0 = time.monotonic()
+        p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
+        secs = time.monotonic() - t0
+        assert p.returncode == 0, "exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
+        s = summary(p.stderr)
+        printed = h.parse_json_lines(p.stdout)
+        committed = eo.committed_rows(kcat, broker, out)
+        sc.figure("scale-out one process [%s]: %d records, %d batches, %d rows committed, "
+                  "%d rebalances, %.1f s" % (variant, n, s["batches"], len(committed),
+                                             s["rebalances"], secs))
+        assert s["late"] == 0 and s["invalid"] == 0 and s["filtered"] == 0, s
+        assert s["rebalances"] >= 1, s
+        if s["rebalances"] == 1:
+            assert s["regrouped"] == n, s
+            assert s["rows_out"] == len(committed), (s, len(committed))
+        else:
+            assert s["regrouped"] >= n, s
+        assert [r for _, r in committed] == printed, (
+            "the committed rows (one partition, in commit order) are not stdout's rows")
+        eo.check_keys(committed, BY)
+        rows = [r for _, r in committed]
+        if v["mode"] == "append":
+            _check_committed(committed, expected, "the committed output")
+            batches = sorted({r["batch_id"] for r in rows})
+            assert len(batches) >= 2 or variant == "top3", (
+                "every row was emitted in one batch (%r): no window closed before the end "
+                "of input" % batches)
+        else:
+            assert rows, "nothing committed"
+            d = so.diff_rows(so.final_view(rows, "update", BY), expected, BY)
+            assert not d, "the last versions of the committed rows differ: %s" % d
+            keys = {so.row_key(r, BY) for r in rows}
+            assert len(rows) > len(keys), (
+                "update mode emitted each of the %d keys once: no row was updated" % len(keys))
+
+        if variant == "append":
+            names = internal_topics(group)
+            for kind, want in (("repartition", 3), ("rows", 3), ("changelog", 6), ("done", 1)):
+                got = eo.topic_partitions(kcat, broker, names[kind])
+                assert got == want, "%s has %d partitions, %d expected" % (
+                    names[kind], got, want)
+            for kind in ("changelog", "done"):
+                config = eo.topic_config(broker, names[kind])
+                assert config.get("cleanup.policy") == "compact", (names[kind], config)
+            _check_committed_offsets(broker, group, topic, merged)
+
             p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
-            secs = time.monotonic() - t0
-            assert p.returncode == 0, "exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
-            s = summary(p.stderr)
-            printed = h.parse_json_lines(p.stdout)
-            committed = eo.committed_rows(kcat, broker, out)
-            sc.figure("scale-out one process [%s]: %d records, %d batches, %d rows committed, "
-                      "%d rebalances, %.1f s" % (variant, n, s["batches"], len(committed),
-                                                 s["rebalances"], secs))
-            assert s["late"] == 0 and s["invalid"] == 0 and s["filtered"] == 0, s
-            assert s["rebalances"] >= 1, s
-            if s["rebalances"] == 1:
-                assert s["regrouped"] == n, s
-                assert s["rows_out"] == len(committed), (s, len(committed))
-            else:
-                assert s["regrouped"] >= n, s
-            assert [r for _, r in committed] == printed, (
-                "the committed rows (one partition, in commit order) are not stdout's rows")
-            eo.check_keys(committed, BY)
-            rows = [r for _, r in committed]
-            if v["mode"] == "append":
-                _check_committed(committed, expected, "the committed output")
-                batches = sorted({r["batch_id"] for r in rows})
-                assert len(batches) >= 2 or variant == "top3", (
-                    "every row was emitted in one batch (%r): no window closed before the end "
-                    "of input" % batches)
-            else:
-                assert rows, "nothing committed"
-                d = so.diff_rows(so.final_view(rows, "update", BY), expected, BY)
-                assert not d, "the last versions of the committed rows differ: %s" % d
-                keys = {so.row_key(r, BY) for r in rows}
-                assert len(rows) > len(keys), (
-                    "update mode emitted each of the %d keys once: no row was updated" % len(keys))
-
-            if variant == "append":
-                names = internal_topics(group)
-                for kind, want in (("repartition", 3), ("rows", 3), ("changelog", 6), ("done", 1)):
-                    got = eo.topic_partitions(kcat, broker, names[kind])
-                    assert got == want, "%s has %d partitions, %d expected" % (
-                        names[kind], got, want)
-                for kind in ("changelog", "done"):
-                    config = eo.topic_config(broker, names[kind])
-                    assert config.get("cleanup.policy") == "compact", (names[kind], config)
-                _check_committed_offsets(broker, group, topic, merged)
-
-                p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
-                assert p.returncode == 0, "second run exit %d:\n%s" % (
-                    p.returncode, p.stderr[-3000:])
-                s2 = summary(p.stderr, "second run")
-                sc.figure("scale-out one process [%s]: a second run of the group: %s" % (
-                    variant, s2))
-                assert h.parse_json_lines(p.stdout) == [], "the second run printed rows"
-                assert s2["regrouped"] == 0 and s2["rows_out"] == 0, s2
-                assert eo.committed_rows(kcat, broker, out) == committed, (
-                    "the second run changed the committed output")
-    finally:
-        cleanup(sfcrime_bin, broker, group)
+            assert p.returncode == 0, "second run exit %d:\n%s" % (
+                p.returncode, p.stderr[-3000:])
+            s2 = summary(p.stderr, "second run")
+            sc.figure("scale-out one process [%s]: a second run of the group: %s" % (
+                variant, s2))
+            assert h.parse_json_lines(p.stdout) == [], "the second run printed rows"
+            assert s2["regrouped"] == 0 and s2["rows_out"] == 0, s2
+            assert eo.committed_rows(kcat, broker, out) == committed, (
+                "the second run changed the committed output")
 
 
 # --------------------------------------------------------------------------- b. three processes
@@ -256,48 +260,38 @@ def test_three_processes(request, tmp_path, sfcrime_bin, broker, kcat):
     nothing of an aborted one); the group's committed input offsets are the partitions' ends."""
     sc.show_figures(request.config)
     n = 6000
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1202, invalid=False))
-    group = eo.new_group("so-three")
-    runs = []
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 6, "so-three", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-three-out", kcat) as out:
-            _produce(sfcrime_bin, broker, topic, data, n)
-            merged = _merged(kcat, broker, topic)
-            res = _oracle(merged, watermark=GENEROUS)
-            assert res.late == 0
-            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
-                           "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
-                           "--progress", "json", "--max-records-per-trigger", 100,
-                           *FAST_HEARTBEAT)
-            t0 = time.monotonic()
-            runs = _start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C"))
-            codes = [run.wait(120) for run in runs]
-            secs = time.monotonic() - t0
-            for run, rc in zip(runs, codes):
-                assert rc == 0, "%s exit %d:\n%s" % (run.name, rc, run.diagnostics())
-            committed = eo.committed_rows(kcat, broker, out)
-            sc.figure("scale-out three processes: %d records, %d rows committed, %.1f s; %s" % (
-                n, len(committed), secs, "; ".join(_describe(r) for r in runs)))
-            sums = [summary(r.stderr(), r.name) for r in runs]
-            assert sum(s["late"] for s in sums) == 0, sums
-            assert sum(s["regrouped"] for s in sums) >= n, sums
-            shares = [sx.regrouped([r]) for r in runs]
-            assert sum(shares) == n, (
-                "the committed batches regrouped %r records (%d in all), the input has %d" % (
-                    shares, sum(shares), n))
-            assert all(shares), "a process committed no input: %r" % shares
-            _check_committed(committed, _expected(res), "the committed output")
-            printed = [r for run in runs for r in run.rows()]
-            rows = [r for _, r in committed]
-            assert _canon(printed) == _canon(rows), (
-                "the processes' stdout together is not the committed output: " +
-                h.counter_diff(_canon(printed), _canon(rows)))
-            _check_committed_offsets(broker, group, topic, merged)
-    finally:
-        for run in runs:
-            run.close()
-        cleanup(sfcrime_bin, broker, group)
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "three", n, 1202, 6) as case:
+        topic, out, group, merged, runs = case.topic, case.out, case.group, case.merged, case.runs
+        res = _oracle(merged, watermark=GENEROUS)
+        assert res.late == 0
+        args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                       "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
+                       "--progress", "json", "--max-records-per-trigger", 100,
+                       *FAST_HEARTBEAT)
+        t0 = time.monotonic()
+        runs.extend(_start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C")))
+        codes = [run.wait(120) for run in runs]
+        secs = time.monotonic() - t0
+        for run, rc in zip(runs, codes):
+            assert rc == 0, "%s exit %d:\n%s" % (run.name, rc, run.diagnostics())
+        committed = eo.committed_rows(kcat, broker, out)
+        sc.figure("scale-out three processes: %d records, %d rows committed, %.1f s; %s" % (
+            n, len(committed), secs, "; ".join(_describe(r) for r in runs)))
+        sums = [summary(r.stderr(), r.name) for r in runs]
+        assert sum(s["late"] for s in sums) == 0, sums
+        assert sum(s["regrouped"] for s in sums) >= n, sums
+        shares = [sx.regrouped([r]) for r in runs]
+        assert sum(shares) == n, (
+            "the committed batches regrouped %r records (%d in all), the input has %d" % (
+                shares, sum(shares), n))
+        assert all(shares), "a process committed no input: %r" % shares
+        _check_committed(committed, _expected(res), "the committed output")
+        printed = [r for run in runs for r in run.rows()]
+        rows = [r for _, r in committed]
+        assert _canon(printed) == _canon(rows), (
+            "the processes' stdout together is not the committed output: " +
+            h.counter_diff(_canon(printed), _canon(rows)))
+        _check_committed_offsets(broker, group, topic, merged)
 
 
 # --------------------------------------------------------------------------- c. kill -9
@@ -318,66 +312,56 @@ def test_three_processes_one_killed(request, tmp_path, sfcrime_bin, broker, kcat
     sc.show_figures(request.config)
     n = 6000
     rng = random.Random(KILL_SEED)
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, KILL_SEED, invalid=False))
-    group = eo.new_group("so-kill")
-    runs = []
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 6, "so-kill", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-kill-out", kcat) as out:
-            _produce(sfcrime_bin, broker, topic, data, n)
-            merged = _merged(kcat, broker, topic)
-            res = _oracle(merged, watermark=GENEROUS)
-            assert res.late == 0
-            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
-                           "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
-                           "--progress", "json", "--max-records-per-trigger", 300,
-                           "--trigger", "1s", *FAST_HEARTBEAT)
-            victim_index = rng.randrange(3)
-            reports_before_kill = rng.randint(2, 5)
-            delay = rng.uniform(0, 1.0)
-            t0 = time.monotonic()
-            runs = _start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C"))
-            victim = runs[victim_index]
-            reached = victim.wait_until(lambda: len(victim.reports()) >= reports_before_kill,
-                                        timeout=90, poll=0.01)
-            assert reached and victim.alive(), (
-                "%s ended (exit %s) before its kill after %d batch reports:\n%s" % (
-                    victim.name, victim.proc.returncode, reports_before_kill,
-                    victim.diagnostics()))
-            time.sleep(delay)
-            reports, printed_rows, kill_s = len(victim.reports()), len(victim.rows()), \
-                victim.seconds()
-            assert victim.kill9(), "%s ended before the kill:\n%s" % (
-                victim.name, victim.diagnostics())
-            survivors = [r for r in runs if r is not victim]
-            codes = [run.wait(120) for run in survivors]
-            secs = time.monotonic() - t0
-            committed = eo.committed_rows(kcat, broker, out)
-            written = len(eo.kcat_read(kcat, broker, out, "read_uncommitted"))
-            sc.figure("scale-out kill -9 [seed %d]: %s killed after %.1f s, %d batch reports, "
-                      "%d rows printed; %d rows committed (%d written, aborted ones included), "
-                      "%.1f s in all; %s" % (
-                          KILL_SEED, victim.name, kill_s, reports, printed_rows, len(committed),
-                          written, secs, "; ".join(_describe(r) for r in survivors)))
-            for run, rc in zip(survivors, codes):
-                assert rc == 0, "%s exit %d after %s was killed:\n%s" % (
-                    run.name, rc, victim.name, run.diagnostics())
-            _check_committed(committed, _expected(res), "the committed output")
-            rows = [r for _, r in committed]
-            printed = [r for run in runs for r in run.rows()]
-            assert not _canon(printed) - _canon(rows), (
-                "rows printed on stdout that are not committed: %r" % list(
-                    (_canon(printed) - _canon(rows)).elements())[:5])
-            assert len({so.row_key(r, BY) for r in printed}) == len(printed), \
-                "a (window, type) row was printed twice"
-            sums = [summary(r.stderr(), r.name) for r in survivors]
-            assert max(s["rebalances"] for s in sums) >= 2, (
-                "no survivor took tasks over after the kill: %r" % sums)
-            _check_committed_offsets(broker, group, topic, merged)
-    finally:
-        for run in runs:
-            run.close()
-        cleanup(sfcrime_bin, broker, group)
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "kill", n, KILL_SEED, 6) as case:
+        topic, out, group, merged, runs = case.topic, case.out, case.group, case.merged, case.runs
+        res = _oracle(merged, watermark=GENEROUS)
+        assert res.late == 0
+        args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                       "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
+                       "--progress", "json", "--max-records-per-trigger", 300,
+                       "--trigger", "1s", *FAST_HEARTBEAT)
+        victim_index = rng.randrange(3)
+        reports_before_kill = rng.randint(2, 5)
+        delay = rng.uniform(0, 1.0)
+        t0 = time.monotonic()
+        runs.extend(_start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C")))
+        victim = runs[victim_index]
+        reached = victim.wait_until(lambda: len(victim.reports()) >= reports_before_kill,
+                                    timeout=90, poll=0.01)
+        assert reached and victim.alive(), (
+            "%s ended (exit %s) before its kill after %d batch reports:\n%s" % (
+                victim.name, victim.proc.returncode, reports_before_kill,
+                victim.diagnostics()))
+        time.sleep(delay)
+        reports, printed_rows, kill_s = len(victim.reports()), len(victim.rows()), \
+            victim.seconds()
+        assert victim.kill9(), "%s ended before the kill:\n%s" % (
+            victim.name, victim.diagnostics())
+        survivors = [r for r in runs if r is not victim]
+        codes = [run.wait(120) for run in survivors]
+        secs = time.monotonic() - t0
+        committed = eo.committed_rows(kcat, broker, out)
+        written = len(eo.kcat_read(kcat, broker, out, "read_uncommitted"))
+        sc.figure("scale-out kill -9 [seed %d]: %s killed after %.1f s, %d batch reports, "
+                  "%d rows printed; %d rows committed (%d written, aborted ones included), "
+                  "%.1f s in all; %s" % (
+                      KILL_SEED, victim.name, kill_s, reports, printed_rows, len(committed),
+                      written, secs, "; ".join(_describe(r) for r in survivors)))
+        for run, rc in zip(survivors, codes):
+            assert rc == 0, "%s exit %d after %s was killed:\n%s" % (
+                run.name, rc, victim.name, run.diagnostics())
+        _check_committed(committed, _expected(res), "the committed output")
+        rows = [r for _, r in committed]
+        printed = [r for run in runs for r in run.rows()]
+        assert not _canon(printed) - _canon(rows), (
+            "rows printed on stdout that are not committed: %r" % list(
+                (_canon(printed) - _canon(rows)).elements())[:5])
+        assert len({so.row_key(r, BY) for r in printed}) == len(printed), \
+            "a (window, type) row was printed twice"
+        sums = [summary(r.stderr(), r.name) for r in survivors]
+        assert max(s["rebalances"] for s in sums) >= 2, (
+            "no survivor took tasks over after the kill: %r" % sums)
+        _check_committed_offsets(broker, group, topic, merged)
 
 
 # --------------------------------------------------------------------------- d. joining
@@ -393,57 +377,47 @@ def test_process_joins_mid_run(request, tmp_path, sfcrime_bin, broker, kcat):
     what the two printed."""
     sc.show_figures(request.config)
     n = 3000
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1404, invalid=False))
-    group = eo.new_group("so-join")
-    runs = []
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 6, "so-join", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-join-out", kcat) as out:
-            _produce(sfcrime_bin, broker, topic, data, n)
-            merged = _merged(kcat, broker, topic)
-            res = _oracle(merged, watermark=GENEROUS)
-            assert res.late == 0
-            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
-                           "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
-                           "--progress", "json", "--max-records-per-trigger", 400,
-                           "--trigger", "1s", *FAST_HEARTBEAT)
-            t0 = time.monotonic()
-            a = eo.Run(sfcrime_bin, broker, args, tmp_path, "A")
-            runs.append(a)
-            reached = a.wait_until(lambda: len(a.reports()) >= 3, timeout=90)
-            assert reached and a.alive(), "A ended (exit %s) before B joined:\n%s" % (
-                a.proc.returncode, a.diagnostics())
-            a_input = sum(r["numInputRows"] for r in a.reports())
-            join_s = a.seconds()
-            b = eo.Run(sfcrime_bin, broker, args, tmp_path, "B")
-            runs.append(b)
-            codes = [run.wait(120) for run in runs]
-            secs = time.monotonic() - t0
-            committed = eo.committed_rows(kcat, broker, out)
-            sc.figure("scale-out join: B joined %.1f s after A started (A had regrouped %d of %d "
-                      "records); %d rows committed, %.1f s; %s" % (
-                          join_s, a_input, n, len(committed), secs,
-                          "; ".join(_describe(r) for r in runs)))
-            for run, rc in zip(runs, codes):
-                assert rc == 0, "%s exit %d:\n%s" % (run.name, rc, run.diagnostics())
-            _check_committed(committed, _expected(res), "the committed output")
-            assert len(holdings(a.stderr())) >= 2, (
-                "A did not rebalance when B joined: %r" % holdings(a.stderr()))
-            assert any(sum(x) > 0 for x in holdings(b.stderr())), (
-                "B never held a task: %r" % holdings(b.stderr()))
-            shares = [sx.regrouped([r]) for r in runs]
-            assert sum(shares) == n, (
-                "the committed batches regrouped %r records (%d in all), the input has %d" % (
-                    shares, sum(shares), n))
-            printed = [r for run in runs for r in run.rows()]
-            rows = [r for _, r in committed]
-            assert _canon(printed) == _canon(rows), (
-                "the processes' stdout together is not the committed output: " +
-                h.counter_diff(_canon(printed), _canon(rows)))
-    finally:
-        for run in runs:
-            run.close()
-        cleanup(sfcrime_bin, broker, group)
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "join", n, 1404, 6) as case:
+        topic, out, group, merged, runs = case.topic, case.out, case.group, case.merged, case.runs
+        res = _oracle(merged, watermark=GENEROUS)
+        assert res.late == 0
+        args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                       "--watermark", GENEROUS, "--output-topic", out, "-o", "json",
+                       "--progress", "json", "--max-records-per-trigger", 400,
+                       "--trigger", "1s", *FAST_HEARTBEAT)
+        t0 = time.monotonic()
+        a = eo.Run(sfcrime_bin, broker, args, tmp_path, "A")
+        runs.append(a)
+        reached = a.wait_until(lambda: len(a.reports()) >= 3, timeout=90)
+        assert reached and a.alive(), "A ended (exit %s) before B joined:\n%s" % (
+            a.proc.returncode, a.diagnostics())
+        a_input = sum(r["numInputRows"] for r in a.reports())
+        join_s = a.seconds()
+        b = eo.Run(sfcrime_bin, broker, args, tmp_path, "B")
+        runs.append(b)
+        codes = [run.wait(120) for run in runs]
+        secs = time.monotonic() - t0
+        committed = eo.committed_rows(kcat, broker, out)
+        sc.figure("scale-out join: B joined %.1f s after A started (A had regrouped %d of %d "
+                  "records); %d rows committed, %.1f s; %s" % (
+                      join_s, a_input, n, len(committed), secs,
+                      "; ".join(_describe(r) for r in runs)))
+        for run, rc in zip(runs, codes):
+            assert rc == 0, "%s exit %d:\n%s" % (run.name, rc, run.diagnostics())
+        _check_committed(committed, _expected(res), "the committed output")
+        assert len(holdings(a.stderr())) >= 2, (
+            "A did not rebalance when B joined: %r" % holdings(a.stderr()))
+        assert any(sum(x) > 0 for x in holdings(b.stderr())), (
+            "B never held a task: %r" % holdings(b.stderr()))
+        shares = [sx.regrouped([r]) for r in runs]
+        assert sum(shares) == n, (
+            "the committed batches regrouped %r records (%d in all), the input has %d" % (
+                shares, sum(shares), n))
+        printed = [r for run in runs for r in run.rows()]
+        rows = [r for _, r in committed]
+        assert _canon(printed) == _canon(rows), (
+            "the processes' stdout together is not the committed output: " +
+            h.counter_diff(_canon(printed), _canon(rows)))
 
 
 # --------------------------------------------------------------------------- signals
@@ -464,49 +438,42 @@ def test_signal_mid_run(sig, status, request, tmp_path, sfcrime_bin, broker, kca
     process killed, and the rest still checked; the test then fails naming it."""
     sc.show_figures(request.config)
     n = 1000
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 1606, invalid=False))
-    group = eo.new_group("so-signal")
     problems = []
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 3, "so-signal", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-signal-out", kcat) as out:
-            _produce(sfcrime_bin, broker, topic, data, n, "--order", "event-time")
-            merged = _merged(kcat, broker, topic)
-            res = _oracle(merged)
-            assert res.late == 0
-            args = so_args(topic, group, "--from-beginning", "--window", "30m",
-                           "--output-topic", out, "-o", "json", "--progress", "json",
-                           "--max-records-per-trigger", 200, "--trigger", "1s")
-            with eo.Run(sfcrime_bin, broker, args, tmp_path, "stopped") as run:
-                assert run.wait_until(lambda: len(run.reports()) >= 2, 90) and run.alive(), (
-                    "ended early (exit %s):\n%s" % (run.proc.returncode, run.diagnostics()))
-                pos = sx.regrouped([run])
-                assert pos < n, "not in the middle of the input: %d regrouped" % pos
-                t0 = time.monotonic()
-                try:
-                    rc = run.stop(sig, timeout=STOP_S)
-                except AssertionError:
-                    rc = None
-                    problems.append(
-                        "after %s at input position %d of %d the process did not exit within "
-                        "%d s (killed); its stderr:\n%s" % (sig.name, pos, n, STOP_S,
-                                                            run.diagnostics(1500)))
-                stop_s = time.monotonic() - t0
-                if rc is not None and rc != status:
-                    problems.append("exit %d after %s (%d expected):\n%s" % (
-                        rc, sig.name, status, run.diagnostics()))
-                printed = run.rows()
-            p = h.sfcrime(sfcrime_bin, broker, *args, "-e", timeout=120)
-            assert p.returncode == 0, "restart exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
-            committed = eo.committed_rows(kcat, broker, out)
-            sc.figure("scale-out %s at input position %d of %d: exit %s after %.1f s; %d rows "
-                      "committed in all" % (sig.name, pos, n, rc, stop_s, len(committed)))
-            _check_committed(committed, _expected(res), "the committed output")
-            rows = [r for _, r in committed]
-            assert not _canon(printed) - _canon(rows), "printed rows that are not committed"
-            assert not problems, "\n".join(problems)
-    finally:
-        cleanup(sfcrime_bin, broker, group)
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "signal", n, 1606, 3, "--order", "event-time") as case:
+        topic, out, group, merged = case.topic, case.out, case.group, case.merged
+        res = _oracle(merged)
+        assert res.late == 0
+        args = so_args(topic, group, "--from-beginning", "--window", "30m",
+                       "--output-topic", out, "-o", "json", "--progress", "json",
+                       "--max-records-per-trigger", 200, "--trigger", "1s")
+        with eo.Run(sfcrime_bin, broker, args, tmp_path, "stopped") as run:
+            assert run.wait_until(lambda: len(run.reports()) >= 2, 90) and run.alive(), (
+                "ended early (exit %s):\n%s" % (run.proc.returncode, run.diagnostics()))
+            pos = sx.regrouped([run])
+            assert pos < n, "not in the middle of the input: %d regrouped" % pos
+            t0 = time.monotonic()
+            try:
+                rc = run.stop(sig, timeout=STOP_S)
+            except AssertionError:
+                rc = None
+                problems.append(
+                    "after %s at input position %d of %d the process did not exit within "
+                    "%d s (killed); its stderr:\n%s" % (sig.name, pos, n, STOP_S,
+                                                        run.diagnostics(1500)))
+            stop_s = time.monotonic() - t0
+            if rc is not None and rc != status:
+                problems.append("exit %d after %s (%d expected):\n%s" % (
+                    rc, sig.name, status, run.diagnostics()))
+            printed = run.rows()
+        p = h.sfcrime(sfcrime_bin, broker, *args, "-e", timeout=120)
+        assert p.returncode == 0, "restart exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
+        committed = eo.committed_rows(kcat, broker, out)
+        sc.figure("scale-out %s at input position %d of %d: exit %s after %.1f s; %d rows "
+                  "committed in all" % (sig.name, pos, n, rc, stop_s, len(committed)))
+        _check_committed(committed, _expected(res), "the committed output")
+        rows = [r for _, r in committed]
+        assert not _canon(printed) - _canon(rows), "printed rows that are not committed"
+        assert not problems, "\n".join(problems)
 
 
 # --------------------------------------------------------------------------- e. usage
@@ -682,68 +649,60 @@ def test_late_topic_one_process(request, tmp_path, sfcrime_bin, broker, kcat):
     or not (the aggregate stage)."""
     sc.show_figures(request.config)
     n = 2000
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, 909, invalid=False))
-    group = eo.new_group("so-late")
     size_ms, delay_ms = so.parse_duration_ms("30m"), so.parse_duration_ms("1h")
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 3, "so-late", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-late-out", kcat) as out, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-late-late", kcat) as late_topic:
-            _produce(sfcrime_bin, broker, topic, data, n)
-            merged = _merged(kcat, broker, topic)
-            single = _oracle(merged)
-            assert single.late > 100, single.late
-            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
-                           "--output-topic", out, "--late-topic", late_topic, "-o", "json",
-                           "--progress", "json", "--max-records-per-trigger", 150)
-            p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
-            assert p.returncode == 0, "exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
-            s = summary(p.stderr)
-            sizes = [r["numInputRows"] for r in h.progress_reports(p.stderr)]
-            assert sum(sizes) == n, "the committed batches regrouped %d records, not %d: %r" % (
-                sum(sizes), n, sizes)
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "late", n, 909, 3, outputs=("out", "late")) as case:
+        topic, out, late_topic, group, merged = case.topic, case.out, case.late, case.group, case.merged
+        single = _oracle(merged)
+        assert single.late > 100, single.late
+        args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                       "--output-topic", out, "--late-topic", late_topic, "-o", "json",
+                       "--progress", "json", "--max-records-per-trigger", 150)
+        p = h.sfcrime(sfcrime_bin, broker, *args, timeout=120)
+        assert p.returncode == 0, "exit %d:\n%s" % (p.returncode, p.stderr[-3000:])
+        s = summary(p.stderr)
+        sizes = [r["numInputRows"] for r in h.progress_reports(p.stderr)]
+        assert sum(sizes) == n, "the committed batches regrouped %d records, not %d: %r" % (
+            sum(sizes), n, sizes)
 
-            task_of, rep_parts = _repartition_tasks(
-                kcat, broker, internal_topics(group)["repartition"], merged)
-            expected_late = task_lateness(merged, [s_ for s_ in sizes if s_], task_of,
-                                          delay_ms, size_ms)
-            # The oracle's own checks: never more than one process's late set; the same with
-            # one record a batch.
-            assert set(expected_late) <= set(single.late_indices)
-            assert task_lateness(merged, [1] * n, task_of, delay_ms, size_ms) == \
-                single.late_indices
+        task_of, rep_parts = _repartition_tasks(
+            kcat, broker, internal_topics(group)["repartition"], merged)
+        expected_late = task_lateness(merged, [s_ for s_ in sizes if s_], task_of,
+                                      delay_ms, size_ms)
+        # The oracle's own checks: never more than one process's late set; the same with
+        # one record a batch.
+        assert set(expected_late) <= set(single.late_indices)
+        assert task_lateness(merged, [1] * n, task_of, delay_ms, size_ms) == \
+            single.late_indices
 
-            late_msgs = eo.kcat_read(kcat, broker, late_topic)
-            committed = eo.committed_rows(kcat, broker, out)
-            sc.figure("scale-out late records, one process: %d records, %d batches; late: %d by "
-                      "the per-task rule, %d by the single-process oracle, %d committed to the "
-                      "late topic, %d in the summary; %d rows committed" % (
-                          n, len(sizes), len(expected_late), single.late, len(late_msgs),
-                          s["late"], len(committed)))
+        late_msgs = eo.kcat_read(kcat, broker, late_topic)
+        committed = eo.committed_rows(kcat, broker, out)
+        sc.figure("scale-out late records, one process: %d records, %d batches; late: %d by "
+                  "the per-task rule, %d by the single-process oracle, %d committed to the "
+                  "late topic, %d in the summary; %d rows committed" % (
+                      n, len(sizes), len(expected_late), single.late, len(late_msgs),
+                      s["late"], len(committed)))
 
-            got_src = _late_sources(late_msgs)
-            want_src = collections.Counter((merged[i][0], merged[i][1]) for i in expected_late)
-            got = collections.Counter((m["key"], m["payload"]) for m in late_msgs)
-            want = collections.Counter((merged[i][2], merged[i][3]) for i in expected_late)
-            if got_src != want_src or got != want:
-                replayed = replay_repartition(rep_parts, delay_ms, size_ms)
-                stage = ("the aggregate stage judged the committed repartition topic right: the "
-                         "regroup stage's batches/punctuations differ from the model"
-                         if replayed == set(got_src) else
-                         "the aggregate stage's late set differs from the per-task rule applied "
-                         "to the committed repartition topic (%d there)" % len(replayed))
-                raise AssertionError("late topic: %s; by source: %s; %s" % (
-                    h.counter_diff(got, want), h.counter_diff(got_src, want_src), stage))
-            assert s["late"] == len(expected_late), s
+        got_src = _late_sources(late_msgs)
+        want_src = collections.Counter((merged[i][0], merged[i][1]) for i in expected_late)
+        got = collections.Counter((m["key"], m["payload"]) for m in late_msgs)
+        want = collections.Counter((merged[i][2], merged[i][3]) for i in expected_late)
+        if got_src != want_src or got != want:
+            replayed = replay_repartition(rep_parts, delay_ms, size_ms)
+            stage = ("the aggregate stage judged the committed repartition topic right: the "
+                     "regroup stage's batches/punctuations differ from the model"
+                     if replayed == set(got_src) else
+                     "the aggregate stage's late set differs from the per-task rule applied "
+                     "to the committed repartition topic (%d there)" % len(replayed))
+            raise AssertionError("late topic: %s; by source: %s; %s" % (
+                h.counter_diff(got, want), h.counter_diff(got_src, want_src), stage))
+        assert s["late"] == len(expected_late), s
 
-            late_set = set(expected_late)
-            on_time = [m for i, m in enumerate(merged) if i not in late_set]
-            rows_res = so.run([m[3] for m in on_time], so.Params(window="30m",
-                                                                 watermark=GENEROUS))
-            assert rows_res.late == 0
-            _check_committed(committed, _expected(rows_res), "the committed output")
-    finally:
-        cleanup(sfcrime_bin, broker, group)
+        late_set = set(expected_late)
+        on_time = [m for i, m in enumerate(merged) if i not in late_set]
+        rows_res = so.run([m[3] for m in on_time], so.Params(window="30m",
+                                                             watermark=GENEROUS))
+        assert rows_res.late == 0
+        _check_committed(committed, _expected(rows_res), "the committed output")
 
 
 # --------------------------------------------------------------------------- g. late records, N
@@ -768,68 +727,57 @@ def test_late_records_three_processes_one_killed(request, tmp_path, sfcrime_bin,
     sc.show_figures(request.config)
     n = 3000
     rng = random.Random(LATE_KILL_SEED)
-    data = _write(tmp_path / "in.ndjson", gen_stream.generate_lines(n, LATE_KILL_SEED,
-                                                                    invalid=False))
-    group = eo.new_group("so-late3")
     size_ms, delay_ms = so.parse_duration_ms("30m"), so.parse_duration_ms("1h")
-    runs = []
-    try:
-        with h.fresh_topic(sfcrime_bin, broker, 6, "so-late3", kcat) as topic, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-late3-out", kcat) as out, \
-                h.fresh_topic(sfcrime_bin, broker, 1, "so-late3-late", kcat) as late_topic:
-            _produce(sfcrime_bin, broker, topic, data, n)
-            merged = _merged(kcat, broker, topic)
-            single = _oracle(merged)
-            args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
-                           "--output-topic", out, "--late-topic", late_topic, "-o", "json",
-                           "--progress", "json", "--max-records-per-trigger", 200,
-                           "--trigger", "1s", *FAST_HEARTBEAT)
-            victim_index, reports_before_kill = rng.randrange(3), rng.randint(2, 4)
-            delay = rng.uniform(0, 1.0)
-            t0 = time.monotonic()
-            runs = _start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C"))
-            victim = runs[victim_index]
-            reached = victim.wait_until(lambda: len(victim.reports()) >= reports_before_kill,
-                                        timeout=90, poll=0.01)
-            assert reached and victim.alive(), (
-                "%s ended (exit %s) before its kill:\n%s" % (
-                    victim.name, victim.proc.returncode, victim.diagnostics()))
-            time.sleep(delay)
-            kill_s = victim.seconds()
-            assert victim.kill9(), "%s ended before the kill" % victim.name
-            survivors = [r for r in runs if r is not victim]
-            codes = [run.wait(120) for run in survivors]
-            secs = time.monotonic() - t0
-            for run, rc in zip(survivors, codes):
-                assert rc == 0, "%s exit %d after %s was killed:\n%s" % (
-                    run.name, rc, victim.name, run.diagnostics())
+    with _scenario(sfcrime_bin, broker, kcat, tmp_path, "late3",
+                   n, LATE_KILL_SEED, 6, outputs=("out", "late")) as case:
+        topic, out, late_topic, group, merged, runs = case.topic, case.out, case.late, case.group, case.merged, case.runs
+        single = _oracle(merged)
+        args = so_args(topic, group, "--from-beginning", "-e", "--window", "30m",
+                       "--output-topic", out, "--late-topic", late_topic, "-o", "json",
+                       "--progress", "json", "--max-records-per-trigger", 200,
+                       "--trigger", "1s", *FAST_HEARTBEAT)
+        victim_index, reports_before_kill = rng.randrange(3), rng.randint(2, 4)
+        delay = rng.uniform(0, 1.0)
+        t0 = time.monotonic()
+        runs.extend(_start(sfcrime_bin, broker, args, tmp_path, ("A", "B", "C")))
+        victim = runs[victim_index]
+        reached = victim.wait_until(lambda: len(victim.reports()) >= reports_before_kill,
+                                    timeout=90, poll=0.01)
+        assert reached and victim.alive(), (
+            "%s ended (exit %s) before its kill:\n%s" % (
+                victim.name, victim.proc.returncode, victim.diagnostics()))
+        time.sleep(delay)
+        kill_s = victim.seconds()
+        assert victim.kill9(), "%s ended before the kill" % victim.name
+        survivors = [r for r in runs if r is not victim]
+        codes = [run.wait(120) for run in survivors]
+        secs = time.monotonic() - t0
+        for run, rc in zip(survivors, codes):
+            assert rc == 0, "%s exit %d after %s was killed:\n%s" % (
+                run.name, rc, victim.name, run.diagnostics())
 
-            _, rep_parts = _repartition_tasks(
-                kcat, broker, internal_topics(group)["repartition"], merged, one_process=False)
-            replayed = replay_repartition(rep_parts, delay_ms, size_ms)
-            late_msgs = eo.kcat_read(kcat, broker, late_topic)
-            committed = eo.committed_rows(kcat, broker, out)
-            sc.figure("scale-out late records, three processes [seed %d]: %s killed after %.1f s; "
-                      "late: %d by the per-task rule over the committed repartition topic, %d "
-                      "committed to the late topic, %d by the single-process oracle; %d rows "
-                      "committed; %.1f s; %s" % (
-                          LATE_KILL_SEED, victim.name, kill_s, len(replayed), len(late_msgs),
-                          single.late, len(committed), secs,
-                          "; ".join(_describe(r) for r in survivors)))
-            got_src = _late_sources(late_msgs)
-            assert got_src == collections.Counter(replayed), (
-                "late topic vs the per-task rule over the committed repartition topic: " +
-                h.counter_diff(got_src, collections.Counter(replayed)))
-            index = {(m[0], m[1]): i for i, m in enumerate(merged)}
-            got = collections.Counter((m["key"], m["payload"]) for m in late_msgs)
-            want = collections.Counter((merged[index[src]][2], merged[index[src]][3])
-                                       for src in replayed)
-            assert got == want, "late topic: " + h.counter_diff(got, want)
-            on_time = [m[3] for m in merged if (m[0], m[1]) not in replayed]
-            rows_res = so.run(on_time, so.Params(window="30m", watermark=GENEROUS))
-            assert rows_res.late == 0
-            _check_committed(committed, _expected(rows_res), "the committed output")
-    finally:
-        for run in runs:
-            run.close()
-        cleanup(sfcrime_bin, broker, group)
+        _, rep_parts = _repartition_tasks(
+            kcat, broker, internal_topics(group)["repartition"], merged, one_process=False)
+        replayed = replay_repartition(rep_parts, delay_ms, size_ms)
+        late_msgs = eo.kcat_read(kcat, broker, late_topic)
+        committed = eo.committed_rows(kcat, broker, out)
+        sc.figure("scale-out late records, three processes [seed %d]: %s killed after %.1f s; "
+                  "late: %d by the per-task rule over the committed repartition topic, %d "
+                  "committed to the late topic, %d by the single-process oracle; %d rows "
+                  "committed; %.1f s; %s" % (
+                      LATE_KILL_SEED, victim.name, kill_s, len(replayed), len(late_msgs),
+                      single.late, len(committed), secs,
+                      "; ".join(_describe(r) for r in survivors)))
+        got_src = _late_sources(late_msgs)
+        assert got_src == collections.Counter(replayed), (
+            "late topic vs the per-task rule over the committed repartition topic: " +
+            h.counter_diff(got_src, collections.Counter(replayed)))
+        index = {(m[0], m[1]): i for i, m in enumerate(merged)}
+        got = collections.Counter((m["key"], m["payload"]) for m in late_msgs)
+        want = collections.Counter((merged[index[src]][2], merged[index[src]][3])
+                                   for src in replayed)
+        assert got == want, "late topic: " + h.counter_diff(got, want)
+        on_time = [m[3] for m in merged if (m[0], m[1]) not in replayed]
+        rows_res = so.run(on_time, so.Params(window="30m", watermark=GENEROUS))
+        assert rows_res.late == 0
+        _check_committed(committed, _expected(rows_res), "the committed output")
