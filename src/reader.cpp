@@ -135,23 +135,18 @@ std::size_t RecordReader::scan_value(std::size_t from) {
     if (i == end_) more(i);
     const char c = buf_[i];
     if (c == '"') {
-      // A string: find its closing quote with memchr (strings are most of a record's bytes); a
-      // quote preceded by an odd number of backslashes is escaped. A raw newline inside a string
-      // is invalid JSON (the parser rejects it) but still counts as a line.
+      // A string (most of a record's bytes): its closing quote, found with memchr. A raw newline
+      // inside a string is invalid JSON (the parser rejects it) but still counts as a line.
       const std::size_t open = i;
-      std::size_t close = i + 1;
+      std::size_t searched = i + 1, close;
       for (;;) {
-        const char* q = static_cast<const char*>(std::memchr(buf_.data() + close, '"', end_ - close));
-        if (!q) {
-          close = end_;
-          more(end_);  // the buffer may move: positions are indices
-          continue;
+        const char* b = buf_.data();
+        if (const char* q = closing_quote(b + open, b + searched, b + end_)) {
+          close = static_cast<std::size_t>(q - b) + 1;
+          break;
         }
-        std::size_t at = static_cast<std::size_t>(q - buf_.data());
-        std::size_t slashes = 0;
-        while (at - slashes > open + 1 && buf_[at - slashes - 1] == '\\') ++slashes;
-        close = at + 1;
-        if (slashes % 2 == 0) break;
+        searched = end_;
+        more(end_);  // the buffer may move: positions are indices
       }
       lines += static_cast<std::uint64_t>(std::count(buf_.data() + open, buf_.data() + close, '\n'));
       if (compact_on_) compact_.append(buf_.data() + open, close - open);

@@ -58,6 +58,12 @@ std::optional<simdjson::dom::element> find_field(const simdjson::dom::object& o,
 /// simdjson reads them, e.g. 1e2 as 100.0).
 std::string json_text(const simdjson::dom::element& v);
 
+/// The closing quote of the JSON string whose opening quote is at `open`, searched for in
+/// [from, end) with memchr (from > open; where an earlier search of the same string stopped):
+/// the first '"' preceded by an even number of backslashes (RFC 8259: an escaped quote is \\").
+/// @returns a pointer to it, or nullptr when [from, end) holds none.
+const char* closing_quote(const char* open, const char* from, const char* end) noexcept;
+
 /// Writes `text`, one well-formed JSON value (as RecordParser accepted it), to `out` without the
 /// whitespace between tokens: the compact form `produce` sends. Unlike re-serializing the parsed
 /// value, numbers and string escapes stay exactly as written.
