@@ -149,6 +149,7 @@ int aggregate(const std::vector<std::string>& args) {
       "  sfcrime aggregate --file calls.json --window 1h --slide 15m --by disposition --top 5 --output csv\n"
       "  sfcrime aggregate --topic police-calls -e --filter original_crime_type_name=Assault,Burglary,Robbery\n"
       "  sfcrime aggregate --topic police-calls --group calls-30m --exactly-once --output-topic calls-30m\n";
+  spec.alternatives = {{"topic", "file"}};  // a configured default topic does not clash with --file
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;

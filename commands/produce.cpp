@@ -31,6 +31,7 @@
 
 #include "sfcrime/cli.hpp"
 #include "sfcrime/commands.hpp"
+#include "sfcrime/envelope.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/event_sort.hpp"
 #include "sfcrime/kafka.hpp"
@@ -75,89 +76,6 @@ Clock::time_point after(Clock::time_point t0, double seconds) {
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
-
-/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n;
-    std::uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // cut off by the end
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                            static_cast<unsigned char>(in[i + 2]);
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  if (i < in.size()) {
-    std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-/// Decodes standard base64 (padding required, no whitespace). @returns false if malformed.
-bool base64_decode(std::string_view in, std::string& out) {
-  out.clear();
-  if (in.size() % 4 != 0) return false;
-  auto val = [](char c) -> int {
-    const char* p = std::strchr(kB64, c);
-    return c != '\0' && p ? static_cast<int>(p - kB64) : -1;
-  };
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    const int a = val(in[i]), b = val(in[i + 1]);
-    const int c = last && in[i + 2] == '=' ? -2 : val(in[i + 2]);
-    const int d = last && in[i + 3] == '=' ? -2 : val(in[i + 3]);
-    if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2)) return false;
-    const std::uint32_t v = (a << 18) | (b << 12) | ((c < 0 ? 0 : c) << 6) | (d < 0 ? 0 : d);
-    out += static_cast<char>(v >> 16);
-    if (c >= 0) out += static_cast<char>((v >> 8) & 0xFF);
-    if (d >= 0) out += static_cast<char>(v & 0xFF);
-  }
-  return true;
-}
 
 /// Quotes `s` for a POSIX shell when it needs it (for the resume command printed in errors).
 std::string shell_word(const std::string& s) {
@@ -521,7 +439,12 @@ int produce(const std::vector<std::string>& args) {
       "--speedup X replays in event time: the first record goes at once, a record E seconds of\n"
       "event time after it no earlier than E / X seconds later; a record already due goes at once,\n"
       "so in file order (newest first) everything after the first goes at once. With --rate, both\n"
-      "limits apply.";
+      "limits apply.\n"
+      "\n"
+      "--input-format envelope reads the lines of 'sfcrime consume --output json' (or kcat -J) and\n"
+      "sends each message as it was: key, value (base64-decoded when flagged), headers and timestamp,\n"
+      "without the checks of a call record; a malformed envelope is rejected like an invalid record.\n"
+      "On a terminal a progress bar is drawn on stderr (--progress).";
   spec.options.add_options()
       ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"), "topic to send to (must exist)")
       ("file,f", cli::po::value<std::string>()->value_name("PATH|-"),
@@ -548,7 +471,25 @@ int produce(const std::vector<std::string>& args) {
       ("failed-file", cli::po::value<std::string>()->value_name("F"),
        "write every record not delivered, and after a delivery failure the rest of the input, to F "
        "(created or truncated at start; lines as --dead-letter-file's): 'sfcrime produce --file F' "
-       "resumes exactly");
+       "resumes exactly")
+      ("header,H", cli::po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
+       "add header KEY with VALUE to every message (repeatable, as kcat -H; after an envelope's own)")
+      ("compression,z", cli::po::value<std::string>()->value_name("CODEC"),
+       "compress message batches with none (default), gzip, snappy, lz4 or zstd (librdkafka's "
+       "compression.codec; consumers decompress by themselves)")
+      ("partitioner", cli::po::value<std::string>()->value_name("NAME"),
+       "how a key picks its partition (librdkafka's partitioner): murmur2_random (default: the Java "
+       "producer's, so the same key lands where Java clients put it; null keys at random), murmur2, "
+       "consistent, consistent_random, fnv1a, fnv1a_random or random")
+      ("progress", cli::po::value<std::string>()->default_value("auto")->value_name("auto|bar|none"),
+       "a progress bar on stderr (records, records/s, and for a regular file bytes read, percent and "
+       "ETA): auto draws it when stderr is a terminal, bar always, none never")
+      ("input-format", cli::po::value<std::string>()->default_value("record")->value_name("record|envelope"),
+       "record: call records, validated; envelope: the lines of 'sfcrime consume --output json' (or "
+       "kcat -J), each sent with its key, value, headers and timestamp as they are, not validated")
+      ("keep-partition",
+       "with --input-format envelope: send each message to the partition its envelope names (which "
+       "must exist), not where the partitioner puts its key");
   spec.examples =
       "  xz -dc police-department-calls-for-service.json.xz | sfcrime produce --topic police-calls\n"
       "  sfcrime produce --topic police-calls --file calls.ndjson --limit 1000 --rate 100\n"
@@ -556,7 +497,9 @@ int produce(const std::vector<std::string>& args) {
       "      sfcrime produce --topic police-calls --order event-time --speedup 3600   # an hour a second\n"
       "  sfcrime produce -t police-calls -f calls.json --dead-letter-topic police-calls-rejected \\\n"
       "      --dead-letter-file rejected.ndjson --failed-file failed.ndjson\n"
-      "  sfcrime produce -t police-calls -f failed.ndjson --failed-file failed-2.ndjson   # resume\n";
+      "  sfcrime produce -t police-calls -f failed.ndjson --failed-file failed-2.ndjson   # resume\n"
+      "  sfcrime produce -t police-calls -f calls.json -z zstd -H source=cad -H batch=7\n"
+      "  sfcrime consume -t A -o beginning -e --output json | sfcrime produce -t B --input-format envelope\n";
   // "--speedup -1": program_options would take "-1" for an option; hand it over as one word so
   // that the value check below names the problem.
   std::vector<std::string> argv = args;
@@ -566,10 +509,11 @@ int produce(const std::vector<std::string>& args) {
       argv[i] += "=" + argv[i + 1];
       argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     }
+  spec.kafka_defaults = kafka::producer_defaults();
   auto parsed = cli::parse(spec, argv);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const Config& config = parsed->config;
+  Config& config = parsed->config;
 
   const std::string topic = vm["topic"].as<std::string>();
   const std::string file = vm.count("file") ? vm["file"].as<std::string>() : "-";
@@ -605,6 +549,65 @@ int produce(const std::vector<std::string>& args) {
   RecordRules rules;
   rules.key_field = vm["key"].as<std::string>();
 
+  const std::string input_format = vm["input-format"].as<std::string>();
+  if (input_format != "record" && input_format != "envelope") {
+    const std::string best = cli::suggest(input_format, {"record", "envelope"});
+    throw UsageError("invalid --input-format '" + input_format + "' (expected record or envelope" +
+                     (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
+  }
+  const bool envelopes = input_format == "envelope";
+  const bool keep_partition = vm.count("keep-partition") > 0;
+  if (keep_partition && !envelopes)
+    throw UsageError("--keep-partition needs --input-format envelope (only an envelope names a partition)");
+  if (envelopes) {
+    // An envelope is a message as it was: nothing in it is a call record's.
+    if (!vm["key"].defaulted())
+      throw UsageError("--key does not go with --input-format envelope (each envelope has its own key)");
+    if (order == Order::event_time || speedup)
+      throw UsageError(std::string(order == Order::event_time ? "--order event-time" : "--speedup") +
+                       " does not go with --input-format envelope (envelopes have no call_date_time; they go in input order)");
+  }
+  // -H KEY=VALUE, added to every message.
+  std::vector<kafka::Header> extra_headers;
+  if (vm.count("header"))
+    for (const std::string& h : vm["header"].as<std::vector<std::string>>()) {
+      const std::size_t eq = h.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw UsageError("invalid --header '" + h + "' (expected KEY=VALUE, e.g. -H source=cad)");
+      extra_headers.push_back({h.substr(0, eq), h.substr(eq + 1)});
+    }
+  std::vector<kafka::Property> producer_props;
+  auto choice = [&](const char* option, const char* property, const std::vector<std::string_view>& allowed) {
+    if (!vm.count(option)) return;
+    const std::string v = vm[option].as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      const std::string best = cli::suggest(v, allowed);
+      throw UsageError("invalid --" + std::string(option) + " '" + v + "' (expected one of " + list +
+                       (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
+    }
+    producer_props.emplace_back(property, v);
+    // A dedicated flag wins over a -X of the same meaning (DESIGN.md, convention 5): applied last.
+    config.properties.emplace_back(property, v);
+    config.origin[property] = {"flag", "--" + std::string(option)};
+  };
+  // Debian's librdkafka 2.0.2 is built with all four codecs (builtin.features: gzip, snappy, lz4, zstd).
+  choice("compression", "compression.codec", {"none", "gzip", "snappy", "lz4", "zstd"});
+  choice("partitioner", "partitioner",
+         {"murmur2_random", "murmur2", "consistent", "consistent_random", "fnv1a", "fnv1a_random", "random"});
+  const std::string progress_value = vm["progress"].as<std::string>();
+  ProgressLine::Mode progress_mode = ProgressLine::Mode::automatic;
+  if (progress_value == "bar")
+    progress_mode = ProgressLine::Mode::always;
+  else if (progress_value == "none")
+    progress_mode = ProgressLine::Mode::never;
+  else if (progress_value != "auto") {
+    const std::string best = cli::suggest(progress_value, {"auto", "bar", "none"});
+    throw UsageError("invalid --progress '" + progress_value + "' (expected auto, bar or none" +
+                     (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
+  }
+
   // Opened before connecting: a missing file is reported at once. Each record's compact form
   // comes from the pass that finds its end. A regular file is read ahead in a thread of its own
   // (reading a pipe may wait for its writer: that stays in this thread, where Ctrl-C reaches it).
@@ -617,6 +620,14 @@ int produce(const std::vector<std::string>& args) {
     ahead = std::make_unique<ReadAheadReader>(std::move(file_reader));
   }
   auto next_record = [&](RawRecord& r) { return ahead ? ahead->next(r) : direct->next(r); };
+  // The input's size when it is a regular file (also one redirected to stdin): the progress bar's
+  // 100 %.
+  std::optional<std::uint64_t> input_size;
+  {
+    struct stat st {};
+    if ((file == "-" ? ::fstat(STDIN_FILENO, &st) : ::stat(file.c_str(), &st)) == 0 && S_ISREG(st.st_mode))
+      input_size = static_cast<std::uint64_t>(st.st_size);
+  }
 
   std::uint64_t read = 0, rejected = 0, skipped = 0, not_sent = 0, already = 0, checked = 0;
   std::uint64_t failures_shown = 0, possibly = 0;
@@ -632,6 +643,7 @@ int produce(const std::vector<std::string>& args) {
     else if (failures_shown == kShownRejects + 1)
       std::fprintf(stderr, "sfcrime: more records not delivered; only the count is reported from now on\n");
   });
+  const int topic_partitions = keep_partition ? producer.partition_count(topic) : 0;
   std::unique_ptr<kafka::Producer> dl_producer;
   std::uint64_t dl_failures_shown = 0, dl_not_sent = 0;
   bool dl_fatal = false;  // the dead-letter producer hit a fatal error: nothing more can go there
@@ -655,6 +667,7 @@ int produce(const std::vector<std::string>& args) {
     const int parts = producer.partition_count(topic);
     for (int p = 0; p < parts; ++p) last_acked.push_back(producer.watermarks(topic, p).high - 1);
   }
+  std::string_view sending_text;  // --input-format envelope: the envelope handed to send_message() now
   producer.on_report([&](const kafka::Producer::Report& r) {
     const bool known_partition = r.partition >= 0 && static_cast<std::size_t>(r.partition) < last_acked.size();
     if (r.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -672,8 +685,21 @@ int produce(const std::vector<std::string>& args) {
     if (maybe) ++possibly;
     if (failed_file) {
       PossiblyDelivered p{topic, r.partition, known_partition ? last_acked[r.partition] : -1};
+      std::string_view text = r.value;
+      std::string rebuilt;
+      if (envelopes) {
+        // Keep the whole message (key, headers, timestamp), not only its value: the envelope
+        // rebuilt from the report, or for a refusal by send() the input's text.
+        if (r.message) {
+          append_envelope(*r.message, topic, rebuilt);
+          rebuilt.pop_back();  // the newline
+          text = rebuilt;
+        } else {
+          text = sending_text;
+        }
+      }
       failed_file->write(envelope(r.record, std::nullopt, std::string("not delivered: ") + rd_kafka_err2str(r.err),
-                                  r.value, maybe && known_partition ? &p : nullptr));
+                                  text, maybe && known_partition ? &p : nullptr));
     }
   });
 
@@ -715,7 +741,10 @@ int produce(const std::vector<std::string>& args) {
   auto send = [&](std::optional<std::string_view> key, std::string_view value, std::uint64_t number,
                   std::optional<std::uint64_t> line) {
     try {
-      if (producer.send(key, value, number)) return true;
+      const bool sent = extra_headers.empty()
+                            ? producer.send(key, value, number)
+                            : producer.send_message({key, value, &extra_headers, 0, -1}, number);
+      if (sent) return true;
       ++not_sent;
       return false;
     } catch (const UnavailableError&) {  // fatal: the queued records fail with it; keep this one
@@ -725,8 +754,53 @@ int produce(const std::vector<std::string>& args) {
       return true;
     }
   };
+  // Hands one envelope's message to the producer (`text`: the envelope as read, kept when the
+  // message is not sent). @returns false when interrupted (not sent).
+  std::vector<kafka::Header> headers_buf;
+  auto send_envelope = [&](const EnvelopeMessage& e, std::string_view text, std::uint64_t number,
+                           std::optional<std::uint64_t> line) {
+    const std::vector<kafka::Header>* headers = &e.headers;
+    if (!extra_headers.empty()) {
+      headers_buf = e.headers;
+      headers_buf.insert(headers_buf.end(), extra_headers.begin(), extra_headers.end());
+      headers = &headers_buf;
+    }
+    kafka::Producer::OutMessage m;
+    if (e.key) m.key = *e.key;
+    if (e.value) m.value = *e.value;
+    m.headers = headers;
+    m.timestamp_ms = e.timestamp.value_or(0);
+    m.partition = keep_partition ? *e.partition : -1;
+    sending_text = text;
+    try {
+      if (producer.send_message(m, number)) return true;
+      ++not_sent;
+      return false;
+    } catch (const UnavailableError&) {
+      fatal_error = std::current_exception();
+      stop_sending = true;
+      keep_unsent(number, line, text);
+      return true;
+    }
+  };
 
   std::unique_ptr<DeliveredCheck> check;
+  // A record an earlier run sent without an answer (a failed file's possibly_delivered): true
+  // when the topic has it, so it is not sent again.
+  auto already_there = [&](const PossiblyDelivered& p, std::string_view v) {
+    ++checked;
+    if (!check)
+      check = std::make_unique<DeliveredCheck>(config, topic, [&](std::int32_t partition) {
+        // Settle what this run sent so far, so that its offsets are known.
+        while (producer.flush(500) > 0 && !interrupted()) {
+        }
+        const auto it = own_first.find(partition);
+        return it == own_first.end() ? std::numeric_limits<std::int64_t>::max() : it->second;
+      });
+    if (!check->delivered(p, v)) return false;
+    ++already;
+    return true;
+  };
 
   // Waits until `due`, serving delivery reports and waking at least every 50 ms for Ctrl-C.
   // Returns false when interrupted.
@@ -755,14 +829,29 @@ int produce(const std::vector<std::string>& args) {
   };
 
   const auto t0 = Clock::now();
-  ProgressLine progress(true);
+  ProgressLine progress(progress_mode);
+  std::uint64_t bytes_in = 0;  // input read: each record's text and one separator
   auto show_progress = [&](const char* phase) {
     if (!progress.due()) return;
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    progress.show("sfcrime produce: " + std::to_string(read) + " read, " + std::to_string(producer.stats().delivered) +
-                  " sent, " + std::to_string(rejected) + " rejected, " +
-                  std::to_string(static_cast<long long>(static_cast<double>(read) / secs)) + " records/s" + phase);
+    const std::string rate = with_commas(static_cast<std::uint64_t>(secs > 0 ? static_cast<double>(read) / secs : 0));
+    const std::string rejects = rejected ? ", " + with_commas(rejected) + " rejected" : "";
+    if (!input_size || *input_size == 0) {
+      progress.show("sfcrime produce: " + with_commas(read) + " records, " + rate + " records/s, " +
+                    with_commas(producer.stats().delivered) + " sent" + rejects + phase);
+      return;
+    }
+    // A regular file: [=====>    ]  45% 52.3/112.0 MB  234,567 records  120,345/s  ETA 0:03
+    const double f = std::min(1.0, static_cast<double>(bytes_in) / static_cast<double>(*input_size));
+    char head[64];
+    std::snprintf(head, sizeof head, " %3.0f%% %.1f/%.1f MB  ", f * 100, static_cast<double>(bytes_in) / 1e6,
+                  static_cast<double>(*input_size) / 1e6);
+    const std::string info = head + with_commas(read) + " records  " + rate + "/s  ETA " +
+                             ProgressLine::clock(f > 0 ? secs * (1 - f) / f : -1) + rejects + phase;
+    const int room = ProgressLine::columns() - 1 - static_cast<int>(info.size());
+    progress.show((room >= 10 ? ProgressLine::bar(f, std::min(room, 42)) : std::string()) + info);
   };
+  EnvelopeMessage env;
   std::unique_ptr<EventTimeSorter> sorter;
   if (order == Order::event_time) sorter = std::make_unique<EventTimeSorter>();
   RecordParser parser;
@@ -784,6 +873,7 @@ int produce(const std::vector<std::string>& args) {
       input_error = std::current_exception();
       break;
     }
+    bytes_in += raw.text.size() + 1;  // + a separator (a newline or a comma)
     if (raw.number <= skip) {
       ++skipped;
       prefix.settle(raw.number, Prefix::other);
@@ -817,6 +907,38 @@ int produce(const std::vector<std::string>& args) {
         continue;
       }
     }
+    if (envelopes) {
+      std::string why = parse_envelope(*v, env);
+      if (why.empty() && keep_partition) {
+        if (!env.partition)
+          why = "envelope has no field 'partition' (--keep-partition needs one)";
+        else if (*env.partition >= topic_partitions)
+          why = "envelope partition " + std::to_string(*env.partition) + " is not a partition of '" + topic +
+                "' (it has " + std::to_string(topic_partitions) + "; without --keep-partition the partitioner chooses)";
+      }
+      if (!why.empty()) {
+        reject(raw.number, raw.line, text, why);
+        continue;
+      }
+      if (possibly_delivered && already_there(*possibly_delivered, env.value ? std::string_view(*env.value) : "")) {
+        prefix.settle(raw.number, Prefix::delivered);
+        continue;
+      }
+      if (stop_sending) {
+        keep_unsent(raw.number, raw.line, text);
+        continue;
+      }
+      if (!send_envelope(env, text, raw.number, raw.line)) {
+        stopped = true;
+        break;
+      }
+      if ((read & 1023) == 0) {
+        producer.poll(0);
+        if (dl_producer) dl_producer->poll(0);
+      }
+      show_progress("");
+      continue;
+    }
     const Validated ok = validate_record(*v, rules);
     if (!ok.ok()) {
       reject(raw.number, raw.line, text, ok.reason);
@@ -828,22 +950,10 @@ int produce(const std::vector<std::string>& args) {
       value.assign(raw.compact);
     else
       compact_json(text, value);
-    if (possibly_delivered) {
-      // An earlier run sent this record without an answer: send it only if it is not there.
-      ++checked;
-      if (!check)
-        check = std::make_unique<DeliveredCheck>(config, topic, [&](std::int32_t partition) {
-          // Settle what this run sent so far, so that its offsets are known.
-          while (producer.flush(500) > 0 && !interrupted()) {
-          }
-          const auto it = own_first.find(partition);
-          return it == own_first.end() ? std::numeric_limits<std::int64_t>::max() : it->second;
-        });
-      if (check->delivered(*possibly_delivered, value)) {
-        ++already;
-        prefix.settle(raw.number, Prefix::delivered);
-        continue;
-      }
+    if (possibly_delivered && already_there(*possibly_delivered, value)) {
+      // An earlier run sent this record without an answer and the topic has it: not sent again.
+      prefix.settle(raw.number, Prefix::delivered);
+      continue;
     }
     const std::optional<std::string_view> key =
         rules.key_field.empty() ? std::nullopt : std::optional<std::string_view>(ok.key);
@@ -922,7 +1032,7 @@ int produce(const std::vector<std::string>& args) {
             break;
           }
           if ((++sent & 1023) == 0) producer.poll(0);
-          show_progress("");
+          show_progress(", sending in event-time order");
         }
       } catch (const Error&) {
         sort_error = std::current_exception();
@@ -993,8 +1103,17 @@ int produce(const std::vector<std::string>& args) {
   std::vector<std::exception_ptr> errors;
   const std::uint64_t k = prefix.k();
   // The options that shape what is sent, for the resume command.
-  const std::string resume_key = (rules.key_field == "crime_id" ? "" : " --key " + shell_word(rules.key_field)) +
-                                 (order == Order::event_time ? " --order event-time" : "");
+  std::string resume_key = (rules.key_field == "crime_id" ? "" : " --key " + shell_word(rules.key_field)) +
+                           (order == Order::event_time ? " --order event-time" : "");
+  if (envelopes) {
+    // The failed file's envelopes were rebuilt from the messages: they hold the -H headers already.
+    resume_key += " --input-format envelope";
+    if (keep_partition) resume_key += " --keep-partition";
+  } else {
+    for (const kafka::Header& h : extra_headers) resume_key += " -H " + shell_word(h.name + "=" + *h.value);
+  }
+  for (const auto& [property, v] : producer_props)
+    resume_key += (property == "partitioner" ? " --partitioner " : " -z ") + shell_word(v);
   if (stopped || interrupted()) {
     std::string m = "interrupted after " + std::to_string(read) + " records";
     if (k > skip) m += " (records 1.." + std::to_string(k) + " were all delivered or rejected)";

@@ -1,59 +1,253 @@
 # bash completion for sfcrime                                    -*- shell-script -*-
 #
-# Install: copy to /usr/share/bash-completion/completions/sfcrime (or source it from ~/.bashrc).
-# Works with or without the bash-completion package. Keep the option lists in step with each
-# command's --help (tests/cli/test_docs.py checks that every long option appears here, in the zsh
-# and fish completions and in the man page).
+# Installed as share/bash-completion/completions/sfcrime (cmake --install, the .deb), where the
+# bash-completion package loads it on first use; or source it from ~/.bashrc. Works with or
+# without bash-completion.
+#
+# Topic names and consumer group ids come live from the cluster: the completion runs the hidden
+# `sfcrime __complete topics|groups` (as git's completion asks git itself), passing on the -b,
+# -X, --config, --profile and --timeout already on the command line. That helper waits at most
+# 2 s (unless --timeout is typed), prints nothing on failure and never writes to the terminal.
+#
+# Keep the tables below in step with each command's --help (tests/cli/test_docs.py checks that
+# every long option appears here, in the zsh and fish completions and in the man page).
+# Adding an option is one line in its command's table in _sfcrime_spec; a command word is one
+# entry in _sfcrime_commands (and a table); a subcommand one word in _sfcrime_subcommands.
 
-# Options that take a value in the next word, for every command and before the command word.
-_sfcrime_shared_value_opts="-b --bootstrap-servers -X --property --config --config-file --timeout"
-_sfcrime_shared_opts="--config --config-file -b --bootstrap-servers -X --property --timeout -v --verbose -h --help"
-_sfcrime_global_opts="$_sfcrime_shared_opts -V --version"
-_sfcrime_commands="produce consume aggregate topic inspect help"
-_sfcrime_topic_subcommands="create list describe delete"
-# The 14 fields of a record (for --key, --by, --filter, --time-field).
-_sfcrime_fields="crime_id original_crime_type_name report_date call_date offense_date call_time call_date_time disposition address city state agency_id address_type common_location"
+_sfcrime_commands="produce consume aggregate topic group inspect config help"
 
-# The command's own options that take a value (so that their value is not taken for a word).
-_sfcrime_value_opts() {
+# The subcommands of a command word (inspect's `group` is optional: `inspect group GROUP`).
+_sfcrime_subcommands() {
     case $1 in
-        produce)
-            echo "-t --topic -f --file --key --skip --limit --rate --order --speedup --dead-letter-topic" \
-                "--dead-letter-file --failed-file" ;;
-        consume) echo "-t --topic -g --group --max-messages" ;;
-        aggregate)
-            echo "-t --topic -f --file -w --window --slide --time-field --watermark --output-mode --trigger" \
-                "--max-records-per-trigger --by --top --filter -o --output --output-topic --late-topic" \
-                "--progress --radio-codes -g --group --max-idle" ;;
-        inspect) echo "-t --topic -o --output" ;;
-        "topic create") echo "--name -p --partitions -r --replication-factor -c --config" ;;
-        "topic describe") echo "--name -o --output" ;;
-        "topic delete") echo "--name" ;;
+        topic) echo "create list describe delete alter-config add-partitions" ;;
+        group) echo "list describe delete seek" ;;
+        config) echo "show profiles path" ;;
+        inspect) echo "group" ;;
     esac
 }
 
-# Every option of a command (its own, then the shared ones).
-_sfcrime_opts() {
+# What the operands (bare words after the command and subcommand) are: topic / group (one) or
+# topics / groups (several); nothing offered otherwise.
+_sfcrime_operands() {
     case $1 in
-        produce)
-            echo "-t --topic -f --file --key --skip --limit --rate --order --speedup --dead-letter-topic" \
-                "--dead-letter-file --failed-file $_sfcrime_shared_opts" ;;
-        consume) echo "-t --topic --from-beginning -g --group --max-messages -e --exit-at-end $_sfcrime_shared_opts" ;;
-        aggregate)
-            echo "-t --topic -f --file -w --window --slide --time-field --watermark --output-mode --trigger" \
-                "--max-records-per-trigger --by --top --filter -o --output --output-topic --late-topic" \
-                "--progress --radio-codes --from-beginning -e --exit-at-end -g --group --exactly-once --scale-out --max-idle" \
-                "$_sfcrime_shared_opts" ;;
-        inspect) echo "-t --topic --all -o --output $_sfcrime_shared_opts" ;;
-        topic) echo "-h --help" ;;
-        # After `topic create`, --config/-c is a topic config KEY=VALUE; the config file is --config-file.
-        "topic create")
-            echo "--name -p --partitions -r --replication-factor -c --config --if-not-exists --config-file -b --bootstrap-servers -X --property --timeout -v --verbose -h --help" ;;
-        "topic list") echo "--all $_sfcrime_shared_opts" ;;
-        "topic describe") echo "--name -o --output $_sfcrime_shared_opts" ;;
-        "topic delete") echo "--name --if-exists $_sfcrime_shared_opts" ;;
-        help) echo "" ;;
+        "topic describe" | "topic alter-config" | "topic add-partitions") echo topic ;;
+        "topic delete") echo topics ;;
+        "group seek" | "inspect group") echo group ;;
+        "group describe" | "group delete") echo groups ;;
     esac
+}
+
+# The options of a command, one line each: the option's names, then what its value is (no
+# value: a switch).
+#   =          a free value (nothing offered)         =a,b,c    one of these words
+#   =topic     a live topic name                      =topics   comma-separated live topic names
+#   =group     a live consumer group id               =profile  a profile of the config file
+#   =file      a file name                            =input    a file name or '-' (stdin)
+#   =field     a record field                         =fields   comma-separated record fields
+#   =filter    FIELD= (the values are the user's)
+# The shared options (every command, and before the command word) come after the command's own;
+# a name the command defines itself keeps the command's meaning (topic create's --config).
+_sfcrime_spec() {
+    case $1 in
+        shared) echo '
+            --config =file
+            --config-file =file
+            --profile =profile
+            -b --bootstrap-servers =
+            -X --property =dump
+            --timeout =10s,30s,1m
+            -v --verbose
+            -h --help' ;;
+        "") echo '
+            -V --version' ;;
+        produce) echo '
+            -t --topic =topic
+            -f --file =input
+            --key =field
+            --skip =
+            --limit =
+            --rate =
+            --order =file,event-time
+            --speedup =60,3600,86400
+            --dead-letter-topic =topic
+            --dead-letter-file =file
+            --failed-file =file
+            -H --header =
+            -z --compression =none,gzip,snappy,lz4,zstd
+            --partitioner =murmur2_random,murmur2,consistent,consistent_random,fnv1a,fnv1a_random,random
+            --progress =auto,bar,none
+            --input-format =record,envelope
+            --keep-partition' ;;
+        consume) echo '
+            -t --topic =topic
+            -o --offset =beginning,end
+            --from-beginning
+            -p --partition =
+            -g --group =group
+            --max-messages =
+            -e --exit-at-end
+            --format =
+            --output =text,json' ;;
+        aggregate) echo '
+            -t --topic =topic
+            -f --file =input
+            -w --window =30m,1h,1d
+            --slide =5m,15m,30m
+            --time-field =call_date_time,report_date,call_date,offense_date
+            --watermark =10m,1h,1d
+            --output-mode =append,update,complete
+            --trigger =1s,10s,1m
+            --max-records-per-trigger =
+            --by =fields
+            --top =
+            --filter =filter
+            -o --output =table,json,csv
+            --output-topic =topic
+            --late-topic =topic
+            --progress =auto,text,json,none
+            --radio-codes =file
+            --from-beginning
+            -e --exit-at-end
+            -g --group =group
+            --exactly-once
+            --scale-out
+            --max-idle =2s,10s,1m' ;;
+        inspect) echo '
+            -t --topic =topic
+            --all
+            -o --output =table,json' ;;
+        "inspect group") echo '
+            -s --print-summary
+            -c --print-commits
+            -o --output =table,json' ;;
+        topic) ;;
+        # --config/-c here is a topic config KEY=VALUE; the config file is --config-file.
+        "topic create") echo '
+            --name =
+            -p --partitions =
+            -r --replication-factor =
+            -c --config =
+            --if-not-exists
+            -d --dry-run
+            -o --output =table,json' ;;
+        "topic list") echo '
+            --all
+            -o --output =table,json' ;;
+        "topic describe") echo '
+            --name =topic
+            -s --print-summary
+            -c --print-configs
+            -p --print-partitions
+            -a --print-all
+            -o --output =table,json' ;;
+        "topic delete") echo '
+            --name =topic
+            --if-exists
+            -o --output =table,json' ;;
+        "topic alter-config") echo '
+            --name =topic
+            -s --set =
+            -d --delete =
+            --dry-run
+            -o --output =table,json' ;;
+        "topic add-partitions") echo '
+            --name =topic
+            -n --num =
+            -d --dry-run
+            -o --output =table,json' ;;
+        group) ;;
+        "group list") echo '
+            -o --output =table,json' ;;
+        "group describe") echo '
+            --group =group
+            -s --print-summary
+            -c --print-commits
+            -o --output =table,json' ;;
+        "group delete") echo '
+            --group =group
+            -o --output =table,json' ;;
+        "group seek") echo '
+            --group =group
+            --to =start,end,earliest,latest
+            --topics =topics
+            --allow-new-topics
+            --dry-run
+            -o --output =table,json' ;;
+        config) ;;
+        "config show") echo '
+            -a --all
+            -o --output =table,json' ;;
+        "config profiles") echo '
+            -o --output =table,json' ;;
+        "config path") ;;
+    esac
+}
+
+# The 14 fields of a record (for --key, --by, --filter).
+_sfcrime_fields="crime_id original_crime_type_name report_date call_date offense_date call_time call_date_time disposition address city state agency_id address_type common_location"
+
+# Every option name of context $1, the command's own first, then the shared ones; with $2, the
+# value kind of option $2 instead: "" for a switch, "=" for a free value, "=KIND" otherwise,
+# "?" for an unknown option. The first line naming an option wins.
+_sfcrime_lookup() {
+    local line w kind names=""
+    while read -r line; do
+        [[ -n $line ]] || continue
+        kind=""
+        [[ $line == *" ="* ]] && kind="=${line##* =}"
+        for w in ${line%% =*}; do
+            if [[ -n ${2-} ]]; then
+                [[ $w == "$2" ]] && { echo "$kind"; return; }
+            elif [[ " $names " != *" $w "* ]]; then
+                names+=" $w"
+            fi
+        done
+    done <<< "$(_sfcrime_spec "$1"; [[ $1 == help ]] || _sfcrime_spec shared)"
+    if [[ -n ${2-} ]]; then echo "?"; else echo "$names"; fi
+}
+
+# COMP_WORDS with the words bash split at ':' joined again (-b localhost:9092 is one word; bash
+# splits at the characters of COMP_WORDBREAKS). Sets _sfcrime_words and _sfcrime_cword. '=' is
+# left split: `--option=value` is "--option" "=" "value" (handled below).
+_sfcrime_reassemble() {
+    _sfcrime_words=()
+    _sfcrime_cword=0
+    local line=${COMP_LINE-} pos=0 i j=-1 w rest trimmed glue
+    for ((i = 0; i < ${#COMP_WORDS[@]}; i++)); do
+        w=${COMP_WORDS[i]}
+        glue=0
+        if [[ -n $line ]]; then
+            rest=${line:pos}
+            trimmed=${rest#"${rest%%[![:space:]]*}"}
+            # No blank before this word and a ':' on either side: one word for the user.
+            if ((i > 0 && ${#trimmed} == ${#rest})) && [[ $w == :* || ${_sfcrime_words[j]} == *: ]]; then
+                glue=1
+            fi
+            pos=$((pos + ${#rest} - ${#trimmed} + ${#w}))
+        fi
+        if ((glue)); then
+            _sfcrime_words[j]+=$w
+        else
+            _sfcrime_words[++j]=$w
+        fi
+        ((i == COMP_CWORD)) && _sfcrime_cword=$j
+    done
+}
+
+# Prints the live words `sfcrime __complete $1` answers (topics, groups, profiles), asking the
+# sfcrime being completed with the connection options already typed (_sfcrime_conn).
+_sfcrime_live() {
+    local bin=${_sfcrime_words[0]:-sfcrime}
+    [[ $bin == "~/"* ]] && bin=$HOME/${bin#"~/"}
+    "$bin" "${_sfcrime_conn[@]}" __complete "$1" 2>/dev/null </dev/null
+}
+
+# One word without the quotes the user typed around it ('a b' -> a b), ~/ expanded.
+_sfcrime_dequote() {
+    local v=$1
+    if [[ $v == \'*\' || $v == \"*\" ]]; then v=${v:1:${#v}-2}; fi
+    [[ $v == "~/"* ]] && v=$HOME/${v#"~/"}
+    printf '%s' "$v"
 }
 
 _sfcrime_files() {
@@ -63,149 +257,129 @@ _sfcrime_files() {
     COMPREPLY=($(compgen -f -- "$1"))
 }
 
-_sfcrime() {
-    local cur prev cword
-    cword=$COMP_CWORD
-    cur=${COMP_WORDS[cword]}
-    prev=${COMP_WORDS[cword - 1]}
-    # --option=value: bash splits at '=' (COMP_WORDBREAKS), leaving "--option" "=" "value".
-    if [[ $cur == "=" ]]; then
-        prev=${COMP_WORDS[cword - 1]}
-        cur=""
-    elif [[ $prev == "=" ]] && ((cword >= 2)); then
-        prev=${COMP_WORDS[cword - 2]}
-    fi
-
-    # Find the command word (and the topic subcommand) before the cursor.
-    local cmd="" sub="" i w skip=0 value_opts=$_sfcrime_shared_value_opts
-    for ((i = 1; i < cword; i++)); do
-        w=${COMP_WORDS[i]}
-        if ((skip)); then
-            skip=0
-            continue
-        fi
-        [[ $w == "=" ]] && { skip=1; continue; }
-        if [[ $w == -* ]]; then
-            [[ " $value_opts " == *" $w "* && ${COMP_WORDS[i + 1]} != "=" ]] && skip=1
-            continue
-        fi
-        if [[ -z $cmd ]]; then
-            cmd=$w
-            value_opts="$_sfcrime_shared_value_opts $(_sfcrime_value_opts "$cmd")"
-        elif [[ $cmd == topic && -z $sub ]]; then
-            sub=$w
-            value_opts="$_sfcrime_shared_value_opts $(_sfcrime_value_opts "topic $sub")"
-        fi
-    done
-    local ctx=$cmd
-    [[ $cmd == topic && -n $sub ]] && ctx="topic $sub"
-
-    # The value of the option before the cursor.
-    case $prev in
-        -f | --file)
+# Completes the value of kind $1 (from _sfcrime_spec) for the word $2.
+_sfcrime_value() {
+    local kind=${1#=} cur=$2 done_part=""
+    case $kind in
+        "") ;;
+        topic) COMPREPLY=($(compgen -W "$(_sfcrime_live topics)" -- "$cur")) ;;
+        group) COMPREPLY=($(compgen -W "$(_sfcrime_live groups)" -- "$cur")) ;;
+        profile) COMPREPLY=($(compgen -W "$(_sfcrime_live profiles)" -- "$cur")) ;;
+        topics)
+            # A comma-separated list: complete the topic after the last comma.
+            [[ $cur == *,* ]] && done_part=${cur%,*},
+            COMPREPLY=($(compgen -P "$done_part" -W "$(_sfcrime_live topics)" -- "${cur##*,}")) ;;
+        file) _sfcrime_files "$cur" ;;
+        input)
             _sfcrime_files "$cur"
-            [[ -z $cur || $cur == - ]] && COMPREPLY+=("-")
-            return ;;
-        --config)
-            # topic create: --config KEY=VALUE (a topic config), not a file.
-            [[ $ctx == "topic create" ]] && return
-            _sfcrime_files "$cur"
-            return ;;
-        -c)
-            [[ $ctx == "topic create" ]] && return ;;
-        --config-file | --radio-codes | --dead-letter-file | --failed-file)
-            _sfcrime_files "$cur"
-            return ;;
-        -o | --output)
-            if [[ $ctx == aggregate ]]; then
-                COMPREPLY=($(compgen -W "table json csv" -- "$cur"))
-            else
-                COMPREPLY=($(compgen -W "table json" -- "$cur"))
-            fi
-            return ;;
-        --output-mode)
-            COMPREPLY=($(compgen -W "append update complete" -- "$cur"))
-            return ;;
-        --progress)
-            COMPREPLY=($(compgen -W "auto text json none" -- "$cur"))
-            return ;;
-        --order)
-            COMPREPLY=($(compgen -W "file event-time" -- "$cur"))
-            return ;;
-        --speedup)
-            COMPREPLY=($(compgen -W "60 3600 86400" -- "$cur"))
-            return ;;
-        --slide)
-            COMPREPLY=($(compgen -W "5m 15m 30m" -- "$cur"))
-            return ;;
-        --watermark)
-            COMPREPLY=($(compgen -W "10m 1h 1d" -- "$cur"))
-            return ;;
-        --trigger)
-            COMPREPLY=($(compgen -W "1s 10s 1m" -- "$cur"))
-            return ;;
-        --max-idle)
-            COMPREPLY=($(compgen -W "2s 10s 1m" -- "$cur"))
-            return ;;
-        --time-field)
-            COMPREPLY=($(compgen -W "call_date_time report_date call_date offense_date" -- "$cur"))
-            return ;;
-        --by)
-            # A comma-separated list: complete the field after the last comma.
-            local done_fields=""
-            [[ $cur == *,* ]] && done_fields=${cur%,*},
-            COMPREPLY=($(compgen -P "$done_fields" -W "$_sfcrime_fields" -- "${cur##*,}"))
-            return ;;
-        --filter)
+            [[ -z $cur || $cur == - ]] && COMPREPLY+=("-") ;;
+        field) COMPREPLY=($(compgen -W "$_sfcrime_fields" -- "$cur")) ;;
+        fields)
+            [[ $cur == *,* ]] && done_part=${cur%,*},
+            COMPREPLY=($(compgen -P "$done_part" -W "$_sfcrime_fields" -- "${cur##*,}")) ;;
+        filter)
             # FIELD=VALUE[,VALUE...]: the field, then '=' (bash splits the word there, so once the
             # '=' is typed the values are left to the user).
             COMPREPLY=($(compgen -S = -W "$_sfcrime_fields" -- "$cur"))
-            compopt -o nospace 2>/dev/null
-            return ;;
-        -X | --property)
-            COMPREPLY=($(compgen -W "dump" -- "$cur"))
-            return ;;
-        -w | --window)
-            COMPREPLY=($(compgen -W "30m 1h 1d" -- "$cur"))
-            return ;;
-        --timeout)
-            COMPREPLY=($(compgen -W "10s 30s 1m" -- "$cur"))
-            return ;;
-        --key)
-            COMPREPLY=($(compgen -W "$_sfcrime_fields" -- "$cur"))
-            return ;;
-        -b | --bootstrap-servers | -t | --topic | -g | --group | --limit | --rate | --max-messages | \
-            --name | -p | --partitions | -r | --replication-factor | --top | --max-records-per-trigger | \
-            --output-topic | --late-topic | --skip | --dead-letter-topic)
-            return ;;
+            compopt -o nospace 2>/dev/null ;;
+        *) COMPREPLY=($(compgen -W "${kind//,/ }" -- "$cur")) ;;
     esac
+}
 
-    if [[ -z $cmd ]]; then
-        if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "$_sfcrime_global_opts" -- "$cur"))
-        else
-            COMPREPLY=($(compgen -W "$_sfcrime_commands" -- "$cur"))
-        fi
-        return
+_sfcrime() {
+    COMPREPLY=()
+    local -a _sfcrime_words _sfcrime_conn=()
+    local _sfcrime_cword
+    _sfcrime_reassemble
+    local cword=$_sfcrime_cword
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${_sfcrime_words[cword - 1]}
+    # --option=value: bash splits at '=' (COMP_WORDBREAKS), leaving "--option" "=" "value".
+    if [[ $cur == "=" ]]; then
+        cur=""
+    elif [[ $prev == "=" ]] && ((cword >= 2)); then
+        prev=${_sfcrime_words[cword - 2]}
     fi
 
-    case $cmd in
-        help)
-            [[ $cword -gt 0 && ${COMP_WORDS[cword - 1]} == help ]] &&
-                COMPREPLY=($(compgen -W "produce consume aggregate topic inspect" -- "$cur"))
-            return ;;
-        topic)
-            if [[ -z $sub && $cur != -* ]]; then
-                COMPREPLY=($(compgen -W "$_sfcrime_topic_subcommands" -- "$cur"))
-                return
-            fi ;;
-        produce | consume | aggregate | inspect) ;;
-        *) return ;;
-    esac
+    # The command word, its subcommand and operands before the cursor; the connection options
+    # typed so far (passed on to `sfcrime __complete`).
+    local cmd="" sub="" ctx="" operands=0 i w kind value
+    local subs
+    for ((i = 1; i < cword; i++)); do
+        w=${_sfcrime_words[i]}
+        if [[ $w == -?* ]]; then
+            kind=$(_sfcrime_lookup "$ctx" "$w")
+            if [[ $kind == =* ]]; then
+                # The value: "--opt = value", "-X key = value" (bash splits at '='), "--opt value".
+                if [[ ${_sfcrime_words[i + 1]} == "=" ]]; then
+                    value=${_sfcrime_words[i + 2]}
+                    ((i += 2))
+                else
+                    value=${_sfcrime_words[i + 1]}
+                    ((i += 1))
+                    if [[ ${_sfcrime_words[i + 1]} == "=" ]] && ((i + 2 < cword)); then
+                        value+="=${_sfcrime_words[i + 2]}"
+                        ((i += 2))
+                    fi
+                fi
+                ((i >= cword)) && break  # the value is being typed
+                case $w in
+                    -b | --bootstrap-servers | -X | --property | --config-file | --profile | --timeout | --config)
+                        # After `topic create`, --config is a topic config, not the file.
+                        [[ $w == --config && $ctx == "topic create" ]] && continue
+                        [[ $value == dump ]] && continue
+                        _sfcrime_conn+=("$w" "$(_sfcrime_dequote "$value")") ;;
+                esac
+            elif [[ $w == -b?* || $w == -X?* ]]; then
+                _sfcrime_conn+=("$(_sfcrime_dequote "$w")")
+            fi
+            continue
+        fi
+        [[ $w == "=" ]] && continue
+        subs=$(_sfcrime_subcommands "$cmd")
+        if [[ -z $cmd ]]; then
+            cmd=$w
+            ctx=$w
+        elif [[ -z $sub && -n $subs && " $subs " == *" $w "* ]]; then
+            sub=$w
+            ctx="$cmd $sub"
+        else
+            ((operands++))
+        fi
+    done
+
+    # The value of the option before the cursor.
+    if [[ $prev == -?* ]]; then
+        kind=$(_sfcrime_lookup "$ctx" "$prev")
+        if [[ $kind == =* ]]; then
+            _sfcrime_value "$kind" "$cur"
+            return
+        fi
+    fi
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "$(_sfcrime_opts "$ctx")" -- "$cur"))
+        [[ $ctx == help ]] && return
+        COMPREPLY=($(compgen -W "$(_sfcrime_lookup "$ctx")" -- "$cur"))
+        return
     fi
+    if [[ -z $cmd ]]; then
+        COMPREPLY=($(compgen -W "$_sfcrime_commands" -- "$cur"))
+        return
+    fi
+    if [[ $cmd == help ]]; then
+        ((operands == 0)) && COMPREPLY=($(compgen -W "${_sfcrime_commands% help}" -- "$cur"))
+        return
+    fi
+    subs=$(_sfcrime_subcommands "$cmd")
+    if [[ -z $sub && -n $subs ]] && ((operands == 0)); then
+        COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+        return
+    fi
+    case $(_sfcrime_operands "$ctx") in
+        topic) ((operands == 0)) && _sfcrime_value =topic "$cur" ;;
+        topics) _sfcrime_value =topic "$cur" ;;
+        group) ((operands == 0)) && _sfcrime_value =group "$cur" ;;
+        groups) _sfcrime_value =group "$cur" ;;
+    esac
 }
 
 complete -F _sfcrime sfcrime

@@ -1,8 +1,12 @@
 #include "sfcrime/cli.hpp"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cstdlib>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
@@ -11,17 +15,21 @@ namespace sfcrime::cli {
 
 namespace {
 
-po::options_description common_options(CommonFlags& f, bool with_config) {
+po::options_description common_options(bool with_config) {
   po::options_description d("Shared options (also accepted before the command word)");
   if (with_config)
     d.add_options()("config", po::value<std::string>()->value_name("FILE"),
-                    "key=value config file (env SFCRIME_CONFIG): librdkafka properties and sfcrime.* settings");
+                    "key=value config file (env SFCRIME_CONFIG; default ~/.config/sfcrime/config if it exists): "
+                    "librdkafka properties and sfcrime.* settings (man sfcrime-config)");
   d.add_options()
       ("config-file", po::value<std::string>()->value_name("FILE"), with_config ? "the same as --config" :
-       "key=value config file (env SFCRIME_CONFIG): librdkafka properties and sfcrime.* settings")
+       "key=value config file (env SFCRIME_CONFIG; default ~/.config/sfcrime/config if it exists): "
+       "librdkafka properties and sfcrime.* settings (man sfcrime-config)")
+      ("profile", po::value<std::string>()->value_name("NAME"),
+       "profile [NAME] of the config file to apply on top of its first lines (env SFCRIME_PROFILE)")
       ("bootstrap-servers,b", po::value<std::string>()->value_name("HOST:PORT,..."),
        "brokers to connect to (env SFCRIME_BOOTSTRAP_SERVERS; default localhost:9092)")
-      ("property,X", po::value<std::vector<std::string>>(&f.properties)->value_name("KEY=VALUE")->composing(),
+      ("property,X", po::value<std::vector<std::string>>()->value_name("KEY=VALUE")->composing(),
        "librdkafka property, repeatable; -X dump prints the effective configuration")
       ("timeout", po::value<std::string>()->value_name("DURATION"),
        "bound on every wait for the broker (env SFCRIME_TIMEOUT; default 10s)")
@@ -51,7 +59,7 @@ std::optional<Parsed> parse(CommandSpec& spec, const std::vector<std::string>& r
       args.push_back(a);
     }
   }
-  po::options_description common = common_options(flags, !spec.own_config_option);
+  po::options_description common = common_options(!spec.own_config_option);
   po::options_description all;
   all.add(spec.options).add(common);
   Parsed p;
@@ -61,27 +69,155 @@ std::optional<Parsed> parse(CommandSpec& spec, const std::vector<std::string>& r
       print_help(spec, common);
       return std::nullopt;
     }
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see 'sfcrime " + spec.name + " --help')");
+  }
+  const auto given = [&](const char* name) { return p.vm.count(name) && !p.vm[name].defaulted(); };
+  // Read from vm, not through the options' storage: notify() comes after the option defaults.
+  if (given("property")) flags.properties = p.vm["property"].as<std::vector<std::string>>();
+  if (given("bootstrap-servers")) flags.bootstrap_servers = p.vm["bootstrap-servers"].as<std::string>();
+  if (!spec.own_config_option && given("config")) flags.config_file = p.vm["config"].as<std::string>();
+  if (given("config-file")) flags.config_file = p.vm["config-file"].as<std::string>();
+  if (given("profile")) flags.profile = p.vm["profile"].as<std::string>();
+  if (given("timeout")) flags.timeout = p.vm["timeout"].as<std::string>();
+  if (given("radio-codes")) flags.radio_codes = p.vm["radio-codes"].as<std::string>();
+  p.config = resolve_config(flags, [](const char* name) { return std::getenv(name); });
+  apply_option_defaults(spec, p.config, p.vm);
+  if (p.config.dump) {
+    print_config(p.config, config_entries(p.config, &spec, true), false, std::cout);
+    return std::nullopt;
+  }
+  try {
     po::notify(p.vm);
   } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see 'sfcrime " + spec.name + " --help')");
   }
-  if (p.vm.count("bootstrap-servers")) flags.bootstrap_servers = p.vm["bootstrap-servers"].as<std::string>();
-  if (!spec.own_config_option && p.vm.count("config")) flags.config_file = p.vm["config"].as<std::string>();
-  if (p.vm.count("config-file")) flags.config_file = p.vm["config-file"].as<std::string>();
-  if (p.vm.count("timeout")) flags.timeout = p.vm["timeout"].as<std::string>();
-  if (p.vm.count("radio-codes")) flags.radio_codes = p.vm["radio-codes"].as<std::string>();
-  p.config = resolve_config(flags, [](const char* name) { return std::getenv(name); });
-  if (p.config.dump) {
-    kafka::Conf conf = kafka::make_conf(p.config, {});
-    kafka::dump_config(p.config, conf.get(), std::cout);
-    return std::nullopt;
-  }
   return p;
+}
+
+namespace {
+
+bool is_true(const std::string& v) { return v == "true" || v == "yes" || v == "on" || v == "1"; }
+bool is_false(const std::string& v) { return v == "false" || v == "no" || v == "off" || v == "0"; }
+
+/// The option defaults of `config` that apply to `spec`'s command, the last one of each option.
+std::vector<const OptionDefault*> applicable_defaults(const CommandSpec& spec, const Config& config) {
+  std::vector<const OptionDefault*> out;
+  for (const OptionDefault& d : config.option_defaults) {
+    if (std::find(d.commands.begin(), d.commands.end(), spec.name) == d.commands.end()) continue;
+    if (!spec.options.find_nothrow(d.option, false)) {
+      if (d.scoped)
+        throw ConfigError("'" + d.key + "' (" + d.origin.text() + "): 'sfcrime " + spec.name + "' has no option --" +
+                          d.option + " (see 'sfcrime " + spec.name + " --help')");
+      continue;  // a shorthand for an option this command lacks
+    }
+    const auto same = std::find_if(out.begin(), out.end(), [&](const OptionDefault* o) { return o->option == d.option; });
+    if (same == out.end()) {
+      out.push_back(&d);
+    } else if (std::pair((*same)->layer, (*same)->scoped) <= std::pair(d.layer, d.scoped)) {
+      *same = &d;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void apply_option_defaults(const CommandSpec& spec, const Config& config, po::variables_map& vm) {
+  for (const OptionDefault* d : applicable_defaults(spec, config)) {
+    if (vm.count(d->option) && !vm[d->option].defaulted()) continue;  // the command line wins
+    bool other_given = false;
+    for (const auto& group : spec.alternatives) {
+      if (std::find(group.begin(), group.end(), d->option) == group.end()) continue;
+      for (const std::string& o : group)
+        if (o != d->option && vm.count(o) && !vm[o].defaulted()) other_given = true;
+    }
+    if (other_given) continue;
+    po::option opt;
+    opt.string_key = d->option;
+    const po::option_description& desc = spec.options.find(d->option, false);
+    if (desc.semantic()->max_tokens() == 0) {  // a switch: true or false
+      if (is_false(d->value)) continue;
+      if (!is_true(d->value))
+        throw ConfigError("'" + d->key + "' (" + d->origin.text() + ") is a switch: true or false, not '" + d->value + "'");
+    } else {
+      opt.value.push_back(d->value);
+    }
+    opt.original_tokens = {"--" + d->option, d->value};
+    po::parsed_options parsed(&spec.options);
+    parsed.options.push_back(std::move(opt));
+    try {
+      po::store(parsed, vm);
+    } catch (const po::error& e) {
+      throw ConfigError("'" + d->key + "' (" + d->origin.text() + "): " + e.what());
+    }
+  }
+}
+
+std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec* spec, bool all) {
+  std::vector<ConfigEntry> out;
+  const auto shown = [](const std::string& key, const std::string& value) {
+    return is_secret_property(key) ? std::string("[redacted]") : value;
+  };
+  out.push_back({"bootstrap.servers", config.bootstrap_servers, config.origin.at("bootstrap.servers")});
+  std::ostringstream t;
+  t << config.timeout.count() / 1000;
+  if (config.timeout.count() % 1000) t << "." << std::setw(3) << std::setfill('0') << config.timeout.count() % 1000;
+  out.push_back({"sfcrime.timeout", t.str() + "s", config.origin.at("sfcrime.timeout")});
+  out.push_back({"sfcrime.radio.codes", config.radio_codes, config.origin.at("sfcrime.radio.codes")});
+  if (spec) {
+    for (const OptionDefault* d : applicable_defaults(*spec, config)) out.push_back({d->key, d->value, d->origin});
+  } else {
+    for (const OptionDefault& d : config.option_defaults) {
+      std::erase_if(out, [&](const ConfigEntry& e) { return e.key == d.key; });
+      out.push_back({d.key, d.value, d.origin});
+    }
+  }
+  // librdkafka properties: those set by the file or flags (the last setting of each), then the rest.
+  std::vector<std::string> explicit_keys;
+  for (const auto& [k, v] : config.properties) {
+    std::erase_if(out, [&](const ConfigEntry& e) { return e.key == k; });
+    std::erase(explicit_keys, k);
+    explicit_keys.push_back(k);
+    out.push_back({k, shown(k, v), config.origin.at(k)});
+  }
+  if (!all) return out;
+  const std::vector<kafka::Property> defaults = spec ? spec->kafka_defaults : std::vector<kafka::Property>{};
+  kafka::Conf conf = kafka::make_conf(config, defaults);
+  std::size_t n = 0;
+  const char** arr = rd_kafka_conf_dump(conf.get(), &n);
+  for (std::size_t i = 0; i + 1 < n; i += 2) {
+    const std::string key = arr[i];
+    if (key == "metadata.broker.list" || key == "bootstrap.servers") continue;
+    if (std::find(explicit_keys.begin(), explicit_keys.end(), key) != explicit_keys.end()) continue;
+    const bool ours = std::any_of(defaults.begin(), defaults.end(), [&](const auto& d) { return d.first == key; });
+    out.push_back({key, shown(key, arr[i + 1]),
+                   {"default", ours ? "sfcrime " + spec->name : std::string("librdkafka ") + rd_kafka_version_str()}});
+  }
+  rd_kafka_conf_dump_free(arr, n);
+  return out;
+}
+
+void print_config(const Config& config, const std::vector<ConfigEntry>& entries, bool json, std::ostream& out) {
+  if (json) {
+    boost::json::array a;
+    for (const ConfigEntry& e : entries)
+      a.push_back({{"key", e.key}, {"value", e.value}, {"origin", e.origin.kind}, {"where", e.origin.where}});
+    boost::json::object doc{{"config_file", config.config_file.empty() ? boost::json::value(nullptr) : boost::json::value(config.config_file)},
+                            {"profile", config.profile.empty() ? boost::json::value(nullptr) : boost::json::value(config.profile)},
+                            {"entries", std::move(a)}};
+    out << boost::json::serialize(doc) << "\n";
+    return;
+  }
+  out << "# effective configuration (precedence: flag > env > file > default)\n";
+  out << "# config file: " << (config.config_file.empty() ? "none" : config.config_file)
+      << (config.profile.empty() ? "" : ", profile " + config.profile) << "\n";
+  for (const ConfigEntry& e : entries) out << e.key << " = " << e.value << "  # " << e.origin.text() << "\n";
 }
 
 bool shared_option_takes_value(std::string_view a) {
   return a == "-b" || a == "--bootstrap-servers" || a == "-X" || a == "--property" || a == "--config" ||
-         a == "--config-file" || a == "--timeout";
+         a == "--config-file" || a == "--profile" || a == "--timeout";
 }
 
 std::size_t first_word(const std::vector<std::string>& args, const std::vector<std::string_view>& value_options) {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "sfcrime/errors.hpp"
 
@@ -27,7 +28,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
   return s.str();
 }
 
-void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value, const char* origin) {
+void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value, const std::string& origin) {
   char errstr[512];
   const rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr);
   if (r == RD_KAFKA_CONF_OK) return;
@@ -47,23 +48,11 @@ Conf make_conf(const Config& config, const std::vector<Property>& defaults) {
   Conf conf(rd_kafka_conf_new());
   for (const auto& [k, v] : defaults) set_property(conf.get(), k, v, "sfcrime's defaults");
   set_property(conf.get(), "bootstrap.servers", config.bootstrap_servers, "--bootstrap-servers");
-  for (const auto& [k, v] : config.properties) set_property(conf.get(), k, v, "-X or the config file");
-  return conf;
-}
-
-void dump_config(const Config& config, const rd_kafka_conf_t* conf, std::ostream& out) {
-  size_t n = 0;
-  const char** arr = rd_kafka_conf_dump(const_cast<rd_kafka_conf_t*>(conf), &n);
-  out << "# librdkafka " << rd_kafka_version_str() << " properties (effective)\n";
-  for (size_t i = 0; i + 1 < n; i += 2) {
-    const std::string key = arr[i];
-    out << key << " = " << (is_secret_property(key) ? "[redacted]" : arr[i + 1]) << "\n";
+  for (const auto& [k, v] : config.properties) {
+    const auto o = config.origin.find(k);
+    set_property(conf.get(), k, v, o == config.origin.end() ? std::string("-X or the config file") : o->second.text());
   }
-  rd_kafka_conf_dump_free(arr, n);
-  out << "# sfcrime settings (origin: default < file < env < flag)\n";
-  out << "sfcrime.timeout = " << seconds_text(config.timeout) << "s  # " << config.origin.at("sfcrime.timeout") << "\n";
-  out << "sfcrime.radio.codes = " << config.radio_codes << "  # " << config.origin.at("sfcrime.radio.codes") << "\n";
-  out << "# bootstrap.servers origin: " << config.origin.at("bootstrap.servers") << "\n";
+  return conf;
 }
 
 Client::Client(rd_kafka_type_t type, const Config& config, Conf conf) : config_(config) {
@@ -241,9 +230,8 @@ Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) 
 // ---------------------------------------------------------------------------------------------
 // Producer
 
-namespace {
-Conf producer_conf(const Config& config, const std::vector<Property>& extra, void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
-  std::vector<Property> defaults = {
+std::vector<Property> producer_defaults() {
+  return {
       {"enable.idempotence", "true"},  // acks=all, no duplicates or reordering on retries
       {"partitioner", "murmur2_random"},  // the Java client's partitioner: same key, same partition
       {"linger.ms", "5"},
@@ -251,6 +239,11 @@ Conf producer_conf(const Config& config, const std::vector<Property>& extra, voi
       {"message.timeout.ms", "120000"},  // the Java producer's delivery.timeout.ms
       {"log.connection.close", "false"},
   };
+}
+
+namespace {
+Conf producer_conf(const Config& config, const std::vector<Property>& extra, void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
+  std::vector<Property> defaults = producer_defaults();
   defaults.insert(defaults.end(), extra.begin(), extra.end());
   Conf conf = make_conf(config, defaults);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), dr);
@@ -296,6 +289,7 @@ void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
     r.partition = m->partition;
     r.offset = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? m->offset : -1;
     r.value = std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+    r.message = m;
     self->on_report_(r);
   }
 }
@@ -311,23 +305,42 @@ bool Producer::send(std::optional<std::string_view> key, std::string_view value,
 
 bool Producer::send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value,
                        std::uint64_t record, const std::vector<Property>& headers, std::int32_t partition) {
-  rd_kafka_topic_t* topic = topics_.at(index).get();
+  return produce_one(topics_.at(index).get(), partition, key,
+                     value.data() ? std::optional<std::string_view>(value) : std::nullopt, 0, record,
+                     headers.empty() ? nullptr : &headers, nullptr);
+}
+
+bool Producer::send_message(const OutMessage& m, std::uint64_t record) {
+  return produce_one(topics_.at(0).get(), m.partition, m.key, m.value, m.timestamp_ms, record, nullptr,
+                     m.headers && !m.headers->empty() ? m.headers : nullptr);
+}
+
+bool Producer::produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std::optional<std::string_view> key,
+                           std::optional<std::string_view> value, std::int64_t timestamp_ms, std::uint64_t record,
+                           const std::vector<Property>* properties, const std::vector<Header>* headers) {
   void* key_data = key ? const_cast<char*>(key->data()) : nullptr;  // nullptr: a null key
   const std::size_t key_size = key ? key->size() : 0;
+  void* value_data = value ? const_cast<char*>(value->data()) : nullptr;  // nullptr: a null value
+  const std::size_t value_size = value ? value->size() : 0;
   for (;;) {
     // librdkafka owns the header list once producev succeeds; a new one for every attempt.
     rd_kafka_headers_t* hdrs = nullptr;
-    if (!headers.empty()) {
-      hdrs = rd_kafka_headers_new(headers.size());
-      for (const auto& [name, v] : headers)
+    if (properties) {
+      hdrs = rd_kafka_headers_new(properties->size());
+      for (const auto& [name, v] : *properties)
         rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(), static_cast<ssize_t>(v.size()));
+    } else if (headers) {
+      hdrs = rd_kafka_headers_new(headers->size());
+      for (const Header& h : *headers)
+        rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value ? h.value->data() : nullptr,
+                            h.value ? static_cast<ssize_t>(h.value->size()) : 0);
     }
     // A null header list is allowed: librdkafka sends no headers then.
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
+        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) rd_kafka_headers_destroy(hdrs);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -351,7 +364,7 @@ bool Producer::send_to(std::size_t index, std::optional<std::string_view> key, s
       Report r;
       r.record = record;
       r.err = err;
-      r.value = value;
+      r.value = value ? *value : std::string_view();
       on_report_(r);
     }
     return true;
@@ -537,8 +550,11 @@ std::unique_ptr<rd_kafka_event_t, EventDeleter> await(Client& c, rd_kafka_queue_
 }
 }  // namespace
 
-bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
-  metadata(false);  // a clear error if the broker is not there
+namespace {
+// CreateTopics for one topic, with validate_only for a dry run. @returns false when the topic exists
+// and `if_not_exists` is set; throws as Admin::create_topic documents.
+bool request_create_topic(Admin& admin, const Admin::NewTopic& topic, bool if_not_exists, bool validate_only) {
+  admin.metadata(false);  // a clear error if the broker is not there
   char errstr[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, topic.replication_factor,
                                                   errstr, sizeof errstr);
@@ -548,18 +564,18 @@ bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
     if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw UsageError("cannot set topic config '" + k + "'");
   }
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_CreateTopics(handle_.get(), &nt, 1, opts.get(), q.get());
-  auto ev = await(*this, q.get(), "the creation of topic '" + topic.name + "'");
+  auto opts = admin_options(admin.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, admin.config().timeout);
+  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(admin.get()));
+  rd_kafka_CreateTopics(admin.get(), &nt, 1, opts.get(), q.get());
+  const std::string what = std::string(validate_only ? "the validation of" : "the creation of") + " topic '" +
+                           topic.name + "'";
+  auto ev = await(admin, q.get(), what);
   size_t n = 0;
   const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      wait_until_ready(topic.name, topic.partitions);
-      return true;
-    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     const char* why = rd_kafka_topic_result_error_string(res[i]);
     const std::string reason = why && *why ? why : error_text(err);
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
@@ -567,11 +583,22 @@ bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
       throw Error(Exit::failure, "topic '" + topic.name + "' already exists (add --if-not-exists to accept that)");
     }
     if (err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT)
-      throw UnavailableError(unreachable_message("the creation of topic '" + topic.name + "'"));
+      throw UnavailableError(admin.unreachable_message(what));
     throw Error(Exit::failure, "the broker refused to create topic '" + topic.name + "': " + reason + " (" +
                                    rd_kafka_err2name(err) + ")");
   }
   throw Error(Exit::software, "CreateTopics returned no result for '" + topic.name + "'");
+}
+}  // namespace
+
+bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
+  if (!request_create_topic(*this, topic, if_not_exists, /*validate_only=*/false)) return false;
+  wait_until_ready(topic.name, topic.partitions);
+  return true;
+}
+
+bool Admin::validate_create_topic(const NewTopic& topic, bool if_not_exists) {
+  return request_create_topic(*this, topic, if_not_exists, /*validate_only=*/true);
 }
 
 bool Admin::wait_until_ready(const std::string& name, int partitions) {
@@ -616,6 +643,348 @@ bool Admin::delete_topic(const std::string& name, bool if_exists) {
     throw Error(Exit::failure, "the broker refused to delete topic '" + name + "': " + (why && *why ? why : error_text(err)));
   }
   throw Error(Exit::software, "DeleteTopics returned no result for '" + name + "'");
+}
+
+// --- topic configuration, partitions --------------------------------------------------------------
+
+namespace {
+struct ConfigResourceDeleter {
+  void operator()(rd_kafka_ConfigResource_t* r) const noexcept { rd_kafka_ConfigResource_destroy(r); }
+};
+using ConfigResource = std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter>;
+
+std::string missing_topic_message(const Config& config, const std::string& name) {
+  return "topic '" + name + "' does not exist on '" + config.bootstrap_servers +
+         "' (sfcrime topic list shows the topics)";
+}
+
+std::string missing_group_message(const Config& config, const std::string& id) {
+  return "consumer group '" + id + "' does not exist on '" + config.bootstrap_servers +
+         "' (sfcrime group list shows the groups)";
+}
+
+// The broker's reason for `err`: its own text when it sent one, else librdkafka's, then the code's
+// name, e.g. "Topic 'x' does not exist (UNKNOWN_TOPIC_OR_PART)".
+std::string reason(rd_kafka_resp_err_t err, const char* why) {
+  return std::string(why && *why ? why : rd_kafka_err2str(err)) + " (" + rd_kafka_err2name(err) + ")";
+}
+
+bool timed_out(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+         err == RD_KAFKA_RESP_ERR__TRANSPORT;
+}
+}  // namespace
+
+std::vector<Admin::ConfigEntry> Admin::describe_topic_configs(const std::string& name) {
+  metadata(false);  // a clear error if the broker is not there
+  ConfigResource res(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
+  rd_kafka_ConfigResource_t* arr[] = {res.get()};
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DescribeConfigs(handle_.get(), arr, 1, opts.get(), q.get());
+  const std::string what = "the configuration of topic '" + name + "'";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** rs =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "DescribeConfigs returned no result for '" + name + "'");
+  const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[0]);
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));
+  if (timed_out(err)) throw UnavailableError(unreachable_message(what));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw Error(Exit::failure, "the broker refused to describe the configuration of topic '" + name + "': " +
+                                   reason(err, rd_kafka_ConfigResource_error_string(rs[0])));
+  size_t cnt = 0;
+  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[0], &cnt);
+  std::vector<ConfigEntry> out;
+  out.reserve(cnt);
+  for (size_t i = 0; i < cnt; ++i) {
+    ConfigEntry e;
+    e.name = rd_kafka_ConfigEntry_name(entries[i]);
+    e.sensitive = rd_kafka_ConfigEntry_is_sensitive(entries[i]) == 1;
+    const char* v = rd_kafka_ConfigEntry_value(entries[i]);
+    // The broker sends no value for a sensitive entry; never print one even if it did.
+    if (v && !e.sensitive) e.value = v;
+    e.source = rd_kafka_ConfigEntry_source(entries[i]);
+    e.source_name = rd_kafka_ConfigSource_name(e.source);
+    e.read_only = rd_kafka_ConfigEntry_is_read_only(entries[i]) == 1;
+    e.is_default = rd_kafka_ConfigEntry_is_default(entries[i]) == 1;
+    out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const ConfigEntry& a, const ConfigEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+void Admin::alter_topic_configs(const std::string& name, const std::vector<Property>& configs, bool validate_only) {
+  metadata(false);
+  ConfigResource res(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
+  for (const auto& [k, v] : configs) {
+    if (rd_kafka_ConfigResource_set_config(res.get(), k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw UsageError("cannot set topic config '" + k + "'");
+  }
+  rd_kafka_ConfigResource_t* arr[] = {res.get()};
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS, config().timeout);
+  char errstr[256];
+  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_AlterConfigs(handle_.get(), arr, 1, opts.get(), q.get());
+  const std::string what = std::string(validate_only ? "the validation of" : "the change of") +
+                           " the configuration of topic '" + name + "'";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** rs =
+      rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "AlterConfigs returned no result for '" + name + "'");
+  const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[0]);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));
+  if (timed_out(err)) throw UnavailableError(unreachable_message(what));
+  throw Error(Exit::failure, "the broker refused to change the configuration of topic '" + name + "': " +
+                                 reason(err, rd_kafka_ConfigResource_error_string(rs[0])));
+}
+
+void Admin::create_partitions(const std::string& name, int total, bool validate_only) {
+  metadata(false);
+  char errstr[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(name.c_str(), static_cast<size_t>(total), errstr, sizeof errstr);
+  if (!np) throw UsageError("cannot add partitions to topic '" + name + "': " + errstr);
+  std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)> guard(np, rd_kafka_NewPartitions_destroy);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, config().timeout);
+  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_CreatePartitions(handle_.get(), &np, 1, opts.get(), q.get());
+  const std::string what = "the new partitions of topic '" + name + "'";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "CreatePartitions returned no result for '" + name + "'");
+  const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[0]);
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));
+  if (timed_out(err)) throw UnavailableError(unreachable_message(what));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw Error(Exit::failure, "the broker refused to add partitions to topic '" + name + "': " +
+                                   reason(err, rd_kafka_topic_result_error_string(res[0])));
+  if (!validate_only) wait_until_ready(name, total);
+}
+
+// --- consumer groups ------------------------------------------------------------------------------
+
+std::vector<Admin::GroupListing> Admin::list_groups() {
+  metadata(false);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_ListConsumerGroups(handle_.get(), opts.get(), q.get());
+  const std::string what = "the list of consumer groups";
+  auto ev = await(*this, q.get(), what);
+  const rd_kafka_ListConsumerGroups_result_t* result = rd_kafka_event_ListConsumerGroups_result(ev.get());
+  size_t ne = 0;
+  const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &ne);
+  // One error per broker that did not answer: the list would be incomplete, so it is an error.
+  if (ne > 0) {
+    const rd_kafka_resp_err_t err = rd_kafka_error_code(errors[0]);
+    if (timed_out(err)) throw UnavailableError(unreachable_message(what));
+    throw UnavailableError("cannot list the consumer groups of every broker: " +
+                           reason(err, rd_kafka_error_string(errors[0])));
+  }
+  size_t n = 0;
+  const rd_kafka_ConsumerGroupListing_t** groups = rd_kafka_ListConsumerGroups_result_valid(result, &n);
+  std::vector<GroupListing> out;
+  for (size_t i = 0; i < n; ++i) {
+    GroupListing g;
+    g.id = rd_kafka_ConsumerGroupListing_group_id(groups[i]);
+    g.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(groups[i]));
+    g.simple = rd_kafka_ConsumerGroupListing_is_simple_consumer_group(groups[i]) == 1;
+    out.push_back(std::move(g));
+  }
+  std::sort(out.begin(), out.end(), [](const GroupListing& a, const GroupListing& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<Admin::GroupDescription> Admin::describe_groups(const std::vector<std::string>& ids) {
+  metadata(false);
+  std::vector<const char*> names;
+  for (const auto& id : ids) names.push_back(id.c_str());
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DescribeConsumerGroups(handle_.get(), names.data(), names.size(), opts.get(), q.get());
+  const std::string what = ids.size() == 1 ? "the description of consumer group '" + ids[0] + "'"
+                                            : "the description of " + std::to_string(ids.size()) + " consumer groups";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_ConsumerGroupDescription_t** gs =
+      rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
+  std::vector<GroupDescription> out;
+  for (const auto& id : ids) {
+    const rd_kafka_ConsumerGroupDescription_t* d = nullptr;
+    for (size_t i = 0; i < n && !d; ++i)
+      if (id == rd_kafka_ConsumerGroupDescription_group_id(gs[i])) d = gs[i];
+    if (!d) throw Error(Exit::software, "DescribeConsumerGroups returned no result for '" + id + "'");
+    GroupDescription g;
+    g.id = id;
+    if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(d)) {
+      const rd_kafka_resp_err_t err = rd_kafka_error_code(e);
+      if (err == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
+        g.state = "Dead";
+        out.push_back(std::move(g));
+        continue;
+      }
+      if (timed_out(err) || err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE)
+        throw UnavailableError(unreachable_message("the coordinator of consumer group '" + id + "'") + " (" +
+                               reason(err, rd_kafka_error_string(e)) + ")");
+      throw Error(Exit::failure, "the broker refused to describe consumer group '" + id + "': " +
+                                     reason(err, rd_kafka_error_string(e)));
+    }
+    g.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
+    if (const char* a = rd_kafka_ConsumerGroupDescription_partition_assignor(d)) g.assignor = a;
+    g.simple = rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d) == 1;
+    if (const rd_kafka_Node_t* c = rd_kafka_ConsumerGroupDescription_coordinator(d)) {
+      g.coordinator = rd_kafka_Node_id(c);
+      g.coordinator_host = std::string(rd_kafka_Node_host(c)) + ":" + std::to_string(rd_kafka_Node_port(c));
+    }
+    const size_t members = rd_kafka_ConsumerGroupDescription_member_count(d);
+    for (size_t m = 0; m < members; ++m) {
+      const rd_kafka_MemberDescription_t* md = rd_kafka_ConsumerGroupDescription_member(d, m);
+      GroupMember gm;
+      if (const char* s = rd_kafka_MemberDescription_consumer_id(md)) gm.member_id = s;
+      if (const char* s = rd_kafka_MemberDescription_group_instance_id(md)) gm.instance_id = s;
+      if (const char* s = rd_kafka_MemberDescription_client_id(md)) gm.client_id = s;
+      if (const char* s = rd_kafka_MemberDescription_host(md)) gm.host = s;
+      if (const rd_kafka_MemberAssignment_t* a = rd_kafka_MemberDescription_assignment(md)) {
+        if (const rd_kafka_topic_partition_list_t* l = rd_kafka_MemberAssignment_partitions(a))
+          for (int i = 0; i < l->cnt; ++i) gm.assignment.emplace_back(l->elems[i].topic, l->elems[i].partition);
+      }
+      g.members.push_back(std::move(gm));
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+namespace {
+// Throws for the error of a group result of ListConsumerGroupOffsets / AlterConsumerGroupOffsets /
+// DeleteGroups: `doing` is e.g. "delete consumer group 'g'".
+void throw_group_error(const Admin& admin, const rd_kafka_error_t* e, const std::string& id, const std::string& doing,
+                       const std::string& waited_for) {
+  const rd_kafka_resp_err_t err = rd_kafka_error_code(e);
+  if (err == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) throw NoInputError(missing_group_message(admin.config(), id));
+  if (timed_out(err) || err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE)
+    throw UnavailableError(admin.unreachable_message(waited_for) + " (" + reason(err, rd_kafka_error_string(e)) + ")");
+  if (err == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP)
+    throw Error(Exit::failure, "cannot " + doing + ": it has members (" + reason(err, rd_kafka_error_string(e)) +
+                                   "); stop its consumers first, sfcrime group describe " + id + " lists them");
+  throw Error(Exit::failure, "the broker refused to " + doing + ": " + reason(err, rd_kafka_error_string(e)));
+}
+}  // namespace
+
+std::vector<Admin::CommittedOffset> Admin::committed_offsets(const std::string& id) {
+  metadata(false);
+  // No partition list: every partition the group has an offset for.
+  rd_kafka_ListConsumerGroupOffsets_t* req = rd_kafka_ListConsumerGroupOffsets_new(id.c_str(), nullptr);
+  std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, void (*)(rd_kafka_ListConsumerGroupOffsets_t*)> guard(
+      req, rd_kafka_ListConsumerGroupOffsets_destroy);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_ListConsumerGroupOffsets(handle_.get(), &req, 1, opts.get(), q.get());
+  const std::string what = "the committed offsets of consumer group '" + id + "'";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_group_result_t** rs =
+      rd_kafka_ListConsumerGroupOffsets_result_groups(rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "ListConsumerGroupOffsets returned no result for '" + id + "'");
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(rs[0]))
+    throw_group_error(*this, e, id, "list the offsets of consumer group '" + id + "'", what);
+  std::vector<CommittedOffset> out;
+  if (const rd_kafka_topic_partition_list_t* l = rd_kafka_group_result_partitions(rs[0])) {
+    for (int i = 0; i < l->cnt; ++i) {
+      const auto& p = l->elems[i];
+      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw Error(Exit::failure, "cannot read the committed offset of consumer group '" + id + "' for '" +
+                                       p.topic + "' partition " + std::to_string(p.partition) + ": " +
+                                       reason(p.err, nullptr));
+      if (p.offset < 0) continue;  // nothing committed
+      out.push_back({p.topic, p.partition, p.offset});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const CommittedOffset& a, const CommittedOffset& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  });
+  return out;
+}
+
+void Admin::alter_committed_offsets(const std::string& id, const std::vector<CommittedOffset>& offsets) {
+  metadata(false);
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& o : offsets)
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+  rd_kafka_AlterConsumerGroupOffsets_t* req = rd_kafka_AlterConsumerGroupOffsets_new(id.c_str(), list.get());
+  std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t, void (*)(rd_kafka_AlterConsumerGroupOffsets_t*)> guard(
+      req, rd_kafka_AlterConsumerGroupOffsets_destroy);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_AlterConsumerGroupOffsets(handle_.get(), &req, 1, opts.get(), q.get());
+  const std::string what = "the new offsets of consumer group '" + id + "'";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_group_result_t** rs =
+      rd_kafka_AlterConsumerGroupOffsets_result_groups(rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "AlterConsumerGroupOffsets returned no result for '" + id + "'");
+  const std::string doing = "set the offsets of consumer group '" + id + "'";
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(rs[0])) throw_group_error(*this, e, id, doing, what);
+  if (const rd_kafka_topic_partition_list_t* l = rd_kafka_group_result_partitions(rs[0])) {
+    for (int i = 0; i < l->cnt; ++i) {
+      const auto& p = l->elems[i];
+      if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      const std::string where = "'" + std::string(p.topic) + "' partition " + std::to_string(p.partition);
+      // The broker answers UNKNOWN_MEMBER_ID to a commit from outside a group that has members.
+      if (p.err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
+        throw Error(Exit::failure, "cannot " + doing + " for " + where + ": the group has members (" +
+                                       reason(p.err, nullptr) + "); stop its consumers first");
+      throw Error(Exit::failure, "the broker refused to " + doing + " for " + where + ": " + reason(p.err, nullptr));
+    }
+  }
+}
+
+void Admin::delete_group(const std::string& id) {
+  metadata(false);
+  rd_kafka_DeleteGroup_t* dg = rd_kafka_DeleteGroup_new(id.c_str());
+  std::unique_ptr<rd_kafka_DeleteGroup_t, void (*)(rd_kafka_DeleteGroup_t*)> guard(dg, rd_kafka_DeleteGroup_destroy);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS, config().timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DeleteGroups(handle_.get(), &dg, 1, opts.get(), q.get());
+  const std::string what = "the deletion of consumer group '" + id + "'";
+  auto ev = await(*this, q.get(), what);
+  size_t n = 0;
+  const rd_kafka_group_result_t** rs = rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "DeleteGroups returned no result for '" + id + "'");
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(rs[0]))
+    throw_group_error(*this, e, id, "delete consumer group '" + id + "'", what);
+}
+
+std::int64_t Admin::offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
+  rd_kafka_resp_err_t err;
+  for (;;) {
+    PartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = timestamp_ms;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    err = rd_kafka_offsets_for_times(handle_.get(), list.get(), static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 2000)));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const std::int64_t o = list->elems[0].offset;
+      // -1: no record at or after the time; the group then starts at the end.
+      return o >= 0 ? o : watermarks(topic, partition).high;
+    }
+    const bool again = transient(err) || err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+    if (again && interrupted())
+      throw InterruptedError("interrupted while waiting for the offsets of '" + topic + "'");
+    if (!again || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+    throw UnavailableError(unreachable_message("the offsets by time of '" + topic + "' partition " + std::to_string(partition)));
+  throw UnavailableError("cannot read the offsets by time of '" + topic + "' partition " + std::to_string(partition) +
+                         ": " + error_text(err));
 }
 
 }  // namespace sfcrime::kafka

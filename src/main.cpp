@@ -3,8 +3,13 @@
 
 #include <boost/version.hpp>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -23,26 +28,30 @@ struct CommandEntry {
   std::string_view name;
   int (*run)(const std::vector<std::string>&);
   std::string_view description;
+  bool hidden = false;  ///< not listed by `sfcrime help` nor suggested (the completion helper)
 };
 
 constexpr CommandEntry kCommands[] = {
     {"produce", &sfcrime::commands::produce, "send records from a JSON array or NDJSON file to a topic"},
     {"consume", &sfcrime::commands::consume, "print a topic's message values, one per line"},
     {"aggregate", &sfcrime::commands::aggregate, "count crime types and usual dispositions per event-time window"},
-    {"topic", &sfcrime::commands::topic, "create, list, describe or delete topics"},
-    {"inspect", &sfcrime::commands::inspect, "show brokers, topics, partitions and offsets"},
+    {"topic", &sfcrime::commands::topic, "create, list, describe, alter or delete topics"},
+    {"group", &sfcrime::commands::group, "list, describe (offsets and lag), seek or delete consumer groups"},
+    {"inspect", &sfcrime::commands::inspect, "show brokers, topics, partitions and offsets, or a group's lag"},
+    {"config", &sfcrime::commands::config, "show the effective configuration and where each value came from"},
     {"help", &help, "show help for sfcrime or for one command"},
+    {"__complete", &sfcrime::commands::complete, "words for the shell completions (topics, groups)", true},
 };
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: sfcrime [-b HOST:PORT,...] [-X KEY=VALUE]... [--config FILE] [--timeout DURATION] [-v]\n"
-               "               COMMAND [ARGS]\n"
+               "usage: sfcrime [-b HOST:PORT,...] [-X KEY=VALUE]... [--config FILE] [--profile NAME]\n"
+               "               [--timeout DURATION] [-v] COMMAND [ARGS]\n"
                "       sfcrime -h|--help | -V|--version\n\n"
                "Stream San Francisco police calls for service through Apache Kafka and aggregate them\n"
                "in event-time windows.\n\nCommands:\n");
   for (const auto& c : kCommands)
-    std::fprintf(out, "  %-10s %.*s\n", std::string(c.name).c_str(), static_cast<int>(c.description.size()),
+    if (!c.hidden) std::fprintf(out, "  %-10s %.*s\n", std::string(c.name).c_str(), static_cast<int>(c.description.size()),
                  c.description.data());
   std::fprintf(out,
                "\nRun 'sfcrime COMMAND --help' for a command's options, 'sfcrime --version' for versions.\n"
@@ -53,7 +62,8 @@ void usage(std::FILE* out) {
 
 std::vector<std::string_view> command_names() {
   std::vector<std::string_view> names;
-  for (const auto& e : kCommands) names.push_back(e.name);
+  for (const auto& e : kCommands)
+    if (!e.hidden) names.push_back(e.name);
   return names;
 }
 
@@ -83,7 +93,7 @@ int help(const std::vector<std::string>& args) {
 bool known_global(const std::string& a) {
   if (sfcrime::cli::shared_option_takes_value(a) || a == "--verbose") return true;
   if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' && a.find_first_not_of('v', 1) == std::string::npos) return true;
-  for (const char* p : {"--bootstrap-servers=", "--property=", "--config=", "--config-file=", "--timeout="})
+  for (const char* p : {"--bootstrap-servers=", "--property=", "--config=", "--config-file=", "--profile=", "--timeout="})
     if (a.rfind(p, 0) == 0) return true;
   return a.size() > 2 && (a.rfind("-b", 0) == 0 || a.rfind("-X", 0) == 0);  // -bHOST, -Xkey=value
 }
@@ -132,12 +142,33 @@ int run(int argc, char** argv) {
   return c->run(args);
 }
 
+// Flushes standard output after the command: a write that failed (a full disk, `> /dev/full`, a
+// closed descriptor) makes an exit 0 into 74 with a message, as the output is incomplete; a reader
+// that went away (EPIPE: `sfcrime topic list | head -1`) is no error, it has what it wanted, so the
+// command's status stands and nothing is printed. SIGPIPE is ignored (install_signal_handlers).
+int finish_output(int status) {
+  errno = 0;
+  const bool flush_failed = std::fflush(stdout) != 0;
+  const int err = flush_failed ? errno : 0;
+  if (!flush_failed && !std::ferror(stdout)) return status;
+  if (err == EPIPE) return status;
+  if (err == 0) {
+    // An earlier write failed and errno is gone: a pipe whose reader left polls as POLLERR.
+    pollfd p{STDOUT_FILENO, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) return status;
+  }
+  if (status != 0) return status;  // the command's own error was reported already
+  std::fprintf(stderr, "sfcrime: error: cannot write to standard output%s%s (the output is incomplete)\n",
+               err ? ": " : "", err ? std::strerror(err) : "");
+  return static_cast<int>(sfcrime::Exit::io);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   sfcrime::install_signal_handlers();
   try {
-    return run(argc, argv);
+    return finish_output(run(argc, argv));
   } catch (const sfcrime::Error& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "sfcrime: error: %s\n", e.what());

@@ -13,9 +13,58 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "sfcrime/cli.hpp"
+#include "sfcrime/datetime.hpp"
+#include "sfcrime/duration.hpp"
 #include "sfcrime/errors.hpp"
 
 namespace sfcrime {
+
+StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms) {
+  const std::string forms =
+      " (expected beginning, end, an offset N, -N for N before the end, or @TIME: milliseconds since the epoch, "
+      "an ISO date or date-time in UTC such as @2024-05-01T13:00:00, or @-1h for an hour ago)";
+  auto bad = [&](const std::string& why) {
+    return UsageError("invalid --offset '" + std::string(text) + "'" + (why.empty() ? "" : ": " + why) + forms);
+  };
+  using Kind = StartOffset::Kind;
+  if (text == "beginning" || text == "start" || text == "oldest" || text == "earliest") return {Kind::beginning, 0};
+  if (text == "end" || text == "newest" || text == "latest") return {Kind::end, 0};
+  auto integer = [](std::string_view digits, std::int64_t& out) {
+    if (digits.empty() || digits.size() > 18) return false;
+    out = 0;
+    for (const char c : digits) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    return true;
+  };
+  std::int64_t n = 0;
+  if (!text.empty() && text[0] == '@') {
+    std::string_view t = text.substr(1);
+    if (integer(t, n)) return {Kind::timestamp, n};
+    if (!t.empty() && t[0] == '-') {
+      const std::chrono::milliseconds ago = parse_duration(t.substr(1), "--offset @-");
+      return {Kind::timestamp, std::max<std::int64_t>(0, now_ms - ago.count())};
+    }
+    if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.remove_suffix(1);
+    std::string dt(t);
+    if (dt.size() == 10) dt += "T00:00:00";  // a date alone: its midnight
+    if (const auto ms = parse_naive_datetime(dt)) {
+      if (*ms < 0) throw bad("the time is before 1970");
+      return {Kind::timestamp, *ms};  // the naive epoch read as UTC
+    }
+    throw bad("not a time");
+  }
+  if (!text.empty() && text[0] == '-' && integer(text.substr(1), n)) {
+    if (n == 0) throw bad("-0 would start at the end; write end");
+    return {Kind::from_end, n};
+  }
+  if (integer(text, n)) return {Kind::absolute, n};
+  const std::string best = cli::suggest(text, {"beginning", "end"});
+  throw bad(best.empty() ? "" : "did you mean '" + best + "'?");
+}
+
 namespace {
 
 kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
@@ -92,12 +141,13 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
         }
       }
     }
+    if (options_.start && !options_.group) resolve_start(list.get());
     for (int i = 0; i < parts; ++i) {
       const std::int32_t p = list->elems[i].partition;
       if (options_.exit_at_end) {
         const kafka::Watermarks w = watermarks(options_.topic, p);
         const std::int64_t at = list->elems[i].offset;
-        const std::int64_t start = at >= 0 ? at : (options_.from_beginning ? w.low : w.high);
+        const std::int64_t start = at >= 0 ? at : (at == RD_KAFKA_OFFSET_BEGINNING ? w.low : w.high);
         track(p, start, w.high);
         // Start at the offset just read rather than a logical one: librdkafka would look it up
         // again, and its first fetch then came 500 ms late in one run of three (real data, 6
@@ -119,6 +169,47 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
     if (const auto err = rd_kafka_subscribe(handle_.get(), list.get())) {
       stop_queues();
       throw UnavailableError("cannot subscribe to '" + options_.topic + "': " + kafka::error_text(err));
+    }
+  }
+}
+
+void TopicSource::resolve_start(rd_kafka_topic_partition_list_t* list) {
+  const StartOffset& at = *options_.start;
+  if (at.kind == StartOffset::Kind::timestamp) {
+    // The earliest offset whose timestamp is at or after the time, per partition (ListOffsets by
+    // time, KIP-79); -1 where no message is that recent: that partition starts at its end.
+    kafka::PartitionList times(rd_kafka_topic_partition_list_copy(list));
+    for (int i = 0; i < times->cnt; ++i) times->elems[i].offset = at.value;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(handle_.get(), times.get(), static_cast<int>(config().timeout.count()));
+    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+      throw UnavailableError(unreachable_message("the offsets of '" + options_.topic + "' by time"));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw UnavailableError("cannot look up the offsets of '" + options_.topic + "' by time: " + kafka::error_text(err));
+    for (int i = 0; i < times->cnt; ++i) {
+      const rd_kafka_topic_partition_t& t = times->elems[i];
+      if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw UnavailableError("cannot look up the offset of '" + options_.topic + "' partition " +
+                               std::to_string(t.partition) + " by time: " + kafka::error_text(t.err));
+      list->elems[i].offset = t.offset >= 0 ? t.offset : RD_KAFKA_OFFSET_END;
+    }
+    return;
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    std::int64_t& offset = list->elems[i].offset;
+    switch (at.kind) {
+      case StartOffset::Kind::beginning: offset = RD_KAFKA_OFFSET_BEGINNING; break;
+      case StartOffset::Kind::end: offset = RD_KAFKA_OFFSET_END; break;
+      case StartOffset::Kind::absolute:
+      case StartOffset::Kind::from_end: {
+        // Explicit, so that an offset past either end is clamped to the messages held rather
+        // than sent through auto.offset.reset.
+        const kafka::Watermarks w = watermarks(options_.topic, list->elems[i].partition);
+        offset = at.kind == StartOffset::Kind::absolute ? std::clamp(at.value, w.low, w.high)
+                                                        : std::max(w.low, w.high - at.value);
+        break;
+      }
+      case StartOffset::Kind::timestamp: break;  // above
     }
   }
 }

@@ -66,10 +66,12 @@ def pytest_collection_modifyitems(config, items):
 def run(*args, input=None, timeout=120, env=None, check=False):
     """Runs the sfcrime binary with `args`; returns subprocess.CompletedProcess (text mode).
 
-    `env` entries are added to a copy of os.environ with every SFCRIME_* variable removed, so the
-    developer's own settings never leak into a test.
+    `env` entries are added to a copy of os.environ with every SFCRIME_* variable removed and
+    XDG_CONFIG_HOME pointing nowhere, so the developer's own settings never leak into a test.
     """
     e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    # Nor does the developer's own ~/.config/sfcrime/config (a test sets XDG_CONFIG_HOME to use one).
+    e["XDG_CONFIG_HOME"] = "/nonexistent/sfcrime-tests"
     if env:
         e.update(env)
     p = subprocess.run([str(BIN), *map(str, args)], input=input, capture_output=True, text=True,

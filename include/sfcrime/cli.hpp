@@ -28,7 +28,36 @@ struct CommandSpec {
   /// True when the command's own --config means something else (topic create: KEY=VALUE topic
   /// configs, as kafka-topics.sh has it); the config file is then only --config-file.
   bool own_config_option = false;
+  /// Groups of options that stand for one another (aggregate: {"topic", "file"}): a default from
+  /// the config file or environment (Config::option_defaults) for one of them is not applied
+  /// when the command line gives another of its group.
+  std::vector<std::vector<std::string>> alternatives;
+  /// The librdkafka properties the command sets before the user's (-X, config file), for
+  /// `-X dump`: e.g. produce's enable.idempotence=true. Shown as "default sfcrime COMMAND".
+  std::vector<std::pair<std::string, std::string>> kafka_defaults;
 };
+
+/// One line of `sfcrime config show` and `-X dump`: a key, its effective value (secrets already
+/// replaced by "[redacted]") and where it came from.
+struct ConfigEntry {
+  std::string key;
+  std::string value;
+  Origin origin;
+};
+
+/// The effective configuration as lines: bootstrap.servers, sfcrime.timeout,
+/// sfcrime.radio.codes, the option defaults of the config file and environment (only those that
+/// apply to `spec`'s command when `spec` is given; a later one for the same command and option
+/// hides an earlier one), then the librdkafka properties set by the file or the flags, and with
+/// `all` every other librdkafka property with its default (sfcrime's for `spec`'s command, else
+/// librdkafka's). Secrets (is_secret_property) are "[redacted]".
+/// @throws ConfigError for an invalid librdkafka property or value (when `all`).
+std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec* spec, bool all);
+
+/// Prints `entries` as `key = value  # origin` lines under a header naming the config file and
+/// profile, or as one JSON object {"config_file", "profile", "entries": [{"key", "value",
+/// "origin", "where"}]} when `json`.
+void print_config(const Config& config, const std::vector<ConfigEntry>& entries, bool json, std::ostream& out);
 
 /// Parse result: the command's values and the effective configuration.
 struct Parsed {
@@ -36,17 +65,27 @@ struct Parsed {
   Config config;
 };
 
-/// Parses `args` for `spec`.
+/// Parses `args` for `spec`: the command line, then the defaults of the command's options from
+/// the config file and environment (Config::option_defaults; a command-line value always wins),
+/// then the checks of required options.
 /// @returns std::nullopt when --help or -X dump was handled (printed to stdout; exit 0).
 /// @throws UsageError naming the bad option and pointing at --help; ConfigError from
-///         resolve_config().
+///         resolve_config(), and for an option default the command does not have (a
+///         sfcrime.COMMAND.OPTION key) or whose value the option refuses, naming its origin.
 std::optional<Parsed> parse(CommandSpec& spec, const std::vector<std::string>& args);
+
+/// Stores into `vm` the defaults of Config::option_defaults that apply to `spec`'s command, for
+/// options the command line left out (and none of whose spec.alternatives it gave); a switch's
+/// default is true or false (also yes/no, on/off, 1/0). Called by parse().
+/// @throws ConfigError for a sfcrime.COMMAND.OPTION naming an option the command lacks, or a value
+///         the option refuses.
+void apply_option_defaults(const CommandSpec& spec, const Config& config, po::variables_map& vm);
 
 /// Prints the help text of `spec` (usage, summary, options, shared options, examples).
 void print_help(const CommandSpec& spec, const po::options_description& common);
 
 /// True for the shared options that take a value in the next argument (-b, -X, --config,
-/// --config-file, --timeout, and their long forms).
+/// --config-file, --profile, --timeout, and their long forms).
 bool shared_option_takes_value(std::string_view arg);
 
 /// Index of the first bare word in `args` (not an option, not an option's value), or args.size().

@@ -54,10 +54,6 @@ using Property = std::pair<std::string, std::string>;
 ///         its value invalid (secrets are never echoed).
 Conf make_conf(const Config& config, const std::vector<Property>& defaults);
 
-/// Prints `key = value` for every property of `conf` (librdkafka's rd_kafka_conf_dump), secrets
-/// as "[redacted]", followed by sfcrime's own settings and where each came from. For `-X dump`.
-void dump_config(const Config& config, const rd_kafka_conf_t* conf, std::ostream& out);
-
 /// One partition's offsets: the low watermark (first offset held) and the high watermark (the
 /// offset the next record will get); high - low records are held, fewer on compacted topics.
 struct Watermarks {
@@ -136,12 +132,25 @@ class Client {
   std::string last_error_;
 };
 
+/// A message header whose value may be null (Kafka allows a null header value; Property cannot
+/// say it).
+struct Header {
+  std::string name;
+  std::optional<std::string> value;  ///< std::nullopt: a null value
+};
+
 /// Counters of an idempotent producer, updated from delivery reports.
 struct DeliveryStats {
   std::uint64_t delivered = 0;  ///< records acknowledged by the broker
   std::uint64_t failed = 0;     ///< records whose delivery failed for good
   std::uint64_t bytes = 0;      ///< value bytes of delivered records
 };
+
+/// The librdkafka properties every Producer sets before the user's (-X, config file):
+/// enable.idempotence=true, partitioner=murmur2_random (the Java producer's), linger.ms=5,
+/// batch.size=1000000, message.timeout.ms=120000 (the Java producer's delivery.timeout.ms),
+/// log.connection.close=false. Also shown by `sfcrime produce -X dump`.
+std::vector<Property> producer_defaults();
 
 /// An idempotent producer (enable.idempotence=true, hence acks=all) for one topic.
 class Producer : public Client {
@@ -160,6 +169,9 @@ class Producer : public Client {
     std::int32_t partition = -1;  ///< the partition chosen, -1 if none was
     std::int64_t offset = -1;     ///< the message's offset when delivered, else -1
     std::string_view value;       ///< the value as sent
+    /// The message as librdkafka reports it (key, headers, timestamp), or nullptr for a refusal
+    /// by send(); valid only during the call.
+    const rd_kafka_message_t* message = nullptr;
   };
   using ReportHandler = std::function<void(const Report&)>;
 
@@ -187,6 +199,20 @@ class Producer : public Client {
   /// data() is null (a default std::string_view) is sent as a null value: a tombstone.
   bool send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
                const std::vector<Property>& headers = {}, std::int32_t partition = -1);
+
+  /// One message with everything Kafka lets a producer set, for send_message().
+  struct OutMessage {
+    std::optional<std::string_view> key;    ///< std::nullopt: a null key
+    std::optional<std::string_view> value;  ///< std::nullopt: a null value (a tombstone)
+    const std::vector<Header>* headers = nullptr;  ///< none when null or empty
+    std::int64_t timestamp_ms = 0;  ///< CreateTime in ms since the epoch; 0: the time of sending
+    std::int32_t partition = -1;    ///< -1: the partitioner's choice by key
+  };
+
+  /// As send_to(0, ...) for a message given field by field (`produce --input-format envelope`):
+  /// header values may be null and the timestamp is the caller's.
+  /// @returns and @throws as send().
+  bool send_message(const OutMessage& message, std::uint64_t record);
 
   /// Adds `topic` as a destination for send_to(). @returns its index.
   /// @throws NoInputError if it does not exist; UnavailableError as Client::partition_count().
@@ -258,6 +284,12 @@ class Producer : public Client {
 
   // 'a', 'b': the topics of this producer, for messages.
   std::string topic_names() const;
+  // Hands one message to librdkafka, retrying while its queue is full, with the headers of
+  // `properties` and of `headers` (either may be null). The common part of send_to and
+  // send_message.
+  bool produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std::optional<std::string_view> key,
+                   std::optional<std::string_view> value, std::int64_t timestamp_ms, std::uint64_t record,
+                   const std::vector<Property>* properties, const std::vector<Header>* headers);
 
   DeliveryStats stats_;
   std::vector<Topic> topics_;  // [0]: the constructor's topic
@@ -296,6 +328,108 @@ class Admin : public Client {
   /// Waits up to Config::timeout until metadata shows `name` with `partitions` partitions, each
   /// with a leader, and a leader answers an offsets request. @returns false on timeout.
   bool wait_until_ready(const std::string& name, int partitions);
+
+  /// Asks the broker to validate the creation of `topic` without creating it (CreateTopics with
+  /// validate_only, as kafka-topics.sh --dry-run / rpk topic create --dry-run).
+  /// @returns true if the broker accepts it, false if the topic exists and `if_not_exists` is set.
+  /// @throws as create_topic().
+  bool validate_create_topic(const NewTopic& topic, bool if_not_exists);
+
+  /// One configuration entry of a topic as DescribeConfigs reports it.
+  struct ConfigEntry {
+    std::string name;                  ///< e.g. "retention.ms"
+    std::optional<std::string> value;  ///< std::nullopt: sensitive (the broker never sends it) or unset
+    rd_kafka_ConfigSource_t source = RD_KAFKA_CONFIG_SOURCE_UNKNOWN_CONFIG;
+    std::string source_name;  ///< librdkafka's name of the source: "DYNAMIC_TOPIC_CONFIG", "DEFAULT_CONFIG", ...
+    bool read_only = false;   ///< cannot be changed with AlterConfigs
+    bool is_default = false;  ///< the broker's default value
+    bool sensitive = false;   ///< a secret: its value is never returned
+  };
+
+  /// Every configuration entry of topic `name` (DescribeConfigs on the TOPIC resource), sorted by
+  /// name; values of sensitive entries are std::nullopt (librdkafka's rd_kafka_ConfigEntry_value).
+  /// @throws NoInputError when the topic does not exist; UnavailableError when the broker does not
+  ///         answer within Config::timeout; Error(Exit::failure) on another refusal.
+  std::vector<ConfigEntry> describe_topic_configs(const std::string& name);
+
+  /// Replaces the dynamic configuration of topic `name` with `configs` (AlterConfigs; keys not
+  /// listed revert to their defaults: the non-incremental API, the only one in librdkafka 2.0.2,
+  /// IncrementalAlterConfigs arriving in 2.2.0). Callers wanting a change of some keys send the
+  /// current dynamic entries with the change applied (see `sfcrime topic alter-config`).
+  /// @param validate_only the broker validates the request and changes nothing.
+  /// @throws NoInputError when the topic does not exist; Error(Exit::failure) with the broker's
+  ///         reason (unknown key, invalid value); UnavailableError as describe_topic_configs().
+  void alter_topic_configs(const std::string& name, const std::vector<Property>& configs, bool validate_only);
+
+  /// Grows topic `name` to `total` partitions (CreatePartitions), then, unless `validate_only`,
+  /// waits (Config::timeout) until every new partition has a leader.
+  /// @throws NoInputError when the topic does not exist; Error(Exit::failure) with the broker's
+  ///         reason (fewer partitions than now, too many); UnavailableError when no answer comes.
+  void create_partitions(const std::string& name, int total, bool validate_only);
+
+  // --- consumer groups --------------------------------------------------------------------------
+
+  /// One group as ListConsumerGroups reports it.
+  struct GroupListing {
+    std::string id;
+    std::string state;  ///< "Stable", "Empty", "PreparingRebalance", ... (rd_kafka_consumer_group_state_name)
+    bool simple = false;  ///< no protocol type: offsets committed by clients that never joined
+  };
+  /// Every consumer group of the cluster (ListConsumerGroups, asked of every broker), sorted by id.
+  /// @throws UnavailableError when a broker does not answer within Config::timeout.
+  std::vector<GroupListing> list_groups();
+
+  /// A member of a group and the partitions assigned to it.
+  struct GroupMember {
+    std::string member_id;    ///< the consumer id the coordinator gave
+    std::string instance_id;  ///< group.instance.id of a static member, "" if none
+    std::string client_id;
+    std::string host;  ///< as the coordinator saw it, e.g. "/127.0.0.1"
+    std::vector<std::pair<std::string, std::int32_t>> assignment;  ///< (topic, partition)
+  };
+  /// A group as DescribeConsumerGroups reports it.
+  struct GroupDescription {
+    std::string id;
+    std::string state;     ///< as GroupListing::state; "Dead" for a group the coordinator does not know
+    std::string assignor;  ///< partition assignor, e.g. "range"; "" when empty
+    bool simple = false;
+    std::int32_t coordinator = -1;  ///< broker id of the group coordinator, -1 if unknown
+    std::string coordinator_host;   ///< "host:port", "" if unknown
+    std::vector<GroupMember> members;
+  };
+  /// Describes the groups `ids` (DescribeConsumerGroups), in the order given. A group the
+  /// coordinator does not know comes back with state "Dead" and no members (GROUP_ID_NOT_FOUND
+  /// from newer brokers is reported the same way): callers decide whether that is an error.
+  /// @throws UnavailableError when no answer comes within Config::timeout; Error(Exit::failure)
+  ///         on another refusal.
+  std::vector<GroupDescription> describe_groups(const std::vector<std::string>& ids);
+
+  /// A group's committed offset for one partition.
+  struct CommittedOffset {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = -1;  ///< the next offset the group reads; -1 when nothing is committed
+  };
+  /// Every committed offset of group `id` (ListConsumerGroupOffsets over all partitions), sorted by
+  /// topic and partition; partitions without a committed offset are left out.
+  /// @throws UnavailableError when no answer comes within Config::timeout; Error on a refusal.
+  std::vector<CommittedOffset> committed_offsets(const std::string& id);
+
+  /// Sets the committed offsets of group `id` (AlterConsumerGroupOffsets); the broker accepts it
+  /// only while the group has no members.
+  /// @throws Error(Exit::failure) with the broker's reason per partition (a non-empty group gives
+  ///         UNKNOWN_MEMBER_ID, reported as "the group has members"); UnavailableError on timeout.
+  void alter_committed_offsets(const std::string& id, const std::vector<CommittedOffset>& offsets);
+
+  /// Deletes group `id` and its committed offsets (DeleteGroups).
+  /// @throws NoInputError when the group does not exist; Error(Exit::failure) with the broker's
+  ///         reason (NON_EMPTY_GROUP: it has members); UnavailableError on timeout.
+  void delete_group(const std::string& id);
+
+  /// The earliest offset of `topic` `partition` whose timestamp is >= `timestamp_ms` (ListOffsets
+  /// by time, rd_kafka_offsets_for_times), or the high watermark when there is none.
+  /// @throws UnavailableError when the leader does not answer within Config::timeout.
+  std::int64_t offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms);
 };
 
 /// librdkafka's message for an error code, e.g. "Broker: Topic already exists".

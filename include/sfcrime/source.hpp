@@ -2,8 +2,10 @@
 /// Reading a topic: the consumer side shared by `consume` and `aggregate`.
 ///
 /// Two modes, as kcat has them:
-///  - without a group: every partition is assigned to this process (rd_kafka_assign), starting
-///    at the beginning (--from-beginning) or the end; nothing is committed.
+///  - without a group: every partition (or those chosen) is assigned to this process
+///    (rd_kafka_assign), starting where SourceOptions::start says (consume --offset: the beginning,
+///    the end, an offset, N before the end, or the first message at or after a time), else at the
+///    beginning (--from-beginning) or the end; nothing is committed.
 ///  - with --group G: the partitions are shared by the group's members (rd_kafka_subscribe);
 ///    a partition starts at the group's committed offset, else at the beginning
 ///    (--from-beginning, auto.offset.reset=earliest) or the end (latest), as
@@ -21,6 +23,7 @@
 #include <set>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,11 +31,35 @@
 
 namespace sfcrime {
 
+/// Where reading starts in each partition (consume --offset), for a source without a group.
+struct StartOffset {
+  enum class Kind {
+    end,        ///< the high watermark: only new messages
+    beginning,  ///< the low watermark (the earliest message held)
+    absolute,   ///< offset `value` in every partition, clamped to [low, high] watermark
+    from_end,   ///< `value` messages before the high watermark (not before the low one), as kcat's -o -N
+    timestamp   ///< the first message with a timestamp >= `value` (ms since the epoch), else the end
+  };
+  Kind kind = Kind::end;
+  std::int64_t value = 0;
+};
+
+/// Parses a --offset value: beginning | end | N | -N | @TIME, where TIME is milliseconds since
+/// the epoch, an ISO 8601 date or date-time taken as UTC (2024-05-01, 2024-05-01T13:45:00[.123],
+/// an optional trailing Z), or a duration before `now_ms` (@-1h, @-30m; see parse_duration).
+/// "start" and "oldest" are accepted for beginning, "newest" and "latest" for end (rpk's words).
+/// @throws UsageError naming the value and the accepted forms.
+StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms);
+
 /// What to read and how.
 struct SourceOptions {
   std::string topic;
   std::optional<std::string> group;  ///< consumer group id; none = assign every partition
   bool from_beginning = false;
+  /// Without a group (and not transactional): where each partition starts; overrides
+  /// from_beginning. Resolved once, when the partitions are assigned (the timestamp through
+  /// rd_kafka_offsets_for_times, bounded by Config::timeout).
+  std::optional<StartOffset> start;
   bool exit_at_end = false;
   /// With a group: commit only when commit() is called (aggregate commits after its output is
   /// written), not every 5 s.
@@ -146,6 +173,8 @@ class TopicSource : public kafka::Client {
  private:
   static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   void track(std::int32_t partition, std::int64_t start, std::int64_t high);
+  // Replaces the logical offsets of `list` by where options_.start says each partition starts.
+  void resolve_start(rd_kafka_topic_partition_list_t* list);
   // With partition_queues: takes each partition of `parts` out of the consumer queue (before it
   // is assigned), or gives back and forgets the queues of `parts` (nullptr: all of them).
   void split_queues(const rd_kafka_topic_partition_list_t* parts);

@@ -1,6 +1,11 @@
 """Configuration precedence (flags > environment > config file > defaults), observed through
 `sfcrime -X dump` and through the behaviour of a command; -X properties; secrets; config errors."""
+import datetime
+import json
+import pathlib
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,26 +15,31 @@ from conftest import run
 SECRETS = {"sasl.password": "Pz-hunter2-file", "ssl.key.password": "Kp-4711-file"}
 
 
+LINE = re.compile(r"^(\S+) = (.*?)  # (default|file|env|flag)(?: (.*))?$")
+
+
 def dump(*args, env=None):
-    """Runs `sfcrime ARGS -X dump`; returns (librdkafka properties, sfcrime settings, origins)."""
+    """Runs `sfcrime ARGS -X dump`; returns (librdkafka properties, sfcrime settings, origins, the
+    process). Every line but the two header comments is `key = value  # kind [where]`: origins
+    maps each key to its kind (default, file, env, flag), `origins["where:" + key]` to the rest."""
     p = run(*args, "-X", "dump", env=env, timeout=20)
     assert p.returncode == 0, p.stderr
+    return (*parse_config(p.stdout), p)
+
+
+def parse_config(text):
     props, settings, origins = {}, {}, {}
-    for line in p.stdout.splitlines():
-        m = re.match(r"^# (\S+) origin: (\S+)\s*$", line)
-        if m:
-            origins[m.group(1)] = m.group(2)
-            continue
-        if line.startswith("#") or " = " not in line:
-            continue
-        key, _, value = line.partition(" = ")
-        m = re.match(r"^(.*?)\s*#\s*(\w+)\s*$", value)
-        if key.startswith("sfcrime.") and m:
-            settings[key] = m.group(1).strip()
-            origins[key] = m.group(2)
-        else:
-            props[key] = value.strip()
-    return props, settings, origins, p
+    lines = text.splitlines()
+    assert lines[0].startswith("# effective configuration"), text
+    assert lines[1].startswith("# config file: "), text
+    for line in lines[2:]:
+        m = LINE.match(line)
+        assert m, f"not a `key = value  # origin` line: {line!r}"
+        key, value, kind, where = m.groups()
+        (settings if key.startswith("sfcrime.") else props)[key] = value
+        origins[key] = kind
+        origins["where:" + key] = where or ""
+    return props, settings, origins
 
 
 def seconds(duration):
@@ -64,10 +74,11 @@ def test_defaults(sfcrime_bin):
     assert origins["bootstrap.servers"] == "default"
     assert settings["sfcrime.timeout"] == "10s"
     assert origins["sfcrime.timeout"] == "default"
-    # the effective librdkafka properties come first, sfcrime's settings at the end
-    lines = [x for x in p.stdout.splitlines() if x.strip()]
-    assert lines[0].startswith("# librdkafka")
-    assert any(x.startswith("sfcrime.timeout = ") for x in lines[-4:])
+    assert p.stdout.splitlines()[1] == "# config file: none"
+    # sfcrime's settings come first, then every librdkafka property with librdkafka's default
+    keys = [x.split(" = ")[0] for x in p.stdout.splitlines()[2:]]
+    assert keys[:3] == ["bootstrap.servers", "sfcrime.timeout", "sfcrime.radio.codes"]
+    assert "client.id" in keys and origins["where:client.id"].startswith("librdkafka ")
 
 
 def test_config_file(sfcrime_bin, conf):
@@ -107,7 +118,7 @@ def test_env_beats_file(sfcrime_bin, conf):
     props, settings, origins, p = dump(env=env)
     assert brokers(props) == "envhost:2222"
     assert origins["bootstrap.servers"] == "env"
-    assert "# bootstrap.servers origin: env" in p.stdout
+    assert origins["where:bootstrap.servers"] == "SFCRIME_BOOTSTRAP_SERVERS"
     assert settings["sfcrime.timeout"] == "5s"
     assert origins["sfcrime.timeout"] == "env"
     assert props["client.id"] == "from-file"  # untouched by the environment
@@ -371,3 +382,237 @@ def test_env_real_broker_beats_dead_file_broker(broker, tmp_path):
     p, elapsed = timed("--config", f, "inspect")
     assert p.returncode == 69
     assert elapsed < 8
+
+
+# --------------------------------------------------------------------------------------------
+# the default config file, profiles, defaults of command options, `sfcrime config`
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_default_config_file_under_xdg_config_home(sfcrime_bin, tmp_path):
+    f = write(tmp_path / "xdg" / "sfcrime" / "config", "bootstrap.servers=xdghost:1\nclient.id=from-xdg\n")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    props, _, origins, p = dump(env=env)
+    assert brokers(props) == "xdghost:1"
+    assert (origins["bootstrap.servers"], origins["where:bootstrap.servers"]) == ("file", f"{f} line 1")
+    assert p.stdout.splitlines()[1] == f"# config file: {f}"
+    assert run("config", "path", env=env).stdout == f"{f}\n"
+
+
+def test_default_config_file_under_home(sfcrime_bin, tmp_path):
+    f = write(tmp_path / "home" / ".config" / "sfcrime" / "config", "client.id=from-home\n")
+    env = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": ""}
+    props, _, origins, _ = dump(env=env)
+    assert props["client.id"] == "from-home"
+    assert origins["where:client.id"] == f"{f} line 1"
+
+
+def test_config_flag_and_env_replace_the_default_file(sfcrime_bin, tmp_path, conf):
+    write(tmp_path / "xdg" / "sfcrime" / "config", "client.id=from-xdg\nstatistics.interval.ms=77\n")
+    xdg = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    for args, env in ((["--config", conf], xdg), ([], {**xdg, "SFCRIME_CONFIG": str(conf)})):
+        props, _, origins, _ = dump(*args, env=env)
+        assert props["client.id"] == "from-file"  # only one file is read, as kcat's -F
+        assert origins["statistics.interval.ms"] == "default"
+
+
+def test_without_a_config_file(sfcrime_bin, tmp_path):
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "empty")}
+    p = run("config", "path", env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == f"{tmp_path / 'empty' / 'sfcrime' / 'config'}\n"
+    assert "does not exist" in p.stderr
+    _, _, _, p = dump(env=env)
+    assert p.stdout.splitlines()[1] == "# config file: none"
+
+
+PROFILES = (
+    "bootstrap.servers=tophost:1\n"
+    "client.id=top\n"
+    "linger.ms=11\n"
+    "\n"
+    "[dev]\n"
+    "client.id=dev\n"
+    "\n"
+    "[prod]\n"
+    "bootstrap.servers=prodhost:2\n"
+    "sasl.password=Pz-prod-secret\n"
+)
+
+
+@pytest.fixture
+def profiles(tmp_path):
+    return write(tmp_path / "profiles.conf", PROFILES)
+
+
+def test_no_profile_applies_only_the_first_lines(sfcrime_bin, profiles):
+    props, _, _, p = dump("--config", profiles)
+    assert (brokers(props), props["client.id"]) == ("tophost:1", "top")
+    assert "sasl.password" not in props  # prod's not applied
+
+
+def test_profile_applies_on_top_of_the_first_lines(sfcrime_bin, profiles):
+    props, _, origins, p = dump("--config", profiles, "--profile", "prod")
+    assert (brokers(props), props["client.id"], props["linger.ms"]) == ("prodhost:2", "top", "11")
+    assert origins["where:bootstrap.servers"] == f"{profiles} line 9, profile prod"
+    assert origins["where:client.id"] == f"{profiles} line 2"
+    assert props["sasl.password"] == "[redacted]" and "Pz-prod-secret" not in p.stdout
+    assert p.stdout.splitlines()[1] == f"# config file: {profiles}, profile prod"
+
+
+def test_profile_precedence_flag_env_file(sfcrime_bin, tmp_path):
+    f = write(tmp_path / "p.conf", "sfcrime.profile=dev\n" + PROFILES)
+    assert dump("--config", f)[0]["client.id"] == "dev"  # the file's own choice
+    assert brokers(dump("--config", f, env={"SFCRIME_PROFILE": "prod"})[0]) == "prodhost:2"
+    props = dump("--config", f, "--profile", "dev", env={"SFCRIME_PROFILE": "prod"})[0]
+    assert (brokers(props), props["client.id"]) == ("tophost:1", "dev")
+
+
+def test_profile_after_the_command_word(sfcrime_bin, profiles):
+    props = dump("inspect", "--config", profiles, "--profile", "prod")[0]
+    assert brokers(props) == "prodhost:2"
+
+
+def test_config_profiles_lists_and_marks(sfcrime_bin, profiles):
+    p = run("--config", profiles, "--profile", "prod", "config", "profiles")
+    assert (p.returncode, p.stdout) == (0, "  dev\n* prod\n"), p.stderr
+    p = run("--config", profiles, "config", "profiles", "--output", "json")
+    assert json.loads(p.stdout) == {"config_file": str(profiles),
+                                    "profiles": [{"name": "dev", "selected": False},
+                                                 {"name": "prod", "selected": False}]}
+
+
+def test_unknown_profile(sfcrime_bin, profiles):
+    p = run("--config", profiles, "--profile", "staging", "inspect")
+    assert p.returncode == 78, p.stderr
+    assert f"no profile 'staging' in config file '{profiles}' (it has dev, prod" in p.stderr
+
+
+def test_profile_without_a_config_file(sfcrime_bin, tmp_path):
+    p = run("--profile", "prod", "inspect", env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert p.returncode == 78, p.stderr
+    assert "profile 'prod' needs a config file" in p.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[]\n", "expected [PROFILE]"),
+    ("[a b]\n", "expected [PROFILE]"),
+    ("[dev\n", "expected [PROFILE]"),
+    ("[dev]\n[dev]\n", "profile 'dev' defined twice"),
+    ("[dev]\nsfcrime.profile=dev\n", "sfcrime.profile belongs before the first [PROFILE] line"),
+])
+def test_bad_profile_lines(sfcrime_bin, tmp_path, text, message):
+    f = write(tmp_path / "bad.conf", text)
+    p = run("--config", f, "inspect")
+    assert p.returncode == 78, p.stderr
+    assert message in p.stderr and str(f) in p.stderr
+
+
+# Defaults of command options, seen through what aggregate does with a file (no broker needed):
+# the window length of its rows is the --window in effect.
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory):
+    out = tmp_path_factory.mktemp("calls") / "calls.json"
+    gen = pathlib.Path(__file__).resolve().parents[1] / "gen_synthetic.py"
+    subprocess.run([sys.executable, str(gen), "--records", "300", "--out", str(out)], check=True)
+    return out
+
+
+def window_lengths(*args, env=None):
+    p = run(*args, "--progress", "none", "--output", "json", env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    lengths = set()
+    for line in p.stdout.splitlines():
+        row = json.loads(line)
+        start, end = (datetime.datetime.fromisoformat(row[k]) for k in ("window_start", "window_end"))
+        lengths.add(end - start)
+    assert lengths, "no rows"
+    return lengths
+
+
+HOUR = datetime.timedelta(hours=1)
+
+
+def test_window_default_from_file_env_and_flag(sfcrime_bin, tmp_path, calls):
+    f = write(tmp_path / "w.conf", "sfcrime.window=1h\n")
+    agg = ("--config", f, "aggregate", "--file", calls)
+    assert window_lengths(*agg) == {HOUR}
+    assert window_lengths(*agg, env={"SFCRIME_WINDOW": "2h"}) == {2 * HOUR}
+    assert window_lengths(*agg, "--window", "30m", env={"SFCRIME_WINDOW": "2h"}) == {HOUR / 2}
+    assert window_lengths("aggregate", "--file", calls) == {HOUR / 2}  # aggregate's own default
+
+
+def test_scoped_default_beats_shorthand_and_profile_beats_both(sfcrime_bin, tmp_path, calls):
+    f = write(tmp_path / "w.conf", "sfcrime.aggregate.window=2h\nsfcrime.window=1h\n[day]\nsfcrime.window=1d\n")
+    assert window_lengths("--config", f, "aggregate", "--file", calls) == {2 * HOUR}
+    assert window_lengths("--config", f, "--profile", "day", "aggregate", "--file", calls) == {24 * HOUR}
+
+
+def test_configured_topic_does_not_clash_with_file(sfcrime_bin, tmp_path, calls):
+    # aggregate takes --topic or --file: a default topic must not turn --file into a usage error
+    f = write(tmp_path / "t.conf", "sfcrime.topic=police-calls\n")
+    assert window_lengths("--config", f, "aggregate", "--file", calls) == {HOUR / 2}
+    p = run("aggregate", "--file", calls, "--progress", "none", env={"SFCRIME_TOPIC": "police-calls"})
+    assert p.returncode == 0, p.stderr
+
+
+def test_configured_switch(sfcrime_bin, tmp_path):
+    # A switch from the file shows in -X dump of the command it applies to and not elsewhere.
+    f = write(tmp_path / "s.conf", "sfcrime.consume.from-beginning=true\n")
+    _, settings, origins, _ = dump("consume", "--config", f)
+    assert settings["sfcrime.consume.from-beginning"] == "true"
+    assert origins["where:sfcrime.consume.from-beginning"] == f"{f} line 1"
+    assert "sfcrime.consume.from-beginning" not in dump("aggregate", "--config", f)[1]
+    f.write_text("sfcrime.consume.from-beginning=maybe\n")
+    p = run("--config", f, "-b", "localhost:1", "--timeout", "1s", "consume")
+    assert p.returncode == 78, p.stderr
+    assert "is a switch: true or false, not 'maybe'" in p.stderr
+
+
+@pytest.mark.parametrize("line, command, message", [
+    ("sfcrime.aggregate.windw=1h", ["aggregate", "--file", "-"],
+     "'sfcrime.aggregate.windw' (file {f} line 1): 'sfcrime aggregate' has no option --windw"),
+    ("sfcrime.agregate.window=1h", ["inspect"], "unknown setting 'sfcrime.agregate.window' in config file '{f}' line 1"),
+    ("sfcrime.topic.create.partitions=six", ["topic", "create", "x"],
+     "'sfcrime.topic.create.partitions' (file {f} line 1): the argument ('six') for option 'partitions' is invalid"),
+])
+def test_bad_option_defaults(sfcrime_bin, tmp_path, line, command, message):
+    f = write(tmp_path / "o.conf", line + "\n")
+    p = run("--config", f, "-b", "localhost:1", "--timeout", "1s", *command, input="")
+    assert p.returncode == 78, p.stderr
+    assert message.format(f=f) in p.stderr
+
+
+def test_config_show(sfcrime_bin, tmp_path, profiles):
+    env = {"SFCRIME_TOPIC": "police-calls", "SFCRIME_TIMEOUT": "3s"}
+    p = run("--config", profiles, "--profile", "prod", "config", "show", "-X", "ssl.key.password=Kp-flag",
+            "-X", "linger.ms=5", env=env)
+    assert p.returncode == 0, p.stderr
+    props, settings, origins = parse_config(p.stdout)
+    assert "Pz-prod-secret" not in p.stdout and "Kp-flag" not in p.stdout
+    assert props["sasl.password"] == props["ssl.key.password"] == "[redacted]"
+    assert (props["linger.ms"], origins["linger.ms"], origins["where:linger.ms"]) == ("5", "flag", "-X")
+    assert (settings["sfcrime.topic"], origins["where:sfcrime.topic"]) == ("police-calls", "SFCRIME_TOPIC")
+    assert (settings["sfcrime.timeout"], origins["sfcrime.timeout"]) == ("3s", "env")
+    assert "client.software.name" not in props  # librdkafka's defaults only with --all
+    j = json.loads(run("--config", profiles, "--profile", "prod", "config", "show", "--output", "json", env=env).stdout)
+    assert (j["config_file"], j["profile"]) == (str(profiles), "prod")
+    entries = {e["key"]: e for e in j["entries"]}
+    assert entries["sasl.password"] == {"key": "sasl.password", "value": "[redacted]", "origin": "file",
+                                        "where": f"{profiles} line 10, profile prod"}
+    assert entries["bootstrap.servers"]["value"] == "prodhost:2"
+    p = run("--config", profiles, "config", "show", "--all")
+    assert parse_config(p.stdout)[2]["where:client.software.name"].startswith("librdkafka ")
+
+
+def test_dump_shows_the_command_defaults(sfcrime_bin):
+    # produce's idempotent producer is what -X dump of produce says, not librdkafka's default
+    props, _, origins, _ = dump("produce")
+    assert (props["enable.idempotence"], origins["where:enable.idempotence"]) == ("true", "sfcrime produce")
+    props, _, origins, _ = dump("produce", "-X", "linger.ms=50")
+    assert (props["linger.ms"], origins["linger.ms"]) == ("50", "flag")

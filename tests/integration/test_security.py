@@ -440,9 +440,10 @@ def test_secrets_never_printed(secure, tmp_path):
         ok(p, "-X dump")
     for p in dumps[:3]:
         for key in ("sasl.password", "ssl.key.password"):
-            assert re.search(r"^%s = \[redacted\]$" % re.escape(key), p.stdout, re.M), (
+            # `key = value  # origin` (the origin says which flag or file line set it)
+            assert re.search(r"^%s = \[redacted\]  # (flag|file) " % re.escape(key), p.stdout, re.M), (
                 "-X dump does not show %s as [redacted]:\n%s" % (key, p.stdout))
-    assert re.search(r"^ssl.key.pem = \[redacted\]$", dumps[3].stdout, re.M), dumps[3].stdout
+    assert re.search(r"^ssl.key.pem = \[redacted\]  # flag -X$", dumps[3].stdout, re.M), dumps[3].stdout
 
     # -v and -vv, with every librdkafka debug context (its configuration dump included), on a
     # successful command and on a failed login.

@@ -73,8 +73,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(c.radio_codes.empty());
   BOOST_TEST(!c.dump);
   BOOST_TEST(c.verbosity == 0);
-  BOOST_TEST(c.origin.at("bootstrap.servers") == "default");
-  BOOST_TEST(c.origin.at("sfcrime.timeout") == "default");
+  BOOST_TEST(c.origin.at("bootstrap.servers").kind == "default");
+  BOOST_TEST(c.origin.at("sfcrime.timeout").kind == "default");
 }
 
 BOOST_AUTO_TEST_CASE(precedence_bootstrap_servers) {
@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(precedence_bootstrap_servers) {
     const std::string expected = use_flag ? "flag:9092" : use_env ? "env:9092" : use_file ? "file:9092" : "localhost:9092";
     const std::string origin = use_flag ? "flag" : use_env ? "env" : use_file ? "file" : "default";
     BOOST_TEST(c.bootstrap_servers == expected, "mask " << mask);
-    BOOST_TEST(c.origin.at("bootstrap.servers") == origin, "mask " << mask);
+    BOOST_TEST(c.origin.at("bootstrap.servers").kind == origin, "mask " << mask);
   }
 }
 
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(precedence_timeout) {
     const long long expected = use_flag ? 120'000 : use_env ? 30'000 : use_file ? 20'000 : 10'000;
     const std::string origin = use_flag ? "flag" : use_env ? "env" : use_file ? "file" : "default";
     BOOST_TEST(c.timeout.count() == expected, "mask " << mask);
-    BOOST_TEST(c.origin.at("sfcrime.timeout") == origin, "mask " << mask);
+    BOOST_TEST(c.origin.at("sfcrime.timeout").kind == origin, "mask " << mask);
   }
 }
 
@@ -369,5 +369,80 @@ BOOST_AUTO_TEST_CASE(format_duration_values) {
   BOOST_TEST(sfcrime::format_duration(1ms) == "1ms");
   for (const char* text : {"90s", "30m", "1h", "1d", "7d", "36h", "45m", "61s"}) {
     BOOST_TEST(sfcrime::format_duration(sfcrime::parse_duration(text, "x")) == text);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default file, profiles, option defaults
+// ---------------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(default_config_path_follows_xdg) {
+  FakeEnv env;
+  BOOST_TEST(sfcrime::default_config_path(env.lookup()).empty());
+  env.vars["HOME"] = "/home/u";
+  BOOST_TEST(sfcrime::default_config_path(env.lookup()) == "/home/u/.config/sfcrime/config");
+  env.vars["XDG_CONFIG_HOME"] = "relative";  // the XDG spec: a relative path is ignored
+  BOOST_TEST(sfcrime::default_config_path(env.lookup()) == "/home/u/.config/sfcrime/config");
+  env.vars["XDG_CONFIG_HOME"] = "/x";
+  BOOST_TEST(sfcrime::default_config_path(env.lookup()) == "/x/sfcrime/config");
+}
+
+BOOST_AUTO_TEST_CASE(profile_overrides_the_first_lines_only_when_chosen) {
+  TempFile file("client.id=top\nlinger.ms=1\n[a]\nclient.id=a\n[b]\nclient.id=b\n");
+  CommonFlags flags;
+  flags.config_file = file.path();
+  FakeEnv env;
+  const auto client_id = [](const Config& c) {
+    std::string v;
+    for (const auto& [k, val] : c.properties)
+      if (k == "client.id") v = val;
+    return v;
+  };
+  Config c = resolve_config(flags, env.lookup());
+  BOOST_TEST(client_id(c) == "top");
+  BOOST_TEST(c.profile.empty());
+  flags.profile = "b";
+  c = resolve_config(flags, env.lookup());
+  BOOST_TEST(client_id(c) == "b");
+  BOOST_TEST(c.profile == "b");
+  BOOST_TEST(c.origin.at("client.id").where == file.path() + " line 6, profile b");
+  BOOST_TEST(c.origin.at("linger.ms").where == file.path() + " line 2");
+  flags.profile = "c";
+  BOOST_TEST(contains(message_of<sfcrime::ConfigError>(flags, env), "no profile 'c'"));
+  BOOST_TEST((sfcrime::config_profiles(file.path()) == std::vector<std::string>{"a", "b"}));
+}
+
+BOOST_AUTO_TEST_CASE(option_defaults_name_their_commands_and_layers) {
+  TempFile file("sfcrime.topic=t\nsfcrime.window=1h\nsfcrime.topic.create.partitions=6\nsfcrime.aggregate.by=city\n"
+                "[p]\nsfcrime.window=2h\n");
+  CommonFlags flags;
+  flags.config_file = file.path();
+  flags.profile = "p";
+  flags.properties = {"sfcrime.consume.group=g"};
+  FakeEnv env;
+  env.vars["SFCRIME_TOPIC"] = "env-topic";
+  const Config c = resolve_config(flags, env.lookup());
+  using V = std::vector<std::string>;
+  BOOST_TEST_REQUIRE(c.option_defaults.size() == 7u);
+  const auto& d = c.option_defaults;
+  BOOST_TEST((d[0].commands == V{"produce", "consume", "aggregate"} && d[0].option == "topic" && !d[0].scoped &&
+              d[0].layer == 0));
+  BOOST_TEST((d[1].commands == V{"aggregate"} && d[1].option == "window" && d[1].value == "1h"));
+  BOOST_TEST((d[2].commands == V{"topic create"} && d[2].option == "partitions" && d[2].scoped));
+  BOOST_TEST((d[3].commands == V{"aggregate"} && d[3].option == "by" && d[3].value == "city"));
+  BOOST_TEST((d[4].value == "2h" && d[4].layer == 1 && d[4].origin.where == file.path() + " line 6, profile p"));
+  BOOST_TEST((d[5].value == "env-topic" && d[5].layer == 2 && d[5].key == "sfcrime.topic" &&
+              d[5].origin.text() == "env SFCRIME_TOPIC"));
+  BOOST_TEST((d[6].commands == V{"consume"} && d[6].option == "group" && d[6].layer == 3 && d[6].origin.kind == "flag"));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_sfcrime_keys_are_refused) {
+  for (const char* line : {"sfcrime.nothing=1", "sfcrime.agregate.window=1h", "sfcrime.aggregate.window.x=1",
+                           "sfcrime.topic.create=1"}) {
+    TempFile file(std::string(line) + "\n");
+    CommonFlags flags;
+    flags.config_file = file.path();
+    const std::string m = message_of<sfcrime::ConfigError>(flags, FakeEnv{});
+    BOOST_TEST(contains(m, "unknown setting"), line << ": " << m);
   }
 }
