@@ -10,20 +10,10 @@
 #include "sfcrime/cli.hpp"
 #include "sfcrime/commands.hpp"
 #include "sfcrime/errors.hpp"
-#include "sfcrime/sinks.hpp"
 
 namespace sfcrime::commands {
 
 namespace {
-
-bool json_output(const cli::Parsed& p) {
-  return parse_output_format(p.vm["output"].as<std::string>()) == OutputFormat::json;
-}
-
-void add_output_option(cli::CommandSpec& spec) {
-  spec.options.add_options()("output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"),
-                             "table or json");
-}
 
 int show(const std::vector<std::string>& args) {
   cli::CommandSpec spec;
@@ -39,14 +29,14 @@ int show(const std::vector<std::string>& args) {
       "[redacted]. 'sfcrime COMMAND -X dump' shows the same for one command, with every\n"
       "librdkafka property and the defaults that command sets.";
   spec.options.add_options()("all,a", "also every librdkafka property left at librdkafka's default");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.examples =
       "  sfcrime config show\n"
       "  sfcrime --profile prod config show --output json\n"
       "  SFCRIME_TOPIC=police-calls sfcrime config show --all | grep -v 'librdkafka'\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
-  const bool json = json_output(*parsed);
+  const bool json = cli::json_output(parsed->vm);
   cli::print_config(parsed->config, cli::config_entries(parsed->config, nullptr, parsed->vm.count("all") > 0), json,
                     std::cout);
   return 0;
@@ -59,12 +49,12 @@ int profiles(const std::vector<std::string>& args) {
   spec.summary =
       "Lists the profiles ([NAME] sections) of the config file in effect, one per line, the one\n"
       "applied marked with '*' (chosen by --profile, SFCRIME_PROFILE or the file's sfcrime.profile).";
-  add_output_option(spec);
+  cli::add_output_option(spec);
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const Config& c = parsed->config;
   const std::vector<std::string> names = c.config_file.empty() ? std::vector<std::string>{} : config_profiles(c.config_file);
-  if (json_output(*parsed)) {
+  if (cli::json_output(parsed->vm)) {
     boost::json::array a;
     for (const std::string& n : names) a.push_back({{"name", n}, {"selected", n == c.profile}});
     boost::json::object doc{{"config_file", c.config_file.empty() ? boost::json::value(nullptr) : boost::json::value(c.config_file)},
@@ -97,48 +87,14 @@ int path(const std::vector<std::string>& args) {
   return 0;
 }
 
-struct Subcommand {
-  std::string_view name;
-  int (*run)(const std::vector<std::string>&);
-  std::string_view description;
-};
-
-constexpr Subcommand kSubcommands[] = {
+constexpr cli::Subcommand kSubcommands[] = {
     {"show", &show, "the effective configuration and where each value came from"},
     {"profiles", &profiles, "the profiles of the config file, the applied one marked"},
     {"path", &path, "the config file in effect"},
 };
 
-void usage(std::FILE* out) {
-  std::fprintf(out, "usage: sfcrime config SUBCOMMAND [ARGS]\n\nSubcommands:\n");
-  for (const auto& s : kSubcommands)
-    std::fprintf(out, "  %-9s %.*s\n", std::string(s.name).c_str(), static_cast<int>(s.description.size()),
-                 s.description.data());
-  std::fprintf(out, "\nRun 'sfcrime config SUBCOMMAND --help' for its options; man sfcrime-config for the file format.\n");
-}
-
 }  // namespace
 
-int config(const std::vector<std::string>& args) {
-  const std::size_t at = cli::first_word(args);
-  if (at == args.size()) {
-    const bool help = std::find(args.begin(), args.end(), "--help") != args.end() ||
-                      std::find(args.begin(), args.end(), "-h") != args.end();
-    usage(help ? stdout : stderr);
-    return help ? 0 : static_cast<int>(Exit::usage);
-  }
-  for (const auto& s : kSubcommands) {
-    if (s.name == args[at]) {
-      std::vector<std::string> rest = args;
-      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(at));
-      return s.run(rest);
-    }
-  }
-  std::vector<std::string_view> names;
-  for (const auto& s : kSubcommands) names.push_back(s.name);
-  const std::string best = cli::suggest(args[at], names);
-  throw UsageError("unknown config subcommand '" + args[at] + "' (" +
-                   (best.empty() ? "expected show, profiles or path" : "did you mean '" + best + "'?") + ")");
-}
+int config(const std::vector<std::string>& args) { return cli::run_subcommand("config", kSubcommands, args); }
 
 }  // namespace sfcrime::commands

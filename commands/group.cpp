@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -13,45 +14,12 @@
 #include "sfcrime/commands.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
-#include "sfcrime/sinks.hpp"
 
 namespace sfcrime::commands {
 
 namespace {
 
 using TopicPartition = std::pair<std::string, std::int32_t>;
-
-void add_output_option(cli::CommandSpec& spec) {
-  spec.options.add_options()(
-      "output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"), "table or json");
-}
-
-bool json_output(const cli::po::variables_map& vm) {
-  const std::string s = vm["output"].as<std::string>();
-  const OutputFormat f = parse_output_format(s);
-  if (f == OutputFormat::csv) throw UsageError("--output must be table or json, got '" + s + "'");
-  return f == OutputFormat::json;
-}
-
-/// Prints `rows` under `header` in columns separated by two spaces (rpk's tables); an empty cell
-/// is shown as "-" so that every row has as many words as the header.
-void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& r : rows)
-    for (std::size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], std::max<std::size_t>(r[c].size(), 1));
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string s;
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      const std::string cell = r[c].empty() ? "-" : r[c];
-      s += cell;
-      if (c + 1 < r.size()) s += std::string(width[c] - cell.size() + 2, ' ');
-    }
-    std::cout << s << "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
-}
 
 boost::json::value optional_number(std::optional<std::int64_t> v) {
   return v ? boost::json::value(*v) : boost::json::value(nullptr);
@@ -75,11 +43,11 @@ int list(const std::vector<std::string>& args) {
       "with their state (Stable, Empty, PreparingRebalance, ...) and type: 'consumer' for a group\n"
       "whose members joined with a protocol, 'simple' for one whose offsets were committed by\n"
       "clients that never joined (librdkafka 2.0.2 reports only whether a protocol type is set).";
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.examples = "  sfcrime group list\n  sfcrime group list -o json | jq -r '.groups[] | select(.state == \"Empty\") | .group'\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
-  const bool json = json_output(parsed->vm);
+  const bool json = cli::json_output(parsed->vm);
   kafka::Admin admin(parsed->config);
   const auto groups = admin.list_groups();
   if (json) {
@@ -91,7 +59,7 @@ int list(const std::vector<std::string>& args) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& g : groups) rows.push_back({g.id, g.state, g.simple ? "simple" : "consumer"});
-  print_table({"GROUP", "STATE", "TYPE"}, rows);
+  cli::print_table({"GROUP", "STATE", "TYPE"}, rows);
   return 0;
 }
 
@@ -177,7 +145,7 @@ void print_described(const std::vector<Described>& groups, bool summary, bool co
     if (summary) {
       const std::string coordinator =
           g.coordinator >= 0 ? std::to_string(g.coordinator) + " (" + g.coordinator_host + ")" : "-";
-      print_table({"GROUP", g.id}, {{"COORDINATOR", coordinator},
+      cli::print_table({"GROUP", g.id}, {{"COORDINATOR", coordinator},
                                     {"STATE", g.state},
                                     {"BALANCER", g.assignor},
                                     {"MEMBERS", std::to_string(g.members.size())},
@@ -190,7 +158,7 @@ void print_described(const std::vector<Described>& groups, bool summary, bool co
         rows.push_back({r.topic, std::to_string(r.partition), text(r.committed), text(r.start), text(r.end),
                         text(r.lag), r.member ? r.member->member_id : "", r.member ? r.member->client_id : "",
                         r.member ? r.member->host : ""});
-      print_table({"TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-START-OFFSET", "LOG-END-OFFSET", "LAG", "MEMBER-ID",
+      cli::print_table({"TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-START-OFFSET", "LOG-END-OFFSET", "LAG", "MEMBER-ID",
                    "CLIENT-ID", "HOST"},
                   rows);
     }
@@ -247,7 +215,7 @@ int describe(const std::vector<std::string>& args) {
       ("group", cli::po::value<std::vector<std::string>>()->required()->value_name("GROUP"), "group ids (positional)")
       ("print-summary,s", "show only the summary of each group")
       ("print-commits,c", "show only the partition table of each group");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("group", -1);
   spec.examples =
       "  sfcrime group describe aggregators\n"
@@ -255,7 +223,7 @@ int describe(const std::vector<std::string>& args) {
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const bool json = json_output(vm);
+  const bool json = cli::json_output(vm);
   const bool only_summary = vm.count("print-summary") > 0, only_commits = vm.count("print-commits") > 0;
   if (only_summary && only_commits) throw UsageError("--print-summary and --print-commits exclude each other");
   kafka::Admin admin(parsed->config);
@@ -284,16 +252,18 @@ int remove(const std::vector<std::string>& args) {
       "group is tried; the exit status is that of the first failure.";
   spec.options.add_options()(
       "group", cli::po::value<std::vector<std::string>>()->required()->value_name("GROUP"), "group ids (positional)");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("group", -1);
   spec.examples = "  sfcrime group delete aggregators old-readers\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
-  const bool json = json_output(parsed->vm);
+  const bool json = cli::json_output(parsed->vm);
   kafka::Admin admin(parsed->config);
   boost::json::array results;
-  std::optional<Error> first;
-  for (const std::string& id : parsed->vm["group"].as<std::vector<std::string>>()) {
+  std::exception_ptr first;  // the first failure
+  std::size_t failed = 0;
+  const auto names = parsed->vm["group"].as<std::vector<std::string>>();
+  for (const std::string& id : names) {
     boost::json::object r{{"group", id}};
     try {
       admin.delete_group(id);
@@ -305,13 +275,24 @@ int remove(const std::vector<std::string>& args) {
     } catch (const Error& e) {
       r["deleted"] = false;
       r["error"] = e.what();
-      if (!first) first.emplace(e);
-      else std::fprintf(stderr, "sfcrime: error: %s\n", e.what());
+      if (!first) first = std::current_exception();
+      if (names.size() > 1) std::fprintf(stderr, "sfcrime: error: %s\n", e.what());  // in order, as it happens
+      ++failed;
     }
     results.push_back(std::move(r));
   }
   if (json) std::cout << boost::json::serialize(boost::json::object{{"groups", std::move(results)}}) << "\n";
-  if (first) throw *first;
+  if (first && names.size() == 1) std::rethrow_exception(first);
+  if (first) {
+    Exit code = Exit::software;
+    try {
+      std::rethrow_exception(first);
+    } catch (const Error& e) {
+      code = e.code();
+    }
+    throw Error(code, std::to_string(failed) + " of " + std::to_string(names.size()) +
+                        " groups were not deleted (the errors are above; the exit status is the first one's)");
+  }
   return 0;
 }
 
@@ -373,7 +354,7 @@ int seek(const std::vector<std::string>& args) {
        "only these topics (comma-separated, repeatable)")
       ("allow-new-topics", "allow --topics to name topics the group has no offsets on yet")
       ("dry-run", "show the offsets it would set; commit nothing");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("group", 1);
   spec.examples =
       "  sfcrime group seek aggregators --to start --dry-run\n"
@@ -381,7 +362,7 @@ int seek(const std::vector<std::string>& args) {
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const bool json = json_output(vm);
+  const bool json = cli::json_output(vm);
   const bool dry_run = vm.count("dry-run") > 0;
   const std::string id = vm["group"].as<std::string>();
   const SeekTarget to = parse_to(vm["to"].as<std::string>());
@@ -451,7 +432,7 @@ int seek(const std::vector<std::string>& args) {
                      {"group", id}, {"dry_run", dry_run}, {"offsets", std::move(joffsets)}})
               << "\n";
   else
-    print_table({"TOPIC", "PARTITION", "PRIOR-OFFSET", "CURRENT-OFFSET"}, rows);
+    cli::print_table({"TOPIC", "PARTITION", "PRIOR-OFFSET", "CURRENT-OFFSET"}, rows);
   if (dry_run)
     std::fprintf(stderr, "sfcrime: would set %zu offsets of consumer group '%s'; nothing was committed (--dry-run)\n",
                  target.size(), id.c_str());
@@ -460,50 +441,15 @@ int seek(const std::vector<std::string>& args) {
   return 0;
 }
 
-struct Subcommand {
-  std::string_view name;
-  int (*run)(const std::vector<std::string>&);
-  std::string_view description;
-};
-
-constexpr Subcommand kSubcommands[] = {
+constexpr cli::Subcommand kSubcommands[] = {
     {"list", &list, "list consumer groups with their state"},
     {"describe", &describe, "committed offsets, end offsets, lag and members of groups"},
     {"delete", &remove, "delete groups and their committed offsets"},
     {"seek", &seek, "set an empty group's offsets to start, end, an offset or a time"},
 };
 
-void usage(std::FILE* out) {
-  std::fprintf(out, "usage: sfcrime group SUBCOMMAND [ARGS]\n\nSubcommands:\n");
-  for (const auto& s : kSubcommands)
-    std::fprintf(out, "  %-9s %.*s\n", std::string(s.name).c_str(), static_cast<int>(s.description.size()),
-                 s.description.data());
-  std::fprintf(out, "\nRun 'sfcrime group SUBCOMMAND --help' for its options.\n");
-}
-
 }  // namespace
 
-int group(const std::vector<std::string>& args) {
-  // Global options come first (main() put them there); the first bare word is the subcommand.
-  const std::size_t at = cli::first_word(args);
-  if (at == args.size()) {
-    const bool help = std::find(args.begin(), args.end(), "--help") != args.end() ||
-                      std::find(args.begin(), args.end(), "-h") != args.end();
-    usage(help ? stdout : stderr);
-    return help ? 0 : static_cast<int>(Exit::usage);
-  }
-  for (const auto& s : kSubcommands) {
-    if (s.name == args[at]) {
-      std::vector<std::string> rest = args;
-      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(at));
-      return s.run(rest);
-    }
-  }
-  std::vector<std::string_view> names;
-  for (const auto& s : kSubcommands) names.push_back(s.name);
-  const std::string best = cli::suggest(args[at], names);
-  throw UsageError("unknown group subcommand '" + args[at] + "' (" +
-                   (best.empty() ? "expected list, describe, delete or seek" : "did you mean '" + best + "'?") + ")");
-}
+int group(const std::vector<std::string>& args) { return cli::run_subcommand("group", kSubcommands, args); }
 
 }  // namespace sfcrime::commands

@@ -10,17 +10,10 @@
 #include "sfcrime/commands.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
-#include "sfcrime/sinks.hpp"
 
 namespace sfcrime::commands {
 
 namespace {
-
-std::string ids(const std::int32_t* v, int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s.empty() ? "-" : s;
-}
 
 bool topic_exists(kafka::Admin& client, const std::string& topic) {
   try {
@@ -29,12 +22,6 @@ bool topic_exists(kafka::Admin& client, const std::string& topic) {
   } catch (const NoInputError&) {
     return false;
   }
-}
-
-boost::json::array id_array(const std::int32_t* v, int n) {
-  boost::json::array a;
-  for (int i = 0; i < n; ++i) a.push_back(v[i]);
-  return a;
 }
 
 }  // namespace
@@ -67,13 +54,12 @@ int inspect(const std::vector<std::string>& args) {
       "same as 'sfcrime group describe GROUP...' (see its --help).";
   spec.options.add_options()
       ("topic,t", cli::po::value<std::string>()->value_name("TOPIC"), "show only this topic")
-      ("all", "include internal topics such as __consumer_offsets")
-      ("output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"), "table or json");
+      ("all", "include internal topics such as __consumer_offsets");
+  cli::add_output_option(spec);
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const std::string output = vm["output"].as<std::string>();
-  const bool json = parse_output_format(output) == OutputFormat::json;
+  const bool json = cli::json_output(vm);
   const std::optional<std::string> only = vm.count("topic") ? std::optional(vm["topic"].as<std::string>()) : std::nullopt;
   const bool all = vm.count("all") > 0;
 
@@ -125,13 +111,13 @@ int inspect(const std::vector<std::string>& args) {
       total += w.high - w.low;
       jparts.push_back({{"partition", p->id},
                         {"leader", p->leader},
-                        {"replicas", id_array(p->replicas, p->replica_cnt)},
-                        {"isr", id_array(p->isrs, p->isr_cnt)},
+                        {"replicas", cli::id_array(p->replicas, p->replica_cnt)},
+                        {"isr", cli::id_array(p->isrs, p->isr_cnt)},
                         {"low", w.low},
                         {"high", w.high},
                         {"messages", w.high - w.low}});
       std::snprintf(line, sizeof line, "  %9d  %6d  %-10s  %-10s  %12lld  %12lld  %12lld\n", p->id, p->leader,
-                    ids(p->replicas, p->replica_cnt).c_str(), ids(p->isrs, p->isr_cnt).c_str(),
+                    cli::id_list(p->replicas, p->replica_cnt).c_str(), cli::id_list(p->isrs, p->isr_cnt).c_str(),
                     static_cast<long long>(w.low), static_cast<long long>(w.high),
                     static_cast<long long>(w.high - w.low));
       rows += line;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -14,44 +15,10 @@
 #include "sfcrime/commands.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
-#include "sfcrime/sinks.hpp"
 
 namespace sfcrime::commands {
 
 namespace {
-
-/// The --output option every topic subcommand takes ("table" or "json").
-void add_output_option(cli::CommandSpec& spec) {
-  spec.options.add_options()(
-      "output,o", cli::po::value<std::string>()->default_value("table")->value_name("FORMAT"), "table or json");
-}
-
-/// True for --output json. @throws UsageError for a format other than table or json.
-bool json_output(const cli::po::variables_map& vm) {
-  const std::string s = vm["output"].as<std::string>();
-  const OutputFormat f = parse_output_format(s);
-  if (f == OutputFormat::csv) throw UsageError("--output must be table or json, got '" + s + "'");
-  return f == OutputFormat::json;
-}
-
-/// Prints `rows` under `header` in columns separated by two spaces, each as wide as its widest
-/// cell (rpk's tables). Cells hold no spaces, so `awk '{print $N}'` reads them.
-void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& r : rows)
-    for (std::size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string s;
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      s += r[c];
-      if (c + 1 < r.size()) s += std::string(width[c] - r[c].size() + 2, ' ');
-    }
-    std::cout << s << "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
-}
 
 /// KEY=VALUE → (KEY, VALUE). @throws UsageError naming `option` when there is no '=' or no key.
 kafka::Property key_value(const std::string& kv, const char* option) {
@@ -84,7 +51,7 @@ int create(const std::vector<std::string>& args) {
        "topic configuration, repeatable (e.g. retention.ms=-1, cleanup.policy=compact)")
       ("if-not-exists", "succeed without change when the topic exists")
       ("dry-run,d", "let the broker validate the request; create nothing");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("name", 1);
   spec.examples =
       "  sfcrime topic create police-calls --partitions 6 --replication-factor 1\n"
@@ -95,7 +62,7 @@ int create(const std::vector<std::string>& args) {
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const bool json = json_output(vm);
+  const bool json = cli::json_output(vm);
   const bool dry_run = vm.count("dry-run") > 0;
   kafka::Admin::NewTopic t;
   t.name = vm["name"].as<std::string>();
@@ -135,11 +102,11 @@ int list(const std::vector<std::string>& args) {
       "Prints a header line (NAME, PARTITIONS, REPLICAS, as rpk topic list) and then each topic's\n"
       "name, partition count and replication factor, separated by tabs, sorted by name.";
   spec.options.add_options()("all", "include internal topics such as __consumer_offsets");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.examples = "  sfcrime topic list | tail -n +2 | cut -f1\n  sfcrime topic list -o json | jq -r '.topics[].name'\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
-  const bool json = json_output(parsed->vm);
+  const bool json = cli::json_output(parsed->vm);
   kafka::Admin admin(parsed->config);
   kafka::Metadata md = admin.metadata(true);
   std::vector<const rd_kafka_metadata_topic_t*> topics;
@@ -174,17 +141,19 @@ int remove(const std::vector<std::string>& args) {
   spec.options.add_options()
       ("name", cli::po::value<std::vector<std::string>>()->required()->value_name("NAME"), "topic names (positional)")
       ("if-exists", "succeed without change when a topic does not exist");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("name", -1);
   spec.examples = "  sfcrime topic delete police-calls calls-compacted --if-exists\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
-  const bool json = json_output(parsed->vm);
+  const bool json = cli::json_output(parsed->vm);
   const bool if_exists = parsed->vm.count("if-exists") > 0;
   kafka::Admin admin(parsed->config);
   boost::json::array results;
-  std::optional<Error> first;
-  for (const std::string& name : parsed->vm["name"].as<std::vector<std::string>>()) {
+  std::exception_ptr first;  // the first failure
+  std::size_t failed = 0;
+  const auto names = parsed->vm["name"].as<std::vector<std::string>>();
+  for (const std::string& name : names) {
     boost::json::object r{{"name", name}};
     try {
       const bool deleted = admin.delete_topic(name, if_exists);
@@ -199,26 +168,25 @@ int remove(const std::vector<std::string>& args) {
     } catch (const Error& e) {
       r["deleted"] = false;
       r["error"] = e.what();
-      if (!first) first.emplace(e);
-      else std::fprintf(stderr, "sfcrime: error: %s\n", e.what());
+      if (!first) first = std::current_exception();
+      if (names.size() > 1) std::fprintf(stderr, "sfcrime: error: %s\n", e.what());  // in order, as it happens
+      ++failed;
     }
     results.push_back(std::move(r));
   }
   if (json) std::cout << boost::json::serialize(boost::json::object{{"topics", std::move(results)}}) << "\n";
-  if (first) throw *first;
+  if (first && names.size() == 1) std::rethrow_exception(first);
+  if (first) {
+    Exit code = Exit::software;
+    try {
+      std::rethrow_exception(first);
+    } catch (const Error& e) {
+      code = e.code();
+    }
+    throw Error(code, std::to_string(failed) + " of " + std::to_string(names.size()) +
+                        " topics were not deleted (the errors are above; the exit status is the first one's)");
+  }
   return 0;
-}
-
-std::string ids(const std::int32_t* v, int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s.empty() ? "-" : s;
-}
-
-boost::json::array id_array(const std::int32_t* v, int n) {
-  boost::json::array a;
-  for (int i = 0; i < n; ++i) a.push_back(v[i]);
-  return a;
 }
 
 /// How a config value is shown in the table: "[redacted]" for a secret, "-" when unset, `""` when empty.
@@ -247,7 +215,7 @@ int describe(const std::vector<std::string>& args) {
       ("print-configs,c", "show the configuration section")
       ("print-partitions,p", "show the partitions section")
       ("print-all,a", "show every section (the default)");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("name", 1);
   spec.examples =
       "  sfcrime topic describe police-calls\n"
@@ -256,7 +224,7 @@ int describe(const std::vector<std::string>& args) {
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const bool json = json_output(vm);
+  const bool json = cli::json_output(vm);
   const std::string name = vm["name"].as<std::string>();
   bool summary = vm.count("print-summary") > 0, configs = vm.count("print-configs") > 0,
        partitions = vm.count("print-partitions") > 0;
@@ -292,8 +260,8 @@ int describe(const std::vector<std::string>& args) {
       const auto* p = parts[i];
       jparts.push_back({{"partition", p->id},
                         {"leader", p->leader},
-                        {"replicas", id_array(p->replicas, p->replica_cnt)},
-                        {"isr", id_array(p->isrs, p->isr_cnt)},
+                        {"replicas", cli::id_array(p->replicas, p->replica_cnt)},
+                        {"isr", cli::id_array(p->isrs, p->isr_cnt)},
                         {"low", marks[i].low},
                         {"high", marks[i].high},
                         {"messages", marks[i].high - marks[i].low}});
@@ -324,25 +292,25 @@ int describe(const std::vector<std::string>& args) {
     std::vector<std::vector<std::string>> rows = {{"PARTITIONS", std::to_string(t->partition_cnt)},
                                                   {"REPLICAS", std::to_string(rf)},
                                                   {"MESSAGES", std::to_string(total)}};
-    print_table({"NAME", name}, rows);
+    cli::print_table({"NAME", name}, rows);
   }
   if (configs) {
     heading("CONFIGS");
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : entries)
       rows.push_back({e.name, shown_value(e), e.source_name, e.read_only ? "yes" : "no", e.sensitive ? "yes" : "no"});
-    print_table({"KEY", "VALUE", "SOURCE", "READ-ONLY", "SENSITIVE"}, rows);
+    cli::print_table({"KEY", "VALUE", "SOURCE", "READ-ONLY", "SENSITIVE"}, rows);
   }
   if (partitions) {
     heading("PARTITIONS");
     std::vector<std::vector<std::string>> rows;
     for (std::size_t i = 0; i < parts.size(); ++i) {
       const auto* p = parts[i];
-      rows.push_back({std::to_string(p->id), std::to_string(p->leader), ids(p->replicas, p->replica_cnt),
-                      ids(p->isrs, p->isr_cnt), std::to_string(marks[i].low), std::to_string(marks[i].high),
+      rows.push_back({std::to_string(p->id), std::to_string(p->leader), cli::id_list(p->replicas, p->replica_cnt),
+                      cli::id_list(p->isrs, p->isr_cnt), std::to_string(marks[i].low), std::to_string(marks[i].high),
                       std::to_string(marks[i].high - marks[i].low)});
     }
-    print_table({"PARTITION", "LEADER", "REPLICAS", "ISR", "LOG-START-OFFSET", "HIGH-WATERMARK", "MESSAGES"}, rows);
+    cli::print_table({"PARTITION", "LEADER", "REPLICAS", "ISR", "LOG-START-OFFSET", "HIGH-WATERMARK", "MESSAGES"}, rows);
   }
   return 0;
 }
@@ -368,7 +336,7 @@ int alter_config(const std::vector<std::string>& args) {
       ("delete,d", cli::po::value<std::vector<std::string>>()->composing()->value_name("KEY"),
        "remove the topic's own setting of KEY (back to the default), repeatable")
       ("dry-run", "let the broker validate the change; change nothing");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("name", 1);
   spec.examples =
       "  sfcrime topic alter-config police-calls --set retention.ms=604800000\n"
@@ -376,7 +344,7 @@ int alter_config(const std::vector<std::string>& args) {
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const bool json = json_output(vm);
+  const bool json = cli::json_output(vm);
   const bool dry_run = vm.count("dry-run") > 0;
   const std::string name = vm["name"].as<std::string>();
   std::map<std::string, std::string> sets;
@@ -404,9 +372,10 @@ int alter_config(const std::vector<std::string>& args) {
     known[e.name] = &e;
     if (e.source != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
     if (e.sensitive || !e.value)
-      throw Error(Exit::failure, "cannot change the configuration of topic '" + name + "': its setting '" + e.name +
-                                     "' is secret, the broker does not reveal it and AlterConfigs (librdkafka 2.0.2 "
-                                     "has no incremental form) would erase it (use kafka-configs.sh --alter instead)");
+      throw Error(Exit::failure, "cannot change the configuration of topic '" + name + "': the broker does not reveal " +
+                                     "the value of its setting '" + e.name + "'" + (e.sensitive ? " (a secret)" : "") +
+                                     ", and AlterConfigs (librdkafka 2.0.2 has no incremental form) would erase it "
+                                     "(use kafka-configs.sh --alter instead)");
     before[e.name] = *e.value;
   }
   for (const auto& [k, v] : sets) {
@@ -443,7 +412,7 @@ int alter_config(const std::vector<std::string>& args) {
                      {"name", name}, {"dry_run", dry_run}, {"changes", std::move(changes)}})
               << "\n";
   } else {
-    print_table({"KEY", "OLD", "NEW"}, rows);
+    cli::print_table({"KEY", "OLD", "NEW"}, rows);
   }
   if (dry_run)
     std::fprintf(stderr, "sfcrime: the broker accepts the new configuration of topic '%s'; nothing was changed (--dry-run)\n",
@@ -465,13 +434,13 @@ int add_partitions(const std::vector<std::string>& args) {
       ("name", cli::po::value<std::string>()->required()->value_name("NAME"), "topic name (positional)")
       ("num,n", cli::po::value<long long>()->required()->value_name("N"), "number of partitions to add")
       ("dry-run,d", "let the broker validate the request; change nothing");
-  add_output_option(spec);
+  cli::add_output_option(spec);
   spec.positional.add("name", 1);
   spec.examples = "  sfcrime topic add-partitions police-calls --num 6\n";
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
-  const bool json = json_output(vm);
+  const bool json = cli::json_output(vm);
   const bool dry_run = vm.count("dry-run") > 0;
   const std::string name = vm["name"].as<std::string>();
   const long long add = cli::positive(vm, "num", std::numeric_limits<std::int32_t>::max());
@@ -493,13 +462,7 @@ int add_partitions(const std::vector<std::string>& args) {
   return 0;
 }
 
-struct Subcommand {
-  std::string_view name;
-  int (*run)(const std::vector<std::string>&);
-  std::string_view description;
-};
-
-constexpr Subcommand kSubcommands[] = {
+constexpr cli::Subcommand kSubcommands[] = {
     {"create", &create, "create a topic, or let the broker validate one"},
     {"list", &list, "list topics with partition counts and replication factors"},
     {"describe", &describe, "summary, configuration and partitions of one topic"},
@@ -508,39 +471,8 @@ constexpr Subcommand kSubcommands[] = {
     {"add-partitions", &add_partitions, "add partitions to a topic"},
 };
 
-void usage(std::FILE* out) {
-  std::fprintf(out, "usage: sfcrime topic SUBCOMMAND [ARGS]\n\nSubcommands:\n");
-  for (const auto& s : kSubcommands)
-    std::fprintf(out, "  %-15s %.*s\n", std::string(s.name).c_str(), static_cast<int>(s.description.size()),
-                 s.description.data());
-  std::fprintf(out, "\nRun 'sfcrime topic SUBCOMMAND --help' for its options.\n");
-}
-
 }  // namespace
 
-int topic(const std::vector<std::string>& args) {
-  // Global options come first (main() put them there); the first bare word is the subcommand.
-  const std::size_t at = cli::first_word(args);
-  if (at == args.size()) {
-    const bool help = std::find(args.begin(), args.end(), "--help") != args.end() ||
-                      std::find(args.begin(), args.end(), "-h") != args.end();
-    usage(help ? stdout : stderr);
-    return help ? 0 : static_cast<int>(Exit::usage);
-  }
-  for (const auto& s : kSubcommands) {
-    if (s.name == args[at]) {
-      std::vector<std::string> rest = args;
-      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(at));
-      return s.run(rest);
-    }
-  }
-  std::vector<std::string_view> names;
-  for (const auto& s : kSubcommands) names.push_back(s.name);
-  const std::string best = cli::suggest(args[at], names);
-  throw UsageError("unknown topic subcommand '" + args[at] + "' (" +
-                   (best.empty() ? "expected create, list, describe, delete, alter-config or add-partitions"
-                                 : "did you mean '" + best + "'?") +
-                   ")");
-}
+int topic(const std::vector<std::string>& args) { return cli::run_subcommand("topic", kSubcommands, args); }
 
 }  // namespace sfcrime::commands

@@ -10,6 +10,7 @@
 
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
+#include "sfcrime/sinks.hpp"
 
 namespace sfcrime::cli {
 
@@ -258,6 +259,84 @@ std::string suggest(std::string_view word, const std::vector<std::string_view>& 
     }
   }
   return std::string(best);
+}
+
+int run_subcommand(std::string_view word, std::span<const Subcommand> table, const std::vector<std::string>& args) {
+  const std::size_t at = first_word(args);
+  if (at == args.size()) {
+    const bool help = std::find(args.begin(), args.end(), "--help") != args.end() ||
+                      std::find(args.begin(), args.end(), "-h") != args.end();
+    std::FILE* out = help ? stdout : stderr;
+    std::size_t width = 0;
+    for (const auto& s : table) width = std::max(width, s.name.size());
+    std::fprintf(out, "usage: sfcrime %.*s SUBCOMMAND [ARGS]\n\nSubcommands:\n", static_cast<int>(word.size()), word.data());
+    for (const auto& s : table)
+      std::fprintf(out, "  %-*.*s  %.*s\n", static_cast<int>(width), static_cast<int>(s.name.size()), s.name.data(),
+                   static_cast<int>(s.description.size()), s.description.data());
+    std::fprintf(out, "\nRun 'sfcrime %.*s SUBCOMMAND --help' for its options (man sfcrime-%.*s).\n",
+                 static_cast<int>(word.size()), word.data(), static_cast<int>(word.size()), word.data());
+    return help ? 0 : static_cast<int>(Exit::usage);
+  }
+  std::vector<std::string_view> names;
+  for (const auto& s : table) {
+    if (s.name == args[at]) {
+      std::vector<std::string> rest = args;
+      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(at));
+      return s.run(rest);
+    }
+    names.push_back(s.name);
+  }
+  std::string expected;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    expected += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
+  const std::string best = suggest(args[at], names);
+  throw UsageError("unknown " + std::string(word) + " subcommand '" + args[at] + "' (" +
+                   (best.empty() ? "expected " + expected : "did you mean '" + best + "'?") + ")");
+}
+
+void add_output_option(CommandSpec& spec) {
+  spec.options.add_options()("output,o", po::value<std::string>()->default_value("table")->value_name("FORMAT"),
+                             "table or json");
+}
+
+bool json_output(const po::variables_map& vm) {
+  const std::string s = vm["output"].as<std::string>();
+  const OutputFormat f = parse_output_format(s);
+  if (f == OutputFormat::csv) throw UsageError("--output must be table or json, got '" + s + "'");
+  return f == OutputFormat::json;
+}
+
+void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  const auto cell = [](const std::string& c) -> const std::string& {
+    static const std::string dash = "-";
+    return c.empty() ? dash : c;
+  };
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& r : rows)
+    for (std::size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], cell(r[c]).size());
+  const auto line = [&](const std::vector<std::string>& r) {
+    std::string s;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      s += cell(r[c]);
+      if (c + 1 < r.size() && c < width.size()) s += std::string(width[c] - cell(r[c]).size() + 2, ' ');
+    }
+    std::cout << s << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+}
+
+std::string id_list(const std::int32_t* ids, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s.empty() ? "-" : s;
+}
+
+boost::json::array id_array(const std::int32_t* ids, int n) {
+  boost::json::array a;
+  for (int i = 0; i < n; ++i) a.push_back(ids[i]);
+  return a;
 }
 
 long long positive(const po::variables_map& vm, const char* name, long long max) {

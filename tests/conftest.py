@@ -63,19 +63,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="SFCRIME_TEST_NO_BROKER=1"))
 
 
+def clean_env(extra=None):
+    """A copy of os.environ for running sfcrime in a test: every SFCRIME_* variable removed and
+    XDG_CONFIG_HOME pointing nowhere, so that neither the developer's settings nor their
+    ~/.config/sfcrime/config leak into a test (a test sets XDG_CONFIG_HOME to use a file of its
+    own); plus the `extra` entries."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    e["XDG_CONFIG_HOME"] = "/nonexistent/sfcrime-tests"
+    if extra:
+        e.update(extra)
+    return e
+
+
 def run(*args, input=None, timeout=120, env=None, check=False):
     """Runs the sfcrime binary with `args`; returns subprocess.CompletedProcess (text mode).
 
     `env` entries are added to a copy of os.environ with every SFCRIME_* variable removed and
     XDG_CONFIG_HOME pointing nowhere, so the developer's own settings never leak into a test.
     """
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
-    # Nor does the developer's own ~/.config/sfcrime/config (a test sets XDG_CONFIG_HOME to use one).
-    e["XDG_CONFIG_HOME"] = "/nonexistent/sfcrime-tests"
-    if env:
-        e.update(env)
     p = subprocess.run([str(BIN), *map(str, args)], input=input, capture_output=True, text=True,
-                       encoding="utf-8", timeout=timeout, env=e)
+                       encoding="utf-8", timeout=timeout, env=clean_env(env))
     if check and p.returncode != 0:
         raise AssertionError(f"sfcrime {' '.join(map(str, args))} exited {p.returncode}\n{p.stderr}")
     return p

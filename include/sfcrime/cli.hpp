@@ -5,10 +5,14 @@
 /// arguments and passes both on; each command parses them with parse() below, which adds the
 /// shared options (-b, -X, --config, --timeout, -v, --help) to the command's own, so a shared
 /// option works before or after the command word.
+#include <boost/json/array.hpp>
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sfcrime/config.hpp"
@@ -95,6 +99,38 @@ std::size_t first_word(const std::vector<std::string>& args, const std::vector<s
 /// The candidate closest to a mistyped `word` (edit distance at most 2, or `word` a prefix of it),
 /// or "" when none is close: for "did you mean ...?" messages, as git does.
 std::string suggest(std::string_view word, const std::vector<std::string_view>& candidates);
+
+/// One word of a nested command's table (git's OPT_SUBCOMMAND; DESIGN.md, convention 3).
+struct Subcommand {
+  std::string_view name;
+  int (*run)(const std::vector<std::string>&);
+  std::string_view description;  ///< one line for the usage list
+};
+
+/// Runs the subcommand of `word` ("topic", "group", "config") named by the first bare word of
+/// `args` (global options come first: main() put them there), passing the other arguments on.
+/// Without a subcommand it prints "usage: sfcrime WORD SUBCOMMAND [ARGS]" and the table: on
+/// stdout with exit 0 when --help/-h is given, else on stderr with exit 64.
+/// @returns the subcommand's exit status.
+/// @throws UsageError for an unknown subcommand, with git's "did you mean" suggestion.
+int run_subcommand(std::string_view word, std::span<const Subcommand> table, const std::vector<std::string>& args);
+
+/// Adds `-o/--output table|json` (default table) to `spec`: the admin commands' output option.
+void add_output_option(CommandSpec& spec);
+
+/// True for --output json, false for table.
+/// @throws UsageError for any other format (csv is the aggregate's alone).
+bool json_output(const po::variables_map& vm);
+
+/// Prints `rows` under `header` on stdout in columns two spaces apart, each as wide as its widest
+/// cell (rpk's tables); an empty cell is shown as "-" so that every line has as many words as the
+/// header and `awk '{print $N}'` reads column N.
+void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
+/// Broker ids (replicas, in-sync replicas) as "1,2,3", or "-" when there are none.
+std::string id_list(const std::int32_t* ids, int n);
+/// Broker ids as a JSON array of numbers.
+boost::json::array id_array(const std::int32_t* ids, int n);
 
 /// Reads a count/size option that must be positive and at most `max` ("--partitions 0" is a
 /// usage error). @throws UsageError.

@@ -27,6 +27,8 @@ import subprocess
 
 import pytest
 
+from conftest import clean_env
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MAN = ROOT / "man"
 BASH = ROOT / "completions" / "sfcrime.bash"
@@ -58,7 +60,7 @@ AGGREGATE_EXIT_STATUSES = {0, 64, 65, 66, 69, 74, 78, 130, 143}
 
 
 def _env():
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    e = clean_env()
     e.update({"MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat", "LC_ALL": "C.UTF-8"})
     return e
 
@@ -126,19 +128,32 @@ def commands(sfcrime_bin):
 
 
 @pytest.fixture(scope="module")
-def topic_subcommands(sfcrime_bin):
-    return _listed_words(_help(sfcrime_bin, "topic"), "Subcommands:")
+def subcommands(sfcrime_bin, commands):
+    """Each nested command word (its --help lists "Subcommands:") -> its subcommands."""
+    out = {}
+    for word in commands:
+        text = _help(sfcrime_bin, word)
+        if "Subcommands:" in text:
+            out[word] = _listed_words(text, "Subcommands:")
+    return out
 
 
 @pytest.fixture(scope="module")
-def helps(sfcrime_bin, commands, topic_subcommands):
-    """(what, help text, man page) for the top level, each command and each topic subcommand."""
+def topic_subcommands(subcommands):
+    return subcommands["topic"]
+
+
+@pytest.fixture(scope="module")
+def helps(sfcrime_bin, commands, subcommands):
+    """(what, help text, man page) for the top level, each command and each subcommand (documented
+    in its command's page)."""
     out = [("sfcrime", _help(sfcrime_bin), MAN / "sfcrime.1")]
     for word in commands:
         page = MAN / ("sfcrime.1" if word == "help" else f"sfcrime-{word}.1")
         out.append((f"sfcrime {word}", _help(sfcrime_bin, word), page))
-    for sub in topic_subcommands:
-        out.append((f"sfcrime topic {sub}", _help(sfcrime_bin, "topic", sub), MAN / "sfcrime-topic.1"))
+    for word, subs in subcommands.items():
+        for sub in subs:
+            out.append((f"sfcrime {word} {sub}", _help(sfcrime_bin, word, sub), MAN / f"sfcrime-{word}.1"))
     return out
 
 
@@ -146,10 +161,12 @@ def _pages():
     return sorted(MAN.glob("*.1"))
 
 
-def test_commands_are_the_expected_ones(commands, topic_subcommands):
+def test_commands_are_the_expected_ones(commands, subcommands):
     # Guards the parsing above: if these lists come out empty the other tests would prove nothing.
-    assert {"produce", "consume", "aggregate", "topic", "inspect", "help"} <= set(commands)
-    assert {"create", "list", "describe", "delete"} <= set(topic_subcommands)
+    assert {"produce", "consume", "aggregate", "topic", "group", "inspect", "config", "help"} <= set(commands)
+    assert {"create", "list", "describe", "delete", "alter-config"} <= set(subcommands["topic"])
+    assert {"list", "describe", "delete", "seek"} <= set(subcommands["group"])
+    assert {"show", "profiles", "path"} <= set(subcommands["config"])
 
 
 def test_every_command_has_a_man_page(commands):
@@ -158,7 +175,7 @@ def test_every_command_has_a_man_page(commands):
     assert not missing, f"commands without a man page: {missing}"
 
 
-def test_every_command_is_in_the_overview_page_and_completions(commands, topic_subcommands):
+def test_every_command_is_in_the_overview_page_and_completions(commands, subcommands):
     overview = _roff_text(MAN / "sfcrime.1")
     bash = BASH.read_text(encoding="utf-8")
     missing = []
@@ -167,12 +184,13 @@ def test_every_command_is_in_the_overview_page_and_completions(commands, topic_s
             missing.append(f"sfcrime-{w} not named in man/sfcrime.1")
         if not re.search(rf"\b{re.escape(w)}\b", bash):
             missing.append(f"{w} not in completions/sfcrime.bash")
-    topic_page = _roff_text(MAN / "sfcrime-topic.1")
-    for s in topic_subcommands:
-        if not re.search(rf"\btopic {re.escape(s)}\b", topic_page):
-            missing.append(f"'topic {s}' not in man/sfcrime-topic.1")
-        if not re.search(rf"\b{re.escape(s)}\b", bash):
-            missing.append(f"topic subcommand {s} not in completions/sfcrime.bash")
+    for word, subs in subcommands.items():
+        page = _roff_text(MAN / f"sfcrime-{word}.1")
+        for s in subs:
+            if not re.search(rf"\b{word} {re.escape(s)}\b", page):
+                missing.append(f"'{word} {s}' not in man/sfcrime-{word}.1")
+            if not re.search(rf"\b{re.escape(s)}\b", bash):
+                missing.append(f"{word} subcommand {s} not in completions/sfcrime.bash")
     assert not missing, "\n".join(missing)
 
 
