@@ -34,7 +34,7 @@ import time
 
 import pytest
 
-from conftest import run
+from conftest import clean_env, run
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
@@ -830,11 +830,6 @@ def test_neither_topic_nor_file_is_a_usage_error(sfcrime_bin):
 # =========================================================================== review regressions
 # Each test here failed against the code before the review's fixes (commit e9268a1).
 
-def _clean_env():
-    """os.environ without any SFCRIME_* variable (as conftest.run does)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
-
-
 HEAD_VARIANTS = {
     "one-batch": [],  # the final batch writes everything at once
     "update-batches": ["--output-mode", "update", "--max-records-per-trigger", "500"],
@@ -858,7 +853,7 @@ def test_output_closed_by_head_stops_quietly(sfcrime_bin, tmp_path, output, vari
            str(data), *args]
     p = subprocess.run(["bash", "-c", 'set -o pipefail; "$@" | head -1', "bash", *cmd],
                        capture_output=True, text=True, encoding="utf-8", timeout=120,
-                       env=_clean_env())
+                       env=clean_env())
     assert p.returncode == 0, "exit %d (pipefail: sfcrime's status):\n%s" % (p.returncode,
                                                                               p.stderr)
     assert "Broken pipe" not in p.stderr and "error" not in p.stderr, p.stderr
@@ -1018,7 +1013,7 @@ def test_interrupt_while_a_record_is_cut_on_a_pipe(sfcrime_bin, tmp_path, mode):
         proc = subprocess.Popen(
             [str(sfcrime_bin), "-b", UNREACHABLE, "--timeout", "2s", "aggregate", "--file", "-",
              "--output", "json", "--output-mode", mode, "--progress", "json"],
-            stdin=subprocess.PIPE, stdout=out, stderr=err, env=_clean_env())
+            stdin=subprocess.PIPE, stdout=out, stderr=err, env=clean_env())
         try:
             proc.stdin.write((full + '\n{"call_date').encode("utf-8"))
             proc.stdin.flush()  # the pipe stays open: the rest of the record never comes

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, run
+from conftest import BIN, clean_env, run
 
 FIELDS = [
     "crime_id", "original_crime_type_name", "report_date", "call_date", "offense_date", "call_time",
@@ -743,7 +743,7 @@ def test_consume_interrupted(broker, ready_topic, tmp_path):
     topic = ready_topic
     f = write_ndjson(tmp_path / "in.ndjson", [json.dumps(record(1))])
     assert run("-b", broker, "produce", "--topic", topic, "--file", f, timeout=60).returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    env = clean_env()
     proc = subprocess.Popen([str(BIN), "-b", broker, "consume", "--topic", topic, "--from-beginning"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     watchdog = threading.Timer(60, proc.kill)  # never hang the suite on readline()

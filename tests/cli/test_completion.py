@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, BOOTSTRAP, ROOT, run
+from conftest import BIN, BOOTSTRAP, ROOT, clean_env, run
 
 BASH = ROOT / "completions" / "sfcrime.bash"
 ZSH = ROOT / "completions" / "_sfcrime"
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.broker
 
 
 def _env():
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    e = clean_env()
     e["PATH"] = f"{BIN.parent}{os.pathsep}{e.get('PATH', '')}"
     e["SFCRIME_BOOTSTRAP_SERVERS"] = BOOTSTRAP
     return e

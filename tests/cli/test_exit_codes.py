@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, BOOTSTRAP, ROOT, run
+from conftest import BIN, BOOTSTRAP, ROOT, clean_env, run
 
 ERRORS_HPP = ROOT / "include" / "sfcrime" / "errors.hpp"
 MAN = ROOT / "man"
@@ -119,7 +119,7 @@ def _run_case(args, files, topic):
             continue
         words.append(a.format(good=files["good"], bad=files["bad"], bad_config=files["bad_config"],
                               dir=files["dir"], topic=topic, uid=uid))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    env = clean_env()
     env["SFCRIME_BOOTSTRAP_SERVERS"] = BOOTSTRAP
     env["XDG_CONFIG_HOME"] = str(files["dir"])  # no user config file
     try:
@@ -191,7 +191,7 @@ def test_each_status_shown_is_in_the_command_page():
 
 def _into_head(args, lines, files, seconds=30):
     """Runs `sfcrime ARGS | head -LINES`; returns (status, stderr, lines head printed, elapsed s)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    env = clean_env()
     env["SFCRIME_BOOTSTRAP_SERVERS"] = BOOTSTRAP
     env["XDG_CONFIG_HOME"] = str(files["dir"])
     start = time.monotonic()

@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, ROOT, clean_env
 
 MAN = ROOT / "man"
 COMPLETIONS = {  # source -> where it is installed under the prefix
@@ -45,7 +45,7 @@ def _cache_value(build, key):
 
 
 def _env():
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    e = clean_env()
     e.update({"LC_ALL": "C.UTF-8", "MANPAGER": "cat", "PAGER": "cat"})
     return e
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, run
+from conftest import BIN, clean_env, run
 
 pytestmark = pytest.mark.broker
 
@@ -17,7 +17,7 @@ STOP_WITHIN = 20  # seconds: the default --timeout is 10 s, every clean stop is 
 
 
 def _start(*args, stdin=subprocess.DEVNULL):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    env = clean_env()
     return subprocess.Popen([str(BIN), *args], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, text=True)
 
@@ -121,7 +121,7 @@ def test_consume_into_a_stalled_reader_stops_on_a_signal(broker, topic, tmp_path
     p = run("-b", broker, "produce", "--topic", topic, input=lines, timeout=60)
     assert p.returncode == 0, p.stderr
     r, w = os.pipe()  # ~1 MB of values against a 64 KiB pipe: the writer blocks
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    env = clean_env()
     proc = subprocess.Popen([str(BIN), "-b", broker, "consume", "--topic", topic, "--from-beginning"],
                             stdout=w, stderr=subprocess.PIPE, env=env, text=True)
     os.close(w)

@@ -79,6 +79,7 @@ if str(TESTS_DIR) not in sys.path:
 
 import gen_synthetic  # noqa: E402  (tests/gen_synthetic.py)
 import oracle  # noqa: E402  (tests/oracle.py)
+from conftest import clean_env  # noqa: E402
 
 TOPIC = "calls"
 PARTITIONS = 3
@@ -193,11 +194,6 @@ class MockCluster:
             self.proc.kill()
         self.proc.wait()
         self._log.close()
-
-
-def clean_env():
-    """os.environ without SFCRIME_* (as tests/conftest.py's run() does)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
 
 
 class Result:

@@ -24,17 +24,11 @@ import gen_synthetic  # noqa: E402  (tests/gen_synthetic.py)
 import oracle  # noqa: E402  (tests/oracle.py)
 import stream_oracle  # noqa: E402  (tests/stream_oracle.py)
 
+from conftest import clean_env  # noqa: E402,F401  (re-exported: h.clean_env)
+
 ORACLE_KEYS = ("window_start", "window_end", "original_crime_type_name", "count",
                "usual_disposition", "usual_disposition_description", "window_total",
                "window_distinct")
-
-
-def clean_env(extra=None):
-    """os.environ without any SFCRIME_* variable (as conftest.run does), plus `extra`."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
-    if extra:
-        e.update(extra)
-    return e
 
 
 def sfcrime(bin_path, bootstrap, *args, input=None, timeout=120, env=None, check=False):

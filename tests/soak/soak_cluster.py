@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 import time
 
+from conftest import clean_env
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 SCRIPT = ROOT / "scripts" / "kafka"
 POM = ROOT / "scripts" / "kafka-pom.xml"
@@ -79,7 +81,7 @@ def script_env(state_dir, port, extra=None):
     """os.environ without SFCRIME_* variables, plus what scripts/kafka needs for this instance.
 
     A throwaway broker need not stop cleanly: `down` waits 3 s, then kills (SIGKILL)."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
+    e = clean_env()
     e.update({"SFCRIME_KAFKA_DIR": str(state_dir), "SFCRIME_KAFKA_PORT": str(port),
               "SFCRIME_KAFKA_JARS": str(jars_dir()), "SFCRIME_KAFKA_STOP_WAIT": "3"})
     if extra:
