@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -259,40 +258,11 @@ int remove(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const bool json = cli::json_output(parsed->vm);
   kafka::Admin admin(parsed->config);
-  boost::json::array results;
-  std::exception_ptr first;  // the first failure
-  std::size_t failed = 0;
-  const auto names = parsed->vm["group"].as<std::vector<std::string>>();
-  for (const std::string& id : names) {
-    boost::json::object r{{"group", id}};
-    try {
-      admin.delete_group(id);
-      r["deleted"] = true;
-      r["error"] = nullptr;
-      std::fprintf(stderr, "sfcrime: deleted consumer group '%s'\n", id.c_str());
-    } catch (const UnavailableError&) {
-      throw;
-    } catch (const Error& e) {
-      r["deleted"] = false;
-      r["error"] = e.what();
-      if (!first) first = std::current_exception();
-      if (names.size() > 1) std::fprintf(stderr, "sfcrime: error: %s\n", e.what());  // in order, as it happens
-      ++failed;
-    }
-    results.push_back(std::move(r));
-  }
-  if (json) std::cout << boost::json::serialize(boost::json::object{{"groups", std::move(results)}}) << "\n";
-  if (first && names.size() == 1) std::rethrow_exception(first);
-  if (first) {
-    Exit code = Exit::software;
-    try {
-      std::rethrow_exception(first);
-    } catch (const Error& e) {
-      code = e.code();
-    }
-    throw Error(code, std::to_string(failed) + " of " + std::to_string(names.size()) +
-                        " groups were not deleted (the errors are above; the exit status is the first one's)");
-  }
+  cli::delete_each(parsed->vm["group"].as<std::vector<std::string>>(), "groups", "group", json, [&](const std::string& id) {
+    admin.delete_group(id);
+    std::fprintf(stderr, "sfcrime: deleted consumer group '%s'\n", id.c_str());
+    return true;
+  });
   return 0;
 }
 

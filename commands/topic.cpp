@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -85,12 +84,12 @@ int create(const std::vector<std::string>& args) {
     std::fprintf(stderr, "sfcrime: topic '%s' already exists\n", t.name.c_str());
   else if (dry_run)
     std::fprintf(stderr,
-                 "sfcrime: the broker accepts topic '%s' (%d partitions, replication factor %d); nothing was "
+                 "sfcrime: the broker accepts topic '%s' (%d partition%s, replication factor %d); nothing was "
                  "created (--dry-run)\n",
-                 t.name.c_str(), t.partitions, t.replication_factor);
+                 t.name.c_str(), t.partitions, t.partitions == 1 ? "" : "s", t.replication_factor);
   else
-    std::fprintf(stderr, "sfcrime: created topic '%s' (%d partitions, replication factor %d)\n", t.name.c_str(),
-                 t.partitions, t.replication_factor);
+    std::fprintf(stderr, "sfcrime: created topic '%s' (%d partition%s, replication factor %d)\n", t.name.c_str(),
+                 t.partitions, t.partitions == 1 ? "" : "s", t.replication_factor);
   return 0;
 }
 
@@ -149,43 +148,14 @@ int remove(const std::vector<std::string>& args) {
   const bool json = cli::json_output(parsed->vm);
   const bool if_exists = parsed->vm.count("if-exists") > 0;
   kafka::Admin admin(parsed->config);
-  boost::json::array results;
-  std::exception_ptr first;  // the first failure
-  std::size_t failed = 0;
-  const auto names = parsed->vm["name"].as<std::vector<std::string>>();
-  for (const std::string& name : names) {
-    boost::json::object r{{"name", name}};
-    try {
-      const bool deleted = admin.delete_topic(name, if_exists);
-      r["deleted"] = deleted;
-      r["error"] = nullptr;
-      if (deleted)
-        std::fprintf(stderr, "sfcrime: deleted topic '%s'\n", name.c_str());
-      else
-        std::fprintf(stderr, "sfcrime: topic '%s' does not exist\n", name.c_str());
-    } catch (const UnavailableError&) {
-      throw;  // the broker is gone: the next names would wait as long for nothing
-    } catch (const Error& e) {
-      r["deleted"] = false;
-      r["error"] = e.what();
-      if (!first) first = std::current_exception();
-      if (names.size() > 1) std::fprintf(stderr, "sfcrime: error: %s\n", e.what());  // in order, as it happens
-      ++failed;
-    }
-    results.push_back(std::move(r));
-  }
-  if (json) std::cout << boost::json::serialize(boost::json::object{{"topics", std::move(results)}}) << "\n";
-  if (first && names.size() == 1) std::rethrow_exception(first);
-  if (first) {
-    Exit code = Exit::software;
-    try {
-      std::rethrow_exception(first);
-    } catch (const Error& e) {
-      code = e.code();
-    }
-    throw Error(code, std::to_string(failed) + " of " + std::to_string(names.size()) +
-                        " topics were not deleted (the errors are above; the exit status is the first one's)");
-  }
+  cli::delete_each(parsed->vm["name"].as<std::vector<std::string>>(), "topics", "name", json, [&](const std::string& name) {
+    const bool deleted = admin.delete_topic(name, if_exists);
+    if (deleted)
+      std::fprintf(stderr, "sfcrime: deleted topic '%s'\n", name.c_str());
+    else
+      std::fprintf(stderr, "sfcrime: topic '%s' does not exist\n", name.c_str());
+    return deleted;
+  });
   return 0;
 }
 

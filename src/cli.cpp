@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -325,6 +327,40 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
   };
   line(header);
   for (const auto& r : rows) line(r);
+}
+
+void delete_each(const std::vector<std::string>& names, std::string_view plural, std::string_view name_key, bool json,
+                 const std::function<bool(const std::string&)>& action) {
+  boost::json::array results;
+  std::exception_ptr first;  // the first failure
+  std::size_t failed = 0;
+  for (const std::string& name : names) {
+    boost::json::object r{{name_key, name}};
+    try {
+      r["deleted"] = action(name);
+      r["error"] = nullptr;
+    } catch (const UnavailableError&) {
+      throw;
+    } catch (const Error& e) {
+      r["deleted"] = false;
+      r["error"] = e.what();
+      if (!first) first = std::current_exception();
+      if (names.size() > 1) std::fprintf(stderr, "sfcrime: error: %s\n", e.what());
+      ++failed;
+    }
+    results.push_back(std::move(r));
+  }
+  if (json) std::cout << boost::json::serialize(boost::json::object{{plural, std::move(results)}}) << "\n";
+  if (!first) return;
+  if (names.size() == 1) std::rethrow_exception(first);
+  Exit code = Exit::software;
+  try {
+    std::rethrow_exception(first);
+  } catch (const Error& e) {
+    code = e.code();
+  }
+  throw Error(code, std::to_string(failed) + " of " + std::to_string(names.size()) + " " + std::string(plural) +
+                        " were not deleted (the errors are above; the exit status is the first one's)");
 }
 
 std::string id_list(const std::int32_t* ids, int n) {

@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -126,6 +127,17 @@ bool json_output(const po::variables_map& vm);
 /// cell (rpk's tables); an empty cell is shown as "-" so that every line has as many words as the
 /// header and `awk '{print $N}'` reads column N.
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
+/// Runs `action` on each of `names` in order, going on after a failure, as `topic delete` and
+/// `group delete` do with several names. Each failure's message is printed on stderr as it
+/// happens (for a single name it is left to main()); an UnavailableError stops at once (the
+/// broker is gone: the next names would wait as long for nothing). With `json` it prints
+/// {"<plural>": [{"<name_key>": name, "deleted": bool, "error": message or null}, ...]} on stdout.
+/// @param action deletes one; returns false when there was nothing to delete; throws Error.
+/// @throws the failure itself for a single name; for several, an Error with the first failure's
+///         exit status saying how many were not deleted.
+void delete_each(const std::vector<std::string>& names, std::string_view plural, std::string_view name_key, bool json,
+                 const std::function<bool(const std::string&)>& action);
 
 /// Broker ids (replicas, in-sync replicas) as "1,2,3", or "-" when there are none.
 std::string id_list(const std::int32_t* ids, int n);
