@@ -100,7 +100,12 @@ int consume(const std::vector<std::string>& args) {
   if (vm.count("offset")) {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
-    const StartOffset start = parse_start_offset(vm["offset"].as<std::string>(), now);
+    const std::string& text = vm["offset"].as<std::string>();
+    // -o is --offset, as in kcat and rpk; someone used to -o for the output format gets a hint.
+    if (text == "text" || text == "json")
+      throw UsageError("invalid --offset '" + text + "' (-o is --offset, as in kcat and rpk; did you mean --output " +
+                       text + "?)");
+    const StartOffset start = parse_start_offset(text, now);
     if (vm.count("from-beginning") && start.kind != StartOffset::Kind::beginning)
       throw UsageError("--from-beginning and --offset '" + vm["offset"].as<std::string>() +
                        "' disagree (--from-beginning is --offset beginning; give one)");

@@ -121,10 +121,21 @@ std::vector<Described> describe_groups(kafka::Admin& admin, const std::vector<st
     }
     for (const auto& m : d.group.members)
       for (const auto& [topic, p] : m.assignment) row(topic, p).member = &m;
-    for (auto& [tp, r] : rows) {
+    // The offsets of each topic's rows in one pair of requests.
+    std::map<TopicPartition, kafka::Watermarks> marks;
+    std::map<std::string, std::vector<std::int32_t>> wanted;
+    for (const auto& [tp, r] : rows) {
       const auto it = partitions.find(r.topic);
-      if (it == partitions.end() || r.partition >= it->second) continue;  // topic deleted: offsets unknown
-      const kafka::Watermarks w = admin.watermarks(r.topic, r.partition);
+      if (it != partitions.end() && r.partition < it->second) wanted[r.topic].push_back(r.partition);
+    }
+    for (const auto& [topic, ids] : wanted) {
+      const std::vector<kafka::Watermarks> w = admin.watermarks(topic, ids);
+      for (std::size_t i = 0; i < ids.size(); ++i) marks[{topic, ids[i]}] = w[i];
+    }
+    for (auto& [tp, r] : rows) {
+      const auto m = marks.find(tp);
+      if (m == marks.end()) continue;  // topic deleted: offsets unknown
+      const kafka::Watermarks& w = m->second;
       r.start = w.low;
       r.end = w.high;
       r.lag = lag_of(r.committed, w.low, w.high);

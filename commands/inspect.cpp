@@ -97,17 +97,19 @@ int inspect(const std::vector<std::string>& args) {
     std::string rows;
     std::int64_t total = 0;
     char line[256];
-    bool vanished = false;
-    for (const auto* p : parts) {
-      kafka::Watermarks w;
-      try {
-        w = client.watermarks(t->topic, p->id);
-      } catch (const UnavailableError&) {
-        // A topic deleted since the metadata was read is left out of a listing of all topics.
-        if (only || topic_exists(client, t->topic)) throw;
-        vanished = true;
-        break;
-      }
+    std::vector<std::int32_t> ids;
+    for (const auto* p : parts) ids.push_back(p->id);
+    std::vector<kafka::Watermarks> marks;
+    try {
+      marks = client.watermarks(t->topic, ids);  // two requests for all partitions
+    } catch (const UnavailableError&) {
+      // A topic deleted since the metadata was read is left out of a listing of all topics.
+      if (only || topic_exists(client, t->topic)) throw;
+      continue;
+    }
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const auto* p = parts[i];
+      const kafka::Watermarks& w = marks[i];
       total += w.high - w.low;
       jparts.push_back({{"partition", p->id},
                         {"leader", p->leader},
@@ -122,7 +124,6 @@ int inspect(const std::vector<std::string>& args) {
                     static_cast<long long>(w.high - w.low));
       rows += line;
     }
-    if (vanished) continue;
     grand += total;
     jtopics.push_back({{"name", t->topic}, {"partitions", std::move(jparts)}, {"messages", total}});
     text += "\ntopic '" + std::string(t->topic) + "': " + std::to_string(t->partition_cnt) + " partitions, " +

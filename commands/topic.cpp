@@ -205,8 +205,7 @@ int describe(const std::vector<std::string>& args) {
   const rd_kafka_metadata_topic_t* t = nullptr;
   for (int i = 0; i < md->topic_cnt && !t; ++i)
     if (name == md->topics[i].topic) t = &md->topics[i];
-  if (!t) admin.partition_count(name);  // NoInputError for a missing topic
-  if (!t) throw NoInputError("topic '" + name + "' does not exist");
+  if (!t) throw NoInputError(kafka::missing_topic_message(admin.config(), name));
   std::vector<const rd_kafka_metadata_partition_t*> parts;
   for (int p = 0; p < t->partition_cnt; ++p) parts.push_back(&t->partitions[p]);
   std::sort(parts.begin(), parts.end(), [](auto* a, auto* b) { return a->id < b->id; });
@@ -216,10 +215,10 @@ int describe(const std::vector<std::string>& args) {
   std::vector<kafka::Watermarks> marks;
   std::int64_t total = 0;
   if (summary || partitions) {
-    for (const auto* p : parts) {
-      marks.push_back(admin.watermarks(name, p->id));
-      total += marks.back().high - marks.back().low;
-    }
+    std::vector<std::int32_t> ids;
+    for (const auto* p : parts) ids.push_back(p->id);
+    marks = admin.watermarks(name, ids);  // two requests for all partitions
+    for (const auto& m : marks) total += m.high - m.low;
   }
   std::vector<kafka::Admin::ConfigEntry> entries;
   if (configs) entries = admin.describe_topic_configs(name);

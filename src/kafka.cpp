@@ -168,8 +168,12 @@ int Client::partition_count(const std::string& topic) {
       return t.partition_cnt;
     }
   }
-  throw NoInputError("topic '" + topic + "' does not exist on '" + config_.bootstrap_servers +
-                     "' (create it with: sfcrime topic create " + topic + " --partitions N)");
+  throw NoInputError(missing_topic_message(config_, topic));
+}
+
+std::string missing_topic_message(const Config& config, const std::string& name) {
+  return "topic '" + name + "' does not exist on '" + config.bootstrap_servers +
+         "' (sfcrime topic list shows the topics; sfcrime topic create " + name + " makes one)";
 }
 
 namespace {
@@ -181,50 +185,105 @@ bool transient(rd_kafka_resp_err_t err) {
 }  // namespace
 
 namespace {
-// The earliest (timestamp -2) and latest (-1) offsets of one partition through ListOffsets, waiting
-// at most `timeout_ms`. rd_kafka_query_watermark_offsets would be the natural call, but in
-// librdkafka 2.0.2 it ignores its timeout while the partition's leader is down (librdkafka issue
-// 2588, fixed in 2.3.0); rd_kafka_offsets_for_times honours it.
-rd_kafka_resp_err_t list_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, Watermarks& w,
-                                 int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::int64_t* out[] = {&w.low, &w.high};
-  const std::int64_t spec[] = {-2, -1};  // ListOffsets' EARLIEST and LATEST timestamps
-  for (int i = 0; i < 2; ++i) {
-    PartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = spec[i];
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
-    *out[i] = list->elems[0].offset;
+// One ListOffsets lookup (rd_kafka_offsets_for_times: one request per partition leader) of
+// `partitions` of `topic`, each with the timestamp `spec`: a time in ms since the epoch, or -2
+// (EARLIEST) / -1 (LATEST), which ListOffsets answers with the low and high watermark. Fills `out`
+// in the order of `partitions`, waiting at most until `deadline`; on an error `failed` is the
+// partition it is about (-1: the whole request). rd_kafka_query_watermark_offsets would be the
+// natural call for the watermarks, but in librdkafka 2.0.2 it ignores its timeout while the
+// partition's leader is down (librdkafka issue 2588, fixed in 2.3.0), and it asks for one
+// partition at a time; rd_kafka_offsets_for_times honours its timeout.
+rd_kafka_resp_err_t list_offsets(rd_kafka_t* rk, const std::string& topic, const std::vector<std::int32_t>& partitions,
+                                 std::int64_t spec, std::vector<std::int64_t>& out,
+                                 std::chrono::steady_clock::time_point deadline, std::int32_t& failed) {
+  failed = -1;
+  out.assign(partitions.size(), -1);
+  if (partitions.empty()) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const std::int32_t p : partitions) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = spec;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+  for (std::size_t i = 0; i < partitions.size(); ++i) {
+    // The answer updates the list in place; found by name rather than trusting its order.
+    const rd_kafka_topic_partition_t* e = rd_kafka_topic_partition_list_find(list.get(), topic.c_str(), partitions[i]);
+    if (!e) {
+      failed = partitions[i];
+      return RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+    }
+    if (e->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failed = partitions[i];
+      return e->err;
+    }
+    out[i] = e->offset;
   }
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
+
+// An offsets lookup is given at most this many ms an attempt, so that Ctrl-C is answered between
+// attempts; not kWaitSliceMs: slow brokers (250 ms a round trip in the fault tests) must still
+// answer the two round trips of a watermarks lookup within one attempt.
+constexpr std::int64_t kOffsetsSliceMs = 2000;
 }  // namespace
 
-Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) {
-  Watermarks w;
+void Client::retry_offsets(const std::string& topic, const std::string& what,
+                           const std::function<rd_kafka_resp_err_t(int slice_ms, std::int32_t& failed)>& attempt) {
   const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
   rd_kafka_resp_err_t err;
+  std::int32_t failed = -1;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    // Two round trips per attempt (earliest, latest): a slice of 2 s, not kWaitSliceMs, so that
-    // slow brokers (250 ms a round trip in the fault tests) still answer.
-    err = list_offsets(handle_.get(), topic, partition, w, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 2000)));
+    err = attempt(static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kOffsetsSliceMs)), failed);
     const bool again = transient(err) || err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
-    if (again && interrupted())
-      throw InterruptedError("interrupted while waiting for the offsets of '" + topic + "'");
+    if (again && interrupted()) throw InterruptedError("interrupted while waiting for " + what);
     if (!again || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (transient(err)) {
+      // librdkafka looks the leaders up in its metadata cache, which nothing refreshes for a
+      // handle that does not fetch or produce yet (a partition without a leader stayed so for the
+      // whole timeout after the new one was elected): ask for the topic's metadata again.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      Topic t(rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr));
+      const rd_kafka_metadata_t* md = nullptr;
+      if (t && rd_kafka_metadata(handle_.get(), 0, t.get(), &md,
+                                 static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, kWaitSliceMs))) ==
+                   RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    }
   }
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-      throw UnavailableError(unreachable_message("the offsets of '" + topic + "' partition " + std::to_string(partition)));
-    throw UnavailableError("cannot read the offsets of '" + topic + "' partition " + std::to_string(partition) + ": " +
-                           error_text(err));
-  }
-  return w;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  const std::string where = failed >= 0 ? what + " partition " + std::to_string(failed) : what;
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+    throw UnavailableError(unreachable_message(where));
+  throw UnavailableError("cannot read " + where + ": " + error_text(err));
+}
+
+std::vector<Watermarks> Client::watermarks(const std::string& topic, const std::vector<std::int32_t>& partitions) {
+  std::vector<std::int64_t> low, high;
+  retry_offsets(topic, "the offsets of '" + topic + "'", [&](int slice_ms, std::int32_t& failed) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(slice_ms);
+    rd_kafka_resp_err_t err = list_offsets(handle_.get(), topic, partitions, -2, low, until, failed);  // EARLIEST
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list_offsets(handle_.get(), topic, partitions, -1, high, until, failed);  // LATEST
+    return err;
+  });
+  std::vector<Watermarks> out(partitions.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = {low[i], high[i]};
+  return out;
+}
+
+Watermarks Client::watermarks(const std::string& topic, std::int32_t partition) {
+  return watermarks(topic, std::vector<std::int32_t>{partition}).front();
+}
+
+std::vector<std::int64_t> Client::offsets_for_time(const std::string& topic, const std::vector<std::int32_t>& partitions,
+                                                   std::int64_t timestamp_ms) {
+  std::vector<std::int64_t> out;
+  retry_offsets(topic, "the offsets by time of '" + topic + "'", [&](int slice_ms, std::int32_t& failed) {
+    return list_offsets(handle_.get(), topic, partitions, timestamp_ms, out,
+                        std::chrono::steady_clock::now() + std::chrono::milliseconds(slice_ms), failed);
+  });
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -653,11 +712,6 @@ struct ConfigResourceDeleter {
 };
 using ConfigResource = std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter>;
 
-std::string missing_topic_message(const Config& config, const std::string& name) {
-  return "topic '" + name + "' does not exist on '" + config.bootstrap_servers +
-         "' (sfcrime topic list shows the topics)";
-}
-
 std::string missing_group_message(const Config& config, const std::string& id) {
   return "consumer group '" + id + "' does not exist on '" + config.bootstrap_servers +
          "' (sfcrime group list shows the groups)";
@@ -765,7 +819,12 @@ void Admin::create_partitions(const std::string& name, int total, bool validate_
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw Error(Exit::failure, "the broker refused to add partitions to topic '" + name + "': " +
                                    reason(err, rd_kafka_topic_result_error_string(res[0])));
-  if (!validate_only) wait_until_ready(name, total);
+  if (!validate_only && !wait_until_ready(name, total))
+    // Not a plain "cannot reach": the partitions exist now, and --num counts from the current
+    // number, so running the command again would add more.
+    throw UnavailableError("the partitions of topic '" + name + "' were added (it has " + std::to_string(total) +
+                           " now) but not all of them had a leader that answers within " + seconds_text(config().timeout) +
+                           " s (do not add them again; sfcrime topic describe " + name + " shows the leaders)");
 }
 
 // --- consumer groups ------------------------------------------------------------------------------
@@ -962,29 +1021,9 @@ void Admin::delete_group(const std::string& id) {
 }
 
 std::int64_t Admin::offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + config().timeout;
-  rd_kafka_resp_err_t err;
-  for (;;) {
-    PartitionList list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = timestamp_ms;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    err = rd_kafka_offsets_for_times(handle_.get(), list.get(), static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 2000)));
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const std::int64_t o = list->elems[0].offset;
-      // -1: no record at or after the time; the group then starts at the end.
-      return o >= 0 ? o : watermarks(topic, partition).high;
-    }
-    const bool again = transient(err) || err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT;
-    if (again && interrupted())
-      throw InterruptedError("interrupted while waiting for the offsets of '" + topic + "'");
-    if (!again || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-    throw UnavailableError(unreachable_message("the offsets by time of '" + topic + "' partition " + std::to_string(partition)));
-  throw UnavailableError("cannot read the offsets by time of '" + topic + "' partition " + std::to_string(partition) +
-                         ": " + error_text(err));
+  const std::int64_t o = offsets_for_time(topic, {partition}, timestamp_ms).front();
+  // -1: no record at or after the time; the group then starts at the end.
+  return o >= 0 ? o : watermarks(topic, partition).high;
 }
 
 }  // namespace sfcrime::kafka

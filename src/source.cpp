@@ -109,11 +109,16 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
   rd_kafka_poll_set_consumer(handle_.get());
   const int count = partition_count(options_.topic);
   std::vector<std::int32_t> chosen = options_.group ? std::vector<std::int32_t>{} : options_.partitions;
+  // A partition named twice is read once (rd_kafka_assign refuses a list with duplicates).
+  std::sort(chosen.begin(), chosen.end());
+  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
   if (chosen.empty())
     for (std::int32_t p = 0; p < count; ++p) chosen.push_back(p);
   for (const std::int32_t p : chosen)
     if (p < 0 || p >= count)
-      throw NoInputError("topic '" + options_.topic + "' has no partition " + std::to_string(p));
+      throw NoInputError("topic '" + options_.topic + "' has no partition " + std::to_string(p) + " (it has " +
+                         (count == 1 ? std::string("only partition 0") : "partitions 0 to " + std::to_string(count - 1)) +
+                         "; see --partition)");
   const int parts = static_cast<int>(chosen.size());
   kafka::PartitionList list(rd_kafka_topic_partition_list_new(parts));
   if (!options_.group || options_.transactional) {
@@ -141,11 +146,17 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
         }
       }
     }
-    if (options_.start && !options_.group) resolve_start(list.get());
+    // The watermarks of every partition in one lookup, when the start or the end needs them.
+    const bool clamp = options_.start && !options_.group &&
+                       (options_.start->kind == StartOffset::Kind::absolute ||
+                        options_.start->kind == StartOffset::Kind::from_end);
+    std::vector<kafka::Watermarks> marks;
+    if (options_.exit_at_end || clamp) marks = watermarks(options_.topic, chosen);
+    if (options_.start && !options_.group) resolve_start(list.get(), marks);
     for (int i = 0; i < parts; ++i) {
       const std::int32_t p = list->elems[i].partition;
       if (options_.exit_at_end) {
-        const kafka::Watermarks w = watermarks(options_.topic, p);
+        const kafka::Watermarks& w = marks[static_cast<std::size_t>(i)];
         const std::int64_t at = list->elems[i].offset;
         const std::int64_t start = at >= 0 ? at : (at == RD_KAFKA_OFFSET_BEGINNING ? w.low : w.high);
         track(p, start, w.high);
@@ -173,43 +184,27 @@ TopicSource::TopicSource(const Config& config, SourceOptions options)
   }
 }
 
-void TopicSource::resolve_start(rd_kafka_topic_partition_list_t* list) {
+void TopicSource::resolve_start(rd_kafka_topic_partition_list_t* list, const std::vector<kafka::Watermarks>& marks) {
   const StartOffset& at = *options_.start;
-  if (at.kind == StartOffset::Kind::timestamp) {
-    // The earliest offset whose timestamp is at or after the time, per partition (ListOffsets by
-    // time, KIP-79); -1 where no message is that recent: that partition starts at its end.
-    kafka::PartitionList times(rd_kafka_topic_partition_list_copy(list));
-    for (int i = 0; i < times->cnt; ++i) times->elems[i].offset = at.value;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_offsets_for_times(handle_.get(), times.get(), static_cast<int>(config().timeout.count()));
-    if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-      throw UnavailableError(unreachable_message("the offsets of '" + options_.topic + "' by time"));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-      throw UnavailableError("cannot look up the offsets of '" + options_.topic + "' by time: " + kafka::error_text(err));
-    for (int i = 0; i < times->cnt; ++i) {
-      const rd_kafka_topic_partition_t& t = times->elems[i];
-      if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        throw UnavailableError("cannot look up the offset of '" + options_.topic + "' partition " +
-                               std::to_string(t.partition) + " by time: " + kafka::error_text(t.err));
-      list->elems[i].offset = t.offset >= 0 ? t.offset : RD_KAFKA_OFFSET_END;
-    }
-    return;
-  }
+  std::vector<std::int32_t> partitions;
+  for (int i = 0; i < list->cnt; ++i) partitions.push_back(list->elems[i].partition);
+  // By time: the earliest offset whose timestamp is at or after it, per partition (ListOffsets by
+  // time, KIP-79), all in one lookup; -1 where no message is that recent: that partition starts
+  // at its end.
+  const std::vector<std::int64_t> by_time = at.kind == StartOffset::Kind::timestamp
+                                                ? offsets_for_time(options_.topic, partitions, at.value)
+                                                : std::vector<std::int64_t>{};
   for (int i = 0; i < list->cnt; ++i) {
     std::int64_t& offset = list->elems[i].offset;
+    const auto k = static_cast<std::size_t>(i);
     switch (at.kind) {
       case StartOffset::Kind::beginning: offset = RD_KAFKA_OFFSET_BEGINNING; break;
       case StartOffset::Kind::end: offset = RD_KAFKA_OFFSET_END; break;
-      case StartOffset::Kind::absolute:
-      case StartOffset::Kind::from_end: {
-        // Explicit, so that an offset past either end is clamped to the messages held rather
-        // than sent through auto.offset.reset.
-        const kafka::Watermarks w = watermarks(options_.topic, list->elems[i].partition);
-        offset = at.kind == StartOffset::Kind::absolute ? std::clamp(at.value, w.low, w.high)
-                                                        : std::max(w.low, w.high - at.value);
-        break;
-      }
-      case StartOffset::Kind::timestamp: break;  // above
+      case StartOffset::Kind::timestamp: offset = by_time[k] >= 0 ? by_time[k] : RD_KAFKA_OFFSET_END; break;
+      // Explicit, so that an offset past either end is clamped to the messages held rather than
+      // sent through auto.offset.reset.
+      case StartOffset::Kind::absolute: offset = std::clamp(at.value, marks[k].low, marks[k].high); break;
+      case StartOffset::Kind::from_end: offset = std::max(marks[k].low, marks[k].high - at.value); break;
     }
   }
 }
@@ -379,6 +374,13 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
       if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         throw UnavailableError("cannot read the committed offsets of group '" + self->options_.group.value_or("") +
                                "': " + kafka::error_text(cerr));
+      // With exit_at_end: the watermarks of every partition assigned, in one lookup.
+      std::vector<kafka::Watermarks> marks;
+      if (self->options_.exit_at_end) {
+        std::vector<std::int32_t> ps;
+        for (int i = 0; i < parts->cnt; ++i) ps.push_back(parts->elems[i].partition);
+        marks = self->watermarks(self->options_.topic, ps);
+      }
       for (int i = 0; i < parts->cnt; ++i) {
         rd_kafka_topic_partition_t& tp = parts->elems[i];
         // A partition this process already read (revoked and given back by an eager rebalance)
@@ -387,7 +389,7 @@ void TopicSource::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka
         if (const auto it = self->next_offset_.find(tp.partition); it != self->next_offset_.end())
           tp.offset = std::max<std::int64_t>(tp.offset, it->second);
         if (self->options_.exit_at_end) {
-          const kafka::Watermarks w = self->watermarks(tp.topic, tp.partition);
+          const kafka::Watermarks& w = marks[static_cast<std::size_t>(i)];
           const std::int64_t start = tp.offset >= 0 ? tp.offset : (self->options_.from_beginning ? w.low : w.high);
           self->track(tp.partition, start, w.high);
           tp.offset = start;  // as in the constructor: no second lookup by librdkafka

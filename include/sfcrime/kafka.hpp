@@ -89,6 +89,24 @@ class Client {
   /// @throws UnavailableError when the leader does not answer in time.
   Watermarks watermarks(const std::string& topic, std::int32_t partition);
 
+  /// Low and high watermarks of `partitions` of `topic`, in the order given: two ListOffsets
+  /// lookups (earliest, then latest) for all of them, each one request per partition leader
+  /// rather than two round trips per partition. Bounded by Config::timeout and retried as
+  /// watermarks(topic, partition).
+  /// @throws UnavailableError naming the partition whose leader did not answer in time;
+  ///         InterruptedError on Ctrl-C while waiting.
+  std::vector<Watermarks> watermarks(const std::string& topic, const std::vector<std::int32_t>& partitions);
+
+  /// For each of `partitions` of `topic`, in the order given, the earliest offset whose timestamp
+  /// is at or after `timestamp_ms` (ms since the epoch; ListOffsets by time, KIP-79), or -1 where
+  /// no record is that recent. One lookup for all partitions (one request per leader), bounded by
+  /// Config::timeout; errors that pass by themselves (a topic just created, a leader election)
+  /// are retried in slices as watermarks() does, answering Ctrl-C between them.
+  /// @throws UnavailableError when a leader does not answer in time or refuses;
+  ///         InterruptedError on Ctrl-C while waiting.
+  std::vector<std::int64_t> offsets_for_time(const std::string& topic, const std::vector<std::int32_t>& partitions,
+                                             std::int64_t timestamp_ms);
+
   /// The last error librdkafka reported through error_cb (empty if none), for messages.
   std::string last_error() const;
   /// True once librdkafka reported that every broker is down (ALL_BROKERS_DOWN) and no message
@@ -123,6 +141,16 @@ class Client {
   Handle handle_;
 
  private:
+  // One offsets lookup, retried: runs `attempt` with a time limit (ms, a slice of Config::timeout)
+  // until it gives anything but an error that passes by itself (transient(), a timeout, a
+  // transport error) or Config::timeout has passed; throws InterruptedError on Ctrl-C between
+  // attempts, UnavailableError for the last error; after an error about leaders it refreshes the
+  // metadata of `topic` first. `attempt` sets its second argument to the partition an error is
+  // about (-1: the whole request); `what` names the offsets in messages, e.g. "the offsets of
+  // 'calls'".
+  void retry_offsets(const std::string& topic, const std::string& what,
+                     const std::function<rd_kafka_resp_err_t(int slice_ms, std::int32_t& failed)>& attempt);
+
   static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque);
   static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf);
 
@@ -364,7 +392,10 @@ class Admin : public Client {
   /// Grows topic `name` to `total` partitions (CreatePartitions), then, unless `validate_only`,
   /// waits (Config::timeout) until every new partition has a leader.
   /// @throws NoInputError when the topic does not exist; Error(Exit::failure) with the broker's
-  ///         reason (fewer partitions than now, too many); UnavailableError when no answer comes.
+  ///         reason (fewer partitions than now, too many); UnavailableError when no answer comes,
+  ///         and also when the partitions were added but not every one had a leader that answers
+  ///         within Config::timeout (the message says they were added, so that nobody adds them
+  ///         again).
   void create_partitions(const std::string& name, int total, bool validate_only);
 
   // --- consumer groups --------------------------------------------------------------------------
@@ -426,11 +457,16 @@ class Admin : public Client {
   ///         reason (NON_EMPTY_GROUP: it has members); UnavailableError on timeout.
   void delete_group(const std::string& id);
 
-  /// The earliest offset of `topic` `partition` whose timestamp is >= `timestamp_ms` (ListOffsets
-  /// by time, rd_kafka_offsets_for_times), or the high watermark when there is none.
-  /// @throws UnavailableError when the leader does not answer within Config::timeout.
+  /// The earliest offset of `topic` `partition` whose timestamp is >= `timestamp_ms`
+  /// (Client::offsets_for_time), or the high watermark when there is none.
+  /// @throws UnavailableError, InterruptedError as Client::offsets_for_time().
   std::int64_t offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms);
 };
+
+/// The error sentence for a topic that does not exist on the cluster of `config`, the same
+/// wherever it is found missing: "topic 'NAME' does not exist on 'HOSTS' (sfcrime topic list
+/// shows the topics; sfcrime topic create NAME makes one)".
+std::string missing_topic_message(const Config& config, const std::string& name);
 
 /// librdkafka's message for an error code, e.g. "Broker: Topic already exists".
 std::string error_text(rd_kafka_resp_err_t err);

@@ -57,8 +57,8 @@ struct SourceOptions {
   std::optional<std::string> group;  ///< consumer group id; none = assign every partition
   bool from_beginning = false;
   /// Without a group (and not transactional): where each partition starts; overrides
-  /// from_beginning. Resolved once, when the partitions are assigned (the timestamp through
-  /// rd_kafka_offsets_for_times, bounded by Config::timeout).
+  /// from_beginning. Resolved once, when the partitions are assigned (a time through
+  /// Client::offsets_for_time: one lookup for all partitions, bounded by Config::timeout).
   std::optional<StartOffset> start;
   bool exit_at_end = false;
   /// With a group: commit only when commit() is called (aggregate commits after its output is
@@ -74,7 +74,8 @@ struct SourceOptions {
   /// caller adds processed_offsets() to its producer's transaction, whose transactional.id fences
   /// any other process of the group. Reads with isolation.level=read_committed.
   bool transactional = false;
-  /// Without a group: only these partitions (empty: every partition of the topic).
+  /// Without a group: only these partitions (empty: every partition of the topic); one named
+  /// twice is read once.
   std::vector<std::int32_t> partitions;
   /// Each assigned partition's messages stay in a queue of their own (rd_kafka_queue_get_partition
   /// with forwarding removed, set up before the partition is assigned, as librdkafka's author
@@ -173,8 +174,10 @@ class TopicSource : public kafka::Client {
  private:
   static void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   void track(std::int32_t partition, std::int64_t start, std::int64_t high);
-  // Replaces the logical offsets of `list` by where options_.start says each partition starts.
-  void resolve_start(rd_kafka_topic_partition_list_t* list);
+  // Replaces the logical offsets of `list` by where options_.start says each partition starts;
+  // `marks` are the watermarks of list's partitions, in its order (needed for an absolute offset
+  // and -N only). A time is looked up for all partitions at once (Client::offsets_for_time).
+  void resolve_start(rd_kafka_topic_partition_list_t* list, const std::vector<kafka::Watermarks>& marks);
   // With partition_queues: takes each partition of `parts` out of the consumer queue (before it
   // is assigned), or gives back and forgets the queues of `parts` (nullptr: all of them).
   void split_queues(const rd_kafka_topic_partition_list_t* parts);

@@ -301,6 +301,20 @@ def test_missing_topic_is_exit_66(broker, words):
     assert f"'{name}'" in p.stderr and p.stderr.startswith("sfcrime: error:"), p.stderr
 
 
+def test_missing_topic_is_one_sentence(broker):
+    """Whichever command finds the topic missing (metadata or an Admin API answer), the words are
+    the same: one helper writes them."""
+    name = fresh("missing")
+    sentence = (f"sfcrime: error: topic '{name}' does not exist on '{BOOTSTRAP}' (sfcrime topic list shows the "
+                f"topics; sfcrime topic create {name} makes one)\n")
+    for words in (["topic", "describe", name], ["topic", "alter-config", name, "--set", "retention.ms=1"],
+                  ["topic", "add-partitions", name, "--num", "1"], ["consume", "-t", name, "-e"],
+                  ["inspect", "--topic", name]):
+        p = sf(*words)
+        assert p.returncode == 66, (words, p.stderr)
+        assert p.stderr == sentence, (words, p.stderr)
+
+
 def test_alter_config_keeps_the_other_settings(broker, kcat):
     """The non-incremental AlterConfigs trap: setting one key must not wipe the others."""
     name = fresh("alter")

@@ -10,7 +10,12 @@ saying what they are.
   - test_offset_*: beginning, end, N, -N, @ms, @ISO date-time and --partition start where
     kcat's per-partition counts and offsets-by-time (-Q) say.
   - test_usage_errors: bad --offset, --offset N with --group, --format with --output json, an
-    unknown %-token, --partition with --group: exit 64 and a message.
+    unknown %-token, --partition with --group, -o json meant as --output json: exit 64 and a
+    message.
+  - test_partition_named_twice_is_read_once, test_missing_partition_is_exit_66: --partition
+    repeated (kcat and rpk accept that) and a partition the topic lacks.
+  - test_offset_by_time_batched_with_partitions: @TIME with --partition and -e, every partition
+    in one lookup, agreeing with kcat -Q.
   - test_closed_stdout_*: `sfcrime consume ... | head -3` ends 0 quickly and says nothing, in the
     default, --format and --output json modes.
 """
@@ -209,12 +214,67 @@ def test_usage_errors(broker, filled):
         (["--format", "50%"], "%"),
         (["--output", "jsn"], "did you mean 'json'"),
         (["-o", "end", "--from-beginning"], "--from-beginning"),
+        (["-o", "json"], "did you mean --output json?"),
+        (["-o", "text"], "did you mean --output text?"),
     ]
     for args, words in cases:
         p = sf(broker, "consume", "-t", topic, *args, check=False)
         err = p.stderr.decode()
         assert p.returncode == 64, (args, p.returncode, err)
         assert err.startswith("sfcrime: error: ") and words in err, (args, err)
+
+
+def test_partition_named_twice_is_read_once(broker, filled):
+    topic, counts = filled
+
+    def offsets(*args, start="beginning"):
+        p = sf(broker, "consume", "-t", topic, "-o", start, "-e", *args, "--format", "%p:%o\\n")
+        assert p.stderr.decode().endswith("messages\n"), p.stderr
+        return sorted(tuple(map(int, l.split(":"))) for l in p.stdout.decode().split())
+
+    assert offsets("-p", "0", "-p", "0") == [(0, o) for o in range(counts[0])]
+    assert offsets("-p", "2", "--partition", "0", "-p", "2", "-p", "0") == sorted(
+        [(0, o) for o in range(counts[0])] + [(2, o) for o in range(counts[2])])
+    # Also with a start that is looked up per partition (the watermarks, the time).
+    assert offsets("-p", "1", "-p", "1", start="-1") == [(1, counts[1] - 1)]
+    assert offsets("-p", "1", "-p", "1", start="@0") == [(1, o) for o in range(counts[1])]
+
+
+def test_missing_partition_is_exit_66(broker, filled):
+    topic, _ = filled
+    for args, bad in ((["-p", "3"], 3), (["-p", "0", "-p", "7"], 7), (["-p", "9", "-o", "@0"], 9)):
+        p = sf(broker, "consume", "-t", topic, "-e", *args, check=False)
+        err = p.stderr.decode()
+        assert p.returncode == 66, (args, p.returncode, err)
+        assert err.startswith("sfcrime: error: ") and "has no partition %s" % bad in err, err
+        assert "partitions 0 to %d" % (PARTITIONS - 1) in err, err
+
+
+def test_offset_by_time_batched_with_partitions(broker, kcat):
+    """@TIME over several partitions (one offsets-by-time lookup for all of them), some of which
+    have nothing that recent, some nothing at all, matches kcat -Q partition by partition."""
+    with fresh_topic(BIN, broker, partitions=4, prefix="consume-time4", kcat=kcat) as topic:
+        for p in (0, 1, 2):
+            kcat_produce(kcat, broker, topic, b"old a\x1eold b", "-p", str(p))
+        time.sleep(1.2)
+        cut_ms = int(time.time() * 1000)
+        time.sleep(0.2)
+        kcat_produce(kcat, broker, topic, b"new a\x1enew b", "-p", "0")
+        kcat_produce(kcat, broker, topic, b"new c", "-p", "2")
+        q = subprocess.run([kcat, "-Q", "-b", broker] + sum((["-t", "%s:%d:%d" % (topic, p, cut_ms)] for p in range(4)), []),
+                           capture_output=True, text=True, timeout=60)
+        assert q.returncode == 0, q.stderr
+        first = {}
+        for line in q.stdout.splitlines():
+            words = line.split()
+            if len(words) == 4 and words[0] == topic:
+                first[int(words[1].strip("[]"))] = int(words[3])
+        assert first == {0: 2, 1: -1, 2: 2, 3: -1}, q.stdout
+        out = sf(broker, "consume", "-t", topic, "-e", "-o", "@%d" % cut_ms, "--format", "%p:%o:%s\\n").stdout
+        assert sorted(out.decode().split("\n")[:-1]) == ["0:2:new a", "0:3:new b", "2:2:new c"]
+        out = sf(broker, "consume", "-t", topic, "-e", "-o", "@%d" % cut_ms, "-p", "2", "-p", "3",
+                 "--format", "%p:%o:%s\\n").stdout
+        assert out.decode() == "2:2:new c\n"
 
 
 @pytest.fixture(scope="module")
