@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "sfcrime/cli.hpp"
@@ -321,9 +322,11 @@ class PartitionReader : public kafka::Client {
     if (handle_) rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 
-  /// The value of the next message, or false at the end.
+  /// The next message in `out`, or false at the end (with `out` empty: the handle cannot be
+  /// destroyed while a message of it is alive, rd_kafka_destroy() would wait for it).
   /// @throws UnavailableError when no message comes within Config::timeout; InterruptedError.
-  bool next(std::string& value) {
+  bool next(kafka::Message& out) {
+    out.reset();
     auto deadline = Clock::now() + config().timeout;
     while (next_ < high_) {
       kafka::Message m(rd_kafka_consumer_poll(get(), 100));
@@ -341,7 +344,7 @@ class PartitionReader : public kafka::Client {
         throw UnavailableError("cannot read '" + topic_ + "' partition " + std::to_string(partition_) + ": " +
                                rd_kafka_message_errstr(m.get()));
       next_ = m->offset + 1;
-      value.assign(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+      out = std::move(m);
       return true;
     }
     return false;
@@ -359,7 +362,8 @@ class PartitionReader : public kafka::Client {
 /// that partition the earlier run saw acknowledged (`after_offset`); the idempotent producer
 /// keeps the order in a partition and the broker writes a prefix of them, so the records of one
 /// (partition, after_offset) are matched, in file order, against the partition's messages from
-/// after_offset + 1 on: a record whose value is found there was delivered; once one is not found,
+/// after_offset + 1 on: a record found there (`same` says which message is it) was delivered;
+/// once one is not found,
 /// neither are those after it. The search stops before the messages this run wrote itself
 /// (`own_start` gives, once the run's deliveries so far are settled, the first offset it wrote to
 /// a partition), so that a record sent again by this run is never taken for the earlier one.
@@ -369,15 +373,17 @@ class DeliveredCheck {
   DeliveredCheck(const Config& config, std::string topic, OwnStart own_start)
       : config_(config), topic_(std::move(topic)), own_start_(std::move(own_start)) {}
 
-  bool delivered(const PossiblyDelivered& p, std::string_view value) {
+  /// True when the messages after `p` hold one for which `same` is true (the search goes on
+  /// from there for the next record of the same group).
+  bool delivered(const PossiblyDelivered& p, const std::function<bool(rd_kafka_message_t&)>& same) {
     Group& g = groups_[{p.partition, p.after_offset}];
     if (g.exhausted) return false;
     if (!g.reader)
       g.reader = std::make_unique<PartitionReader>(config_, topic_, p.partition, p.after_offset + 1,
                                                    own_start_(p.partition));
-    std::string v;
-    while (g.reader->next(v))
-      if (v == value) return true;
+    kafka::Message m;
+    while (g.reader->next(m))
+      if (same(*m)) return true;
     g.exhausted = true;
     g.reader.reset();
     return false;
@@ -393,6 +399,43 @@ class DeliveredCheck {
   OwnStart own_start_;
   std::map<std::pair<std::int32_t, std::int64_t>, Group> groups_;
 };
+
+/// True when `m` holds exactly `bytes` (std::nullopt: null, which an empty payload or key is not).
+bool same_bytes(const void* data, std::size_t size, const std::optional<std::string>& bytes) {
+  if (!data || !bytes) return !data && !bytes;
+  return size == bytes->size() && std::memcmp(data, bytes->data(), size) == 0;
+}
+
+/// True when message `m` is envelope `e` as `produce` sends it: the same key and value (a null
+/// one is not an empty one) and the same headers in the same order, `e`'s own followed by
+/// `extra` (-H). The timestamp is not compared (an envelope without one gets the time of sending).
+bool same_message(rd_kafka_message_t& m, const EnvelopeMessage& e, const std::vector<kafka::Header>& extra) {
+  if (!same_bytes(m.key, m.key_len, e.key) || !same_bytes(m.payload, m.len, e.value)) return false;
+  rd_kafka_headers_t* hs = nullptr;
+  const std::size_t n =
+      rd_kafka_message_headers(&m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_header_cnt(hs) : 0;
+  if (n != e.headers.size() + extra.size()) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const kafka::Header& want = i < e.headers.size() ? e.headers[i] : extra[i - e.headers.size()];
+    const char* name = nullptr;
+    const void* value = nullptr;
+    std::size_t size = 0;
+    if (rd_kafka_header_get_all(hs, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || want.name != name ||
+        !same_bytes(value, size, want.value))
+      return false;
+  }
+  return true;
+}
+
+/// True for a header whose value is a secret, not to be echoed in messages: its name contains
+/// "auth", "token", "password" or "secret", in any case (Authorization, X-Auth-Token, ...).
+bool secret_header(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"auth", "token", "password", "secret"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
 
 std::string plural(std::uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
@@ -444,6 +487,8 @@ int produce(const std::vector<std::string>& args) {
       "--input-format envelope reads the lines of 'sfcrime consume --output json' (or kcat -J) and\n"
       "sends each message as it was: key, value (base64-decoded when flagged), headers and timestamp,\n"
       "without the checks of a call record; a malformed envelope is rejected like an invalid record.\n"
+      "A timestamp of 0, null or none gets the time of sending (librdkafka reads 0 as 'now'); a\n"
+      "negative one is rejected. The envelope's partition is read only with --keep-partition.\n"
       "On a terminal a progress bar is drawn on stderr (--progress).";
   spec.options.add_options()
       ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"), "topic to send to (must exist)")
@@ -486,10 +531,11 @@ int produce(const std::vector<std::string>& args) {
        "ETA): auto draws it when stderr is a terminal, bar always, none never")
       ("input-format", cli::po::value<std::string>()->default_value("record")->value_name("record|envelope"),
        "record: call records, validated; envelope: the lines of 'sfcrime consume --output json' (or "
-       "kcat -J), each sent with its key, value, headers and timestamp as they are, not validated")
+       "kcat -J), each sent with its key, value, headers and timestamp as they are, not validated "
+       "(timestamp 0 or null: the time of sending; negative: rejected)")
       ("keep-partition",
        "with --input-format envelope: send each message to the partition its envelope names (which "
-       "must exist), not where the partitioner puts its key");
+       "must exist; an envelope without one is rejected), not where the partitioner puts its key");
   spec.examples =
       "  xz -dc police-department-calls-for-service.json.xz | sfcrime produce --topic police-calls\n"
       "  sfcrime produce --topic police-calls --file calls.ndjson --limit 1000 --rate 100\n"
@@ -576,6 +622,16 @@ int produce(const std::vector<std::string>& args) {
         throw UsageError("invalid --header '" + h + "' (expected KEY=VALUE, e.g. -H source=cad)");
       extra_headers.push_back({h.substr(0, eq), h.substr(eq + 1)});
     }
+  // --input-format envelope: the text kept in the failed file for envelope `e` read as `text`
+  // and not delivered: `text` itself, or with -H the envelope rebuilt in `buf` with those headers
+  // (a failed file is resumed without -H: its envelopes hold the messages as they were sent).
+  auto kept_envelope = [&](const EnvelopeMessage& e, std::string_view text, std::string& buf) -> std::string_view {
+    if (extra_headers.empty()) return text;
+    buf.clear();
+    append_envelope(e, topic, buf, extra_headers);
+    buf.pop_back();  // the newline
+    return buf;
+  };
   std::vector<kafka::Property> producer_props;
   auto choice = [&](const char* option, const char* property, const std::vector<std::string_view>& allowed) {
     if (!vm.count(option)) return;
@@ -667,8 +723,19 @@ int produce(const std::vector<std::string>& args) {
     const int parts = producer.partition_count(topic);
     for (int p = 0; p < parts; ++p) last_acked.push_back(producer.watermarks(topic, p).high - 1);
   }
-  std::string_view sending_text;  // --input-format envelope: the envelope handed to send_message() now
+  // --input-format envelope: the envelope handed to send_message() now, as read and as parsed.
+  std::string_view sending_text;
+  const EnvelopeMessage* sending_env = nullptr;
+  // With --failed-file: the timestamps of the envelopes in flight that have one, by record number
+  // (a delivery report with an error has none to rebuild the envelope from).
+  std::unordered_map<std::uint64_t, std::int64_t> timestamps_in_flight;
   producer.on_report([&](const kafka::Producer::Report& r) {
+    std::optional<std::int64_t> create_time;
+    if (!timestamps_in_flight.empty())
+      if (const auto it = timestamps_in_flight.find(r.record); it != timestamps_in_flight.end()) {
+        create_time = it->second;
+        timestamps_in_flight.erase(it);
+      }
     const bool known_partition = r.partition >= 0 && static_cast<std::size_t>(r.partition) < last_acked.size();
     if (r.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       prefix.settle(r.record, Prefix::delivered);
@@ -689,13 +756,14 @@ int produce(const std::vector<std::string>& args) {
       std::string rebuilt;
       if (envelopes) {
         // Keep the whole message (key, headers, timestamp), not only its value: the envelope
-        // rebuilt from the report, or for a refusal by send() the input's text.
+        // rebuilt from the report, or for a refusal by send() the input's envelope (with the -H
+        // headers, which the resume command does not repeat).
         if (r.message) {
-          append_envelope(*r.message, topic, rebuilt);
+          append_envelope(*r.message, topic, rebuilt, create_time);
           rebuilt.pop_back();  // the newline
           text = rebuilt;
         } else {
-          text = sending_text;
+          text = kept_envelope(*sending_env, sending_text, rebuilt);
         }
       }
       failed_file->write(envelope(r.record, std::nullopt, std::string("not delivered: ") + rd_kafka_err2str(r.err),
@@ -769,17 +837,22 @@ int produce(const std::vector<std::string>& args) {
     if (e.key) m.key = *e.key;
     if (e.value) m.value = *e.value;
     m.headers = headers;
-    m.timestamp_ms = e.timestamp.value_or(0);
+    m.timestamp_ms = e.timestamp.value_or(0);  // 0: librdkafka stamps the time of sending
     m.partition = keep_partition ? *e.partition : -1;
     sending_text = text;
+    sending_env = &e;
+    if (failed_file && e.timestamp) timestamps_in_flight[number] = *e.timestamp;
     try {
       if (producer.send_message(m, number)) return true;
+      timestamps_in_flight.erase(number);
       ++not_sent;
       return false;
     } catch (const UnavailableError&) {
+      timestamps_in_flight.erase(number);
       fatal_error = std::current_exception();
       stop_sending = true;
-      keep_unsent(number, line, text);
+      std::string buf;
+      keep_unsent(number, line, kept_envelope(e, text, buf));
       return true;
     }
   };
@@ -787,7 +860,7 @@ int produce(const std::vector<std::string>& args) {
   std::unique_ptr<DeliveredCheck> check;
   // A record an earlier run sent without an answer (a failed file's possibly_delivered): true
   // when the topic has it, so it is not sent again.
-  auto already_there = [&](const PossiblyDelivered& p, std::string_view v) {
+  auto already_there = [&](const PossiblyDelivered& p, const std::function<bool(rd_kafka_message_t&)>& same) {
     ++checked;
     if (!check)
       check = std::make_unique<DeliveredCheck>(config, topic, [&](std::int32_t partition) {
@@ -797,7 +870,7 @@ int produce(const std::vector<std::string>& args) {
         const auto it = own_first.find(partition);
         return it == own_first.end() ? std::numeric_limits<std::int64_t>::max() : it->second;
       });
-    if (!check->delivered(p, v)) return false;
+    if (!check->delivered(p, same)) return false;
     ++already;
     return true;
   };
@@ -830,9 +903,9 @@ int produce(const std::vector<std::string>& args) {
 
   const auto t0 = Clock::now();
   ProgressLine progress(progress_mode);
-  std::uint64_t bytes_in = 0;  // input read: each record's text and one separator
-  auto show_progress = [&](const char* phase) {
-    if (!progress.due()) return;
+  // force: draw now, not only when a redraw is due (the last frame, at the end of the input).
+  auto show_progress = [&](const char* phase, bool force = false) {
+    if (force ? !progress.on() : !progress.due()) return;
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const std::string rate = with_commas(static_cast<std::uint64_t>(secs > 0 ? static_cast<double>(read) / secs : 0));
     const std::string rejects = rejected ? ", " + with_commas(rejected) + " rejected" : "";
@@ -842,6 +915,8 @@ int produce(const std::vector<std::string>& args) {
       return;
     }
     // A regular file: [=====>    ]  45% 52.3/112.0 MB  234,567 records  120,345/s  ETA 0:03
+    // The reader's position: every byte consumed, whitespace and brackets between records too.
+    const std::uint64_t bytes_in = ahead ? ahead->bytes_read() : direct->bytes_read();
     const double f = std::min(1.0, static_cast<double>(bytes_in) / static_cast<double>(*input_size));
     char head[64];
     std::snprintf(head, sizeof head, " %3.0f%% %.1f/%.1f MB  ", f * 100, static_cast<double>(bytes_in) / 1e6,
@@ -855,7 +930,7 @@ int produce(const std::vector<std::string>& args) {
   std::unique_ptr<EventTimeSorter> sorter;
   if (order == Order::event_time) sorter = std::make_unique<EventTimeSorter>();
   RecordParser parser;
-  std::string value, inner;
+  std::string value, inner, inner_kept;
   RawRecord raw;
   std::exception_ptr input_error;  // the input broke off: deliver what came before, then report
   std::exception_ptr sort_error;   // the temporary sort file failed (IoError): deliver what was sent, then report
@@ -873,7 +948,6 @@ int produce(const std::vector<std::string>& args) {
       input_error = std::current_exception();
       break;
     }
-    bytes_in += raw.text.size() + 1;  // + a separator (a newline or a comma)
     if (raw.number <= skip) {
       ++skipped;
       prefix.settle(raw.number, Prefix::other);
@@ -908,11 +982,9 @@ int produce(const std::vector<std::string>& args) {
       }
     }
     if (envelopes) {
-      std::string why = parse_envelope(*v, env);
+      std::string why = parse_envelope(*v, env, keep_partition);
       if (why.empty() && keep_partition) {
-        if (!env.partition)
-          why = "envelope has no field 'partition' (--keep-partition needs one)";
-        else if (*env.partition >= topic_partitions)
+        if (*env.partition >= topic_partitions)
           why = "envelope partition " + std::to_string(*env.partition) + " is not a partition of '" + topic +
                 "' (it has " + std::to_string(topic_partitions) + "; without --keep-partition the partitioner chooses)";
       }
@@ -920,12 +992,13 @@ int produce(const std::vector<std::string>& args) {
         reject(raw.number, raw.line, text, why);
         continue;
       }
-      if (possibly_delivered && already_there(*possibly_delivered, env.value ? std::string_view(*env.value) : "")) {
+      if (possibly_delivered &&
+          already_there(*possibly_delivered, [&](rd_kafka_message_t& m) { return same_message(m, env, extra_headers); })) {
         prefix.settle(raw.number, Prefix::delivered);
         continue;
       }
       if (stop_sending) {
-        keep_unsent(raw.number, raw.line, text);
+        keep_unsent(raw.number, raw.line, kept_envelope(env, text, inner_kept));
         continue;
       }
       if (!send_envelope(env, text, raw.number, raw.line)) {
@@ -950,7 +1023,9 @@ int produce(const std::vector<std::string>& args) {
       value.assign(raw.compact);
     else
       compact_json(text, value);
-    if (possibly_delivered && already_there(*possibly_delivered, value)) {
+    if (possibly_delivered && already_there(*possibly_delivered, [&](rd_kafka_message_t& m) {
+          return m.payload && std::string_view(static_cast<const char*>(m.payload), m.len) == value;
+        })) {
       // An earlier run sent this record without an answer and the topic has it: not sent again.
       prefix.settle(raw.number, Prefix::delivered);
       continue;
@@ -1043,6 +1118,7 @@ int produce(const std::vector<std::string>& args) {
     not_sent += sorted - taken;
   }
   sorter.reset();  // closes the temporary file now: its space is freed before the wait below
+  if (!stopped && !input_error && !sort_error) show_progress("", true);  // the input read to its end: 100 %
   progress.clear();
 
   // Wait for every delivery report, of the dead-letter topic too. librdkafka gives up on a
@@ -1109,9 +1185,14 @@ int produce(const std::vector<std::string>& args) {
     // The failed file's envelopes were rebuilt from the messages: they hold the -H headers already.
     resume_key += " --input-format envelope";
     if (keep_partition) resume_key += " --keep-partition";
-  } else {
-    for (const kafka::Header& h : extra_headers) resume_key += " -H " + shell_word(h.name + "=" + *h.value);
   }
+  std::string secret_headers;  // -H values not repeated in the resume command
+  if (!envelopes)
+    for (const kafka::Header& h : extra_headers) {
+      const bool secret = secret_header(h.name);
+      resume_key += " -H " + shell_word(h.name + "=" + (secret ? "[redacted]" : *h.value));
+      if (secret) secret_headers += (secret_headers.empty() ? "" : ", ") + shell_word(h.name);
+    }
   for (const auto& [property, v] : producer_props)
     resume_key += (property == "partitioner" ? " --partitioner " : " -z ") + shell_word(v);
   if (stopped || interrupted()) {
@@ -1152,6 +1233,8 @@ int produce(const std::vector<std::string>& args) {
            failed_file->path() + "': resume exactly with: sfcrime produce --topic " + shell_word(topic) + " --file " +
            shell_word(failed_file->path()) + resume_key;
       if (possibly) m += " (it first looks for the " + std::to_string(possibly) + " in the topic)";
+      if (!secret_headers.empty())
+        m += " (with the value of -H " + secret_headers + " given again in place of [redacted]: it is not repeated here)";
     } else {
       const std::uint64_t d = prefix.delivered_after();
       m += "; resume with --skip " + std::to_string(k);

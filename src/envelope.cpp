@@ -76,15 +76,25 @@ void put_bytes(boost::json::object& o, std::string_view field, const void* data,
 
 }  // namespace
 
-void append_envelope(const rd_kafka_message_t& m, std::string_view topic, std::string& out) {
+void append_envelope(const rd_kafka_message_t& m, std::string_view topic, std::string& out,
+                     std::optional<std::int64_t> create_time) {
   boost::json::object o;
   o.reserve(12);
   o["topic"] = topic;
-  o["partition"] = m.partition;
-  o["offset"] = m.offset;
+  if (m.partition >= 0)
+    o["partition"] = m.partition;
+  else
+    o["partition"] = nullptr;
+  if (m.offset >= 0)
+    o["offset"] = m.offset;
+  else
+    o["offset"] = nullptr;
   rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const std::int64_t ts = rd_kafka_message_timestamp(&m, &type);
-  if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
+  if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && create_time) {
+    o["timestamp"] = *create_time;
+    o["timestamp_type"] = "create";
+  } else if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
     o["timestamp"] = nullptr;
     o["timestamp_type"] = nullptr;
   } else {
@@ -108,6 +118,41 @@ void append_envelope(const rd_kafka_message_t& m, std::string_view topic, std::s
       hs.push_back(std::move(h));
     }
   }
+  o["headers"] = std::move(hs);
+  out += boost::json::serialize(o);
+  out += '\n';
+}
+
+void append_envelope(const EnvelopeMessage& m, std::string_view topic, std::string& out,
+                     const std::vector<kafka::Header>& extra) {
+  boost::json::object o;
+  o.reserve(12);
+  o["topic"] = topic;
+  if (m.partition)
+    o["partition"] = *m.partition;
+  else
+    o["partition"] = nullptr;
+  o["offset"] = nullptr;
+  if (m.timestamp) {
+    o["timestamp"] = *m.timestamp;
+    o["timestamp_type"] = "create";
+  } else {
+    o["timestamp"] = nullptr;
+    o["timestamp_type"] = nullptr;
+  }
+  auto put = [](boost::json::object& to, std::string_view field, const std::optional<std::string>& bytes) {
+    put_bytes(to, field, bytes ? bytes->data() : nullptr, bytes ? bytes->size() : 0);
+  };
+  put(o, "key", m.key);
+  put(o, "value", m.value);
+  boost::json::array hs;
+  for (const auto* list : {&m.headers, &extra})
+    for (const kafka::Header& h : *list) {
+      boost::json::object ho;
+      put_bytes(ho, "key", h.name.data(), h.name.size());
+      put(ho, "value", h.value);
+      hs.push_back(std::move(ho));
+    }
   o["headers"] = std::move(hs);
   out += boost::json::serialize(o);
   out += '\n';
@@ -149,7 +194,7 @@ std::string read_bytes(const simdjson::dom::object& o, std::string_view field, s
 
 }  // namespace
 
-std::string parse_envelope(const simdjson::dom::element& v, EnvelopeMessage& out) {
+std::string parse_envelope(const simdjson::dom::element& v, EnvelopeMessage& out, bool need_partition) {
   out = EnvelopeMessage{};
   simdjson::dom::object o;
   if (v.get_object().get(o) != simdjson::SUCCESS) return "not a JSON object (expected an envelope)";
@@ -163,16 +208,21 @@ std::string parse_envelope(const simdjson::dom::element& v, EnvelopeMessage& out
   simdjson::dom::element ts;
   if (o.at_key(kcat ? "ts" : "timestamp").get(ts) == simdjson::SUCCESS && !ts.is_null()) {
     std::int64_t t = -1;
-    if (ts.get_int64().get(t) != simdjson::SUCCESS || t < 0)
+    // kcat -J writes "ts": -1 for a message without a timestamp: the same as none.
+    if (ts.get_int64().get(t) != simdjson::SUCCESS || (t < 0 && !(kcat && t == -1)))
       return std::string("envelope field '") + (kcat ? "ts" : "timestamp") +
-             "' is not a timestamp (expected milliseconds since the epoch, 0 or more, or null)";
-    out.timestamp = t;
+             "' is not a timestamp (expected milliseconds since the epoch, 0 or more, or null; 0 and null "
+             "mean the time of sending)";
+    if (t > 0) out.timestamp = t;  // 0: librdkafka's "now", the same as none
   }
-  simdjson::dom::element part;
-  if (o.at_key("partition").get(part) == simdjson::SUCCESS && !part.is_null()) {
+  if (need_partition) {
+    simdjson::dom::element part;
+    if (o.at_key("partition").get(part) != simdjson::SUCCESS || part.is_null())
+      return "envelope has no partition (--keep-partition needs \"partition\": 0 or more; without it "
+             "the partitioner chooses)";
     std::int64_t p = -1;
     if (part.get_int64().get(p) != simdjson::SUCCESS || p < 0 || p > INT32_MAX)
-      return "envelope field 'partition' is not a partition number (expected an integer, 0 or more)";
+      return "envelope field 'partition' is not a partition number (--keep-partition needs an integer, 0 or more)";
     out.partition = static_cast<std::int32_t>(p);
   }
 

@@ -307,15 +307,18 @@ struct ReadAheadReader::Batch {
   struct Entry {
     std::size_t text_at, text_len, compact_at, compact_len;
     std::uint64_t number, line;
+    std::uint64_t bytes_read;  // the reader's bytes_read() after this record
   };
   std::string bytes;           // the records' texts and compact forms, one after another
   std::vector<Entry> entries;
   bool end = false;            // no batch follows (end of input, or `error`)
+  std::uint64_t end_bytes = 0; // with `end`: the reader's bytes_read() when it stopped
   std::exception_ptr error;    // thrown by the reader after the entries
   void clear() {
     bytes.clear();
     entries.clear();
     end = false;
+    end_bytes = 0;
     error = nullptr;
   }
 };
@@ -353,7 +356,8 @@ void ReadAheadReader::run() noexcept {
           b->end = true;
           break;
         }
-        Batch::Entry e{b->bytes.size(), raw.text.size(), 0, raw.compact.size(), raw.number, raw.line};
+        Batch::Entry e{b->bytes.size(), raw.text.size(), 0, raw.compact.size(), raw.number, raw.line,
+                       reader_->bytes_read()};
         b->bytes.append(raw.text);
         e.compact_at = b->bytes.size();
         b->bytes.append(raw.compact);
@@ -363,6 +367,7 @@ void ReadAheadReader::run() noexcept {
       b->error = std::current_exception();
       b->end = true;
     }
+    if (b->end) b->end_bytes = reader_->bytes_read();
     const bool end = b->end;
     {
       std::lock_guard lock(mu_);
@@ -377,6 +382,7 @@ bool ReadAheadReader::next(RawRecord& out) {
   while (!current_ || at_ == current_->entries.size()) {
     if (current_) {
       if (current_->end) {
+        bytes_read_ = current_->end_bytes;
         if (current_->error) std::rethrow_exception(current_->error);
         return false;
       }
@@ -395,6 +401,7 @@ bool ReadAheadReader::next(RawRecord& out) {
   out.compact = std::string_view(current_->bytes.data() + e.compact_at, e.compact_len);
   out.number = e.number;
   out.line = e.line;
+  bytes_read_ = e.bytes_read;
   return true;
 }
 

@@ -125,6 +125,11 @@ class ReadAheadReader {
   /// end of the input. @throws what RecordReader::next() threw, once the records before it are taken.
   bool next(RawRecord& out);
 
+  /// Bytes of the input consumed up to the end of the record next() returned last (the
+  /// reader's RecordReader::bytes_read() then), or the whole input once next() returned false:
+  /// what a progress bar counts against the file's size. Caller's thread only.
+  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+
   static constexpr std::size_t kBatches = 4;
   static constexpr std::size_t kBatchRecords = 1024;
   static constexpr std::size_t kBatchBytes = 1u << 20;
@@ -140,6 +145,7 @@ class ReadAheadReader {
   bool stop_ = false;                               // guarded by mu_
   std::unique_ptr<Batch> current_;                  // the caller's batch
   std::size_t at_ = 0;                              // next record of current_
+  std::uint64_t bytes_read_ = 0;                    // see bytes_read()
   std::thread thread_;
 };
 

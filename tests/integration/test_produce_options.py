@@ -19,6 +19,16 @@ the real broker, with kcat (an independent client) writing and reading the messa
     the dead-letter file; option clashes are usage errors.
   - test_envelope_failed_file_resumes: a message the producer refuses is kept as its envelope in
     --failed-file, and `produce --file F --input-format envelope` sends it with key and headers.
+  - test_envelope_timestamp_zero_*: a timestamp of 0, null or none gets the time of sending; a
+    negative one is rejected.
+  - test_envelope_resume_matches_*: resuming, a record is taken as already in the topic only when
+    key, value (null is not empty) and headers match.
+  - test_envelope_partition_read_only_*: a partition of null or -1 resumes without
+    --keep-partition and is rejected with it.
+  - test_envelope_broker_refusal_kept_whole: a message the broker refuses (null key, compacted
+    topic) is kept as the envelope rebuilt from its delivery report and resumes whole.
+  - test_envelope_unsent_keep_the_extra_headers: a message refused by send() keeps its -H headers.
+  - test_resume_hint_redacts_secret_headers: -H values named like secrets are not echoed.
 """
 import collections
 import fcntl
@@ -336,3 +346,178 @@ def test_envelope_failed_file_resumes(broker, kcat, tmp_path):
         msgs = kcat_messages(kcat, broker, topic)
         assert [(m["key"], m["value"], m["headers"], m["ts"]) for m in msgs] == [
             (b"small", b"y", (), 1600000000001), (b"big", b"x" * 5000, ((b"h", b"1"),), 1600000000000)]
+
+
+def test_envelope_timestamp_zero_is_the_time_of_sending(broker, kcat, tmp_path):
+    """librdkafka reads a CreateTime of 0 as "now": an envelope's 0 (like null or none) gets the
+    time of sending, as --help and the man page say; a negative timestamp is rejected."""
+    lines = [json.dumps({"key": "zero", "value": "a", "timestamp": 0}),
+             json.dumps({"key": "null", "value": "b", "timestamp": None}),
+             json.dumps({"key": "none", "value": "c"}),
+             json.dumps({"key": "set", "value": "d", "timestamp": 1600000000000}),
+             json.dumps({"key": "negative", "value": "e", "timestamp": -1})]
+    src = tmp_path / "env.ndjson"
+    src.write_text("\n".join(lines) + "\n")
+    with fresh_topic(BIN, broker, partitions=1, prefix="env-ts", kcat=kcat) as topic:
+        before = int(time.time() * 1000) - 1000
+        p = sf(broker, "produce", "-t", topic, "-f", src, "--input-format", "envelope", check=False)
+        after = int(time.time() * 1000) + 1000
+        assert p.returncode == 65, p.stderr
+        assert b"(line 5) rejected: envelope field 'timestamp' is not a timestamp" in p.stderr, p.stderr
+        ts = {m["key"]: m["ts"] for m in kcat_messages(kcat, broker, topic)}
+        assert set(ts) == {b"zero", b"null", b"none", b"set"}
+        assert ts[b"set"] == 1600000000000
+        for k in (b"zero", b"null", b"none"):
+            assert before <= ts[k] <= after, (k, ts)
+    help_text = sf(broker, "produce", "--help").stdout.decode()
+    assert "A timestamp of 0, null or none gets the time of sending" in help_text
+
+
+def possibly_line(record, topic, after_offset, env):
+    """A failed-file line of a record sent without an answer, `after_offset` in partition 0."""
+    return json.dumps({"record": record, "line": None, "reason": "not delivered: Local: Message timed out",
+                       "text": json.dumps(env),
+                       "possibly_delivered": {"topic": topic, "partition": 0, "after_offset": after_offset}})
+
+
+def test_envelope_resume_matches_key_value_and_headers(broker, kcat, tmp_path):
+    """Resuming a failed file of envelopes, a record counts as already in the topic only when a
+    message there has its key, value (null is not empty) and headers; the value alone is not enough."""
+    h1 = [{"key": "h", "value": "1"}]
+    there = [{"key": "k", "value": "", "headers": h1},            # offset 0
+             {"key": "k2", "value": "v", "headers": h1},          # offset 1
+             {"key": "k3", "value": "v3", "headers": h1},         # offset 2
+             {"key": None, "value": "v4"},                        # offset 3
+             {"key": "k5", "value": None, "headers": h1}]         # offset 4
+    src = tmp_path / "there.ndjson"
+    src.write_text("".join(json.dumps(e) + "\n" for e in there))
+    with fresh_topic(BIN, broker, partitions=1, prefix="env-resume", kcat=kcat) as topic:
+        sf(broker, "produce", "-t", topic, "-f", src, "--input-format", "envelope")
+        failed = tmp_path / "failed.ndjson"
+        failed.write_text("\n".join([
+            possibly_line(1, topic, -1, {"key": "k", "value": None, "headers": h1}),      # null, not ""
+            possibly_line(2, topic, 0, {"key": "other", "value": "v", "headers": h1}),    # another key
+            possibly_line(3, topic, 1, {"key": "k3", "value": "v3", "headers": [{"key": "h", "value": "2"}]}),
+            possibly_line(4, topic, 2, {"key": None, "value": "v4", "headers": h1}),      # a header more
+            possibly_line(5, topic, 3, {"key": "k5", "value": None, "headers": h1}),      # there: offset 4
+        ]) + "\n")
+        p = sf(broker, "produce", "-t", topic, "-f", failed, "--input-format", "envelope")
+        assert b"5 records were possibly delivered by an earlier run: 1 found in" in p.stderr, p.stderr
+        assert b"4 sent" in p.stderr, p.stderr
+        msgs = kcat_messages(kcat, broker, topic)
+        assert [(m["key"], m["value"], m["headers"]) for m in msgs[5:]] == [
+            (b"k", None, ((b"h", b"1"),)), (b"other", b"v", ((b"h", b"1"),)), (b"k3", b"v3", ((b"h", b"2"),)),
+            (None, b"v4", ((b"h", b"1"),))]
+
+
+def test_envelope_partition_read_only_with_keep_partition(broker, kcat, tmp_path):
+    """A failed file's envelope of a message never placed has "partition": null (older ones -1):
+    it resumes without --keep-partition; with it, such an envelope is rejected with the reason."""
+    lines = [json.dumps({"record": 1, "line": 1, "reason": "not delivered: Local: Message timed out",
+                         "text": json.dumps({"topic": "t", "partition": p, "offset": -1, "key": "k%d" % i,
+                                             "value": "v", "headers": []})})
+             for i, p in enumerate([-1, None, 0])]
+    failed = tmp_path / "failed.ndjson"
+    failed.write_text("\n".join(lines) + "\n")
+    with fresh_topic(BIN, broker, partitions=1, prefix="env-part", kcat=kcat) as topic:
+        sf(broker, "produce", "-t", topic, "-f", failed, "--input-format", "envelope")
+        assert [m["key"] for m in kcat_messages(kcat, broker, topic)] == [b"k0", b"k1", b"k2"]
+        p = sf(broker, "produce", "-t", topic, "-f", failed, "--input-format", "envelope", "--keep-partition",
+               check=False)
+        assert p.returncode == 65, p.stderr
+        assert b"(line 1) rejected: envelope field 'partition' is not a partition number" in p.stderr, p.stderr
+        assert b"(line 2) rejected: envelope has no partition" in p.stderr, p.stderr
+        assert b"1 sent, 2 rejected" in p.stderr, p.stderr
+
+
+def test_envelope_broker_refusal_kept_whole(broker, kcat, tmp_path):
+    """A message the broker refuses (a null key on a compacted topic: "Broker failed to validate
+    record") is kept in the failed file as the envelope rebuilt from its delivery report - key
+    null, value, headers (-H ones included), timestamp - and that file resumes it whole."""
+    # One message: the broker refuses the whole batch it is in.
+    lines = [{"key": None, "value": "no key", "headers": [{"key": "h", "value": "x"}, {"key": "n", "value": None}],
+              "timestamp": 1600000000123}]
+    src = tmp_path / "env.ndjson"
+    src.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    failed = tmp_path / "failed.ndjson"
+    compacted = "env-compact-%d" % os.getpid()
+    sf(broker, "topic", "create", compacted, "--partitions", 1, "-c", "cleanup.policy=compact")
+    try:
+        _h.wait_topic_ready(kcat, broker, compacted, 1)
+        p = sf(broker, "produce", "-t", compacted, "-f", src, "--input-format", "envelope", "--failed-file", failed,
+               "-H", "source=cad", check=False)
+        err = p.stderr.decode()
+        assert p.returncode == 69, err
+        assert "record 1 not delivered: Broker: Broker failed to validate record" in err, err
+        assert "0 sent" in err and "1 failed" in err, err
+        assert "--input-format envelope" in err and "source=cad" not in err.split("resume exactly with:")[1], err
+        kept = [json.loads(l) for l in failed.read_text().splitlines()]
+        assert len(kept) == 1 and kept[0]["record"] == 1, kept
+        env = json.loads(kept[0]["text"])
+        assert env["key"] is None and env["value"] == "no key" and env["timestamp"] == 1600000000123
+        assert env["headers"] == [{"key": "h", "value": "x"}, {"key": "n", "value": None},
+                                  {"key": "source", "value": "cad"}]
+        assert env["partition"] == 0  # placed, then refused
+        assert kcat_messages(kcat, broker, compacted) == []
+    finally:
+        sf(broker, "topic", "delete", compacted, "--if-exists", check=False)
+    with fresh_topic(BIN, broker, partitions=1, prefix="env-refused", kcat=kcat) as topic:
+        sf(broker, "produce", "-t", topic, "-f", failed, "--input-format", "envelope")
+        msgs = kcat_messages(kcat, broker, topic)
+        assert [(m["key"], m["value"], m["headers"], m["ts"]) for m in msgs] == [
+            (None, b"no key", ((b"h", b"x"), (b"n", b"NULL"), (b"source", b"cad")), 1600000000123)]
+
+
+def test_envelope_unsent_keep_the_extra_headers(broker, kcat, tmp_path):
+    """A message refused by send() (too large here) is kept with the -H headers too, since the
+    resume command does not repeat -H in envelope mode."""
+    src = tmp_path / "env.ndjson"
+    src.write_text(json.dumps({"key": "big", "value": "x" * 5000, "headers": [{"key": "h", "value": "1"}]}) + "\n")
+    failed = tmp_path / "failed.ndjson"
+    with fresh_topic(BIN, broker, partitions=1, prefix="env-unsent", kcat=kcat) as topic:
+        p = sf(broker, "produce", "-t", topic, "-f", src, "--input-format", "envelope", "--failed-file", failed,
+               "-H", "source=cad", "-X", "message.max.bytes=2000", check=False)
+        assert p.returncode == 69, p.stderr
+        env = json.loads(json.loads(failed.read_text())["text"])
+        assert env["headers"] == [{"key": "h", "value": "1"}, {"key": "source", "value": "cad"}]
+        sf(broker, "produce", "-t", topic, "-f", failed, "--input-format", "envelope")
+        assert [m["headers"] for m in kcat_messages(kcat, broker, topic)] == [((b"h", b"1"), (b"source", b"cad"))]
+
+
+def test_resume_hint_redacts_secret_headers(broker, kcat, tmp_path):
+    """The resume command printed after a delivery failure repeats -H values, except those of
+    headers named like a secret (auth, token, password, secret; any case)."""
+    src = tmp_path / "in.ndjson"
+    recs = write_records(src, 3)
+    recs[1]["padding"] = "x" * 5000  # too large for message.max.bytes=2000: fails alone
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    failed = tmp_path / "failed.ndjson"
+    with fresh_topic(BIN, broker, partitions=1, prefix="produce-redact", kcat=kcat) as topic:
+        p = sf(broker, "produce", "-t", topic, "-f", src, "--failed-file", failed, "-X", "message.max.bytes=2000",
+               "-H", "source=cad", "-H", "Authorization=Bearer s3cr3t", "-H", "X-API-TOKEN=t0k3n",
+               "-H", "db_Password=pw", "-H", "client-secret=cs", check=False)
+        err = p.stderr.decode()
+        assert p.returncode == 69, err
+        hint = err.split("resume exactly with:")[1]
+        for secret in ("s3cr3t", "t0k3n", "=pw", "=cs"):
+            assert secret not in err, err
+        assert " -H source=cad" in hint, hint
+        for name in ("Authorization", "X-API-TOKEN", "db_Password", "client-secret"):
+            assert " -H '%s=[redacted]'" % name in hint, hint
+        assert "given again in place of [redacted]" in hint, hint
+
+
+def test_progress_reaches_100_percent_on_a_pretty_printed_file(broker, kcat, tmp_path):
+    """The bar counts the reader's position in the file (whitespace and brackets between records
+    too, not only the records' text): on a pretty-printed array it ends at 100 %."""
+    src = tmp_path / "in.json"
+    recs = gen_synthetic.generate(3000, 6)
+    src.write_text(json.dumps(recs, indent=4) + "\n")
+    size_mb = "%.1f/%.1f MB" % ((os.path.getsize(src) / 1e6,) * 2)
+    with fresh_topic(BIN, broker, partitions=2, prefix="produce-bar100", kcat=kcat) as topic:
+        rc, err = run_on_pty(["-b", broker, "produce", "-t", topic, "-f", src, "--rate", "3000"])
+        assert rc == 0, err
+        frames = [f for f in err.decode().split("\r\x1b[K") if f.startswith("[")]
+        assert len(frames) >= 2, err
+        last = frames[-1]
+        assert " 100% " + size_mb in last and "3,000 records" in last, last

@@ -13,20 +13,20 @@
 using namespace sfcrime;
 
 namespace {
-EnvelopeMessage parse_ok(const std::string& json) {
+EnvelopeMessage parse_ok(const std::string& json, bool need_partition = false) {
   simdjson::dom::parser parser;
   const simdjson::dom::element v = parser.parse(json).value();
   EnvelopeMessage m;
-  const std::string why = parse_envelope(v, m);
+  const std::string why = parse_envelope(v, m, need_partition);
   BOOST_TEST_INFO(json);
   BOOST_TEST(why == "");
   return m;
 }
-std::string parse_error(const std::string& json) {
+std::string parse_error(const std::string& json, bool need_partition = false) {
   simdjson::dom::parser parser;
   const simdjson::dom::element v = parser.parse(json).value();
   EnvelopeMessage m;
-  return parse_envelope(v, m);
+  return parse_envelope(v, m, need_partition);
 }
 /// A message built by hand: only the fields MessageFormat reads without librdkafka's internals
 /// (not %T or %h).
@@ -85,7 +85,8 @@ BOOST_AUTO_TEST_CASE(envelope_fields_and_encodings) {
   EnvelopeMessage m = parse_ok(
       R"({"topic":"t","partition":2,"offset":7,"timestamp":1600000000000,"timestamp_type":"create",)"
       R"("key":"k","value":"/wA=","value_encoding":"base64","headers":[{"key":"a","value":"1"},{"key":"n","value":null},)"
-      R"({"key":"b","value":"/w==","value_encoding":"base64"}]})");
+      R"({"key":"b","value":"/w==","value_encoding":"base64"}]})",
+      /*need_partition=*/true);
   BOOST_TEST(*m.key == "k");
   BOOST_TEST(*m.value == std::string("\xff\0", 2));
   BOOST_TEST(*m.timestamp == 1600000000000);
@@ -114,6 +115,9 @@ BOOST_AUTO_TEST_CASE(kcat_json_envelope) {
   BOOST_REQUIRE(m.headers.size() == 2u);
   BOOST_TEST(m.headers[1].name == "h2");
   BOOST_TEST(*m.headers[1].value == "v2");
+  // kcat writes "ts": -1 for a message without a timestamp; in our own envelope -1 is refused.
+  BOOST_TEST(!parse_ok(R"({"ts":-1,"key":null,"payload":"x"})").timestamp.has_value());
+  BOOST_TEST(parse_error(R"({"timestamp":-1,"key":null,"value":"x"})").find("'timestamp'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_envelopes_say_why) {
@@ -123,10 +127,72 @@ BOOST_AUTO_TEST_CASE(malformed_envelopes_say_why) {
   BOOST_TEST(parse_error(R"({"value":"!","value_encoding":"base64"})").find("not valid base64") != std::string::npos);
   BOOST_TEST(parse_error(R"({"value":"00","value_encoding":"hex"})").find("'hex'") != std::string::npos);
   BOOST_TEST(parse_error(R"({"value":"v","timestamp":-5})").find("timestamp") != std::string::npos);
-  BOOST_TEST(parse_error(R"({"value":"v","partition":"1"})").find("partition") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"payload":"v","ts":-2})").find("'ts'") != std::string::npos);  // -1 is kcat's "none"
+  BOOST_TEST(parse_error(R"({"value":"v","partition":"1"})", true).find("partition") != std::string::npos);
   BOOST_TEST(parse_error(R"({"value":"v","headers":[{"value":"x"}]})").find("header 1") != std::string::npos);
   BOOST_TEST(parse_error(R"({"value":"v","headers":"x"})").find("headers") != std::string::npos);
   BOOST_TEST(parse_error(R"({"payload":"v","headers":["lonely"]})").find("headers") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(timestamp_zero_or_null_is_the_time_of_sending) {
+  // librdkafka reads a CreateTime of 0 as "now": 0 is taken as no timestamp, not sent as 0.
+  for (const char* json : {R"({"value":"v","timestamp":0})", R"({"value":"v","timestamp":null})", R"({"value":"v"})",
+                           R"({"payload":"v","ts":0})"}) {
+    BOOST_TEST_INFO(json);
+    BOOST_TEST(!parse_ok(json).timestamp);
+  }
+  BOOST_TEST(*parse_ok(R"({"value":"v","timestamp":1})").timestamp == 1);
+  for (const char* json : {R"({"value":"v","timestamp":-1})", R"({"value":"v","timestamp":1.5})",
+                           R"({"value":"v","timestamp":"0"})"}) {
+    BOOST_TEST_INFO(json);
+    BOOST_TEST(parse_error(json).find("is not a timestamp") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(partition_is_read_only_when_needed) {
+  // Without --keep-partition the partition is ignored, whatever it holds (a failed file's
+  // envelope of a message never placed has null; older ones -1).
+  for (const char* json : {R"({"value":"v","partition":-1})", R"({"value":"v","partition":null})",
+                           R"({"value":"v","partition":"x"})", R"({"value":"v"})", R"({"value":"v","partition":3})"}) {
+    BOOST_TEST_INFO(json);
+    BOOST_TEST(!parse_ok(json).partition);
+  }
+  BOOST_TEST(*parse_ok(R"({"value":"v","partition":3})", true).partition == 3);
+  BOOST_TEST(*parse_ok(R"({"value":"v","partition":0})", true).partition == 0);
+  BOOST_TEST(parse_error(R"({"value":"v"})", true).find("envelope has no partition") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"value":"v","partition":null})", true).find("no partition") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"value":"v","partition":-1})", true).find("not a partition number") != std::string::npos);
+  BOOST_TEST(parse_error(R"({"value":"v","partition":2147483648})", true).find("not a partition number") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(envelope_message_round_trips) {
+  EnvelopeMessage m;
+  m.key = std::nullopt;
+  m.value = std::string("\xff\0", 2);
+  m.headers = {{"a", "1"}, {"n", std::nullopt}};
+  m.timestamp = 1600000000000;
+  std::string out;
+  append_envelope(m, "calls", out, {{"source", "cad"}});
+  BOOST_TEST(out.back() == '\n');
+  out.pop_back();
+  const EnvelopeMessage back = parse_ok(out);
+  BOOST_TEST(!back.key);
+  BOOST_TEST(*back.value == *m.value);
+  BOOST_TEST(*back.timestamp == 1600000000000);
+  BOOST_REQUIRE(back.headers.size() == 3u);
+  BOOST_TEST(!back.headers[1].value);
+  BOOST_TEST(back.headers[2].name == "source");
+  BOOST_TEST(*back.headers[2].value == "cad");
+  m = EnvelopeMessage{};
+  m.key = "";
+  out.clear();
+  append_envelope(m, "calls", out);
+  out.pop_back();
+  const EnvelopeMessage empty = parse_ok(out);
+  BOOST_TEST((empty.key && empty.key->empty()));
+  BOOST_TEST(!empty.value);
+  BOOST_TEST(!empty.timestamp);
 }
 
 BOOST_AUTO_TEST_CASE(format_tokens_as_kcat) {
