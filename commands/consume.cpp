@@ -85,13 +85,7 @@ int consume(const std::vector<std::string>& args) {
   o.exit_at_end = vm.count("exit-at-end") > 0;
   const long long max = vm.count("max-messages") ? cli::positive(vm, "max-messages") : 0;
 
-  const std::string output = vm["output"].as<std::string>();
-  if (output != "text" && output != "json") {
-    const std::string best = cli::suggest(output, {"text", "json"});
-    throw UsageError("invalid --output '" + output + "' (expected text or json" +
-                     (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
-  }
-  const bool json = output == "json";
+  const bool json = cli::one_of(vm, "output", {"text", "json"}) == "json";
   if (json && vm.count("format"))
     throw UsageError("--format and --output json do not go together (the envelope has every field; pick one)");
   std::optional<MessageFormat> format;

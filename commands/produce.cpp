@@ -53,13 +53,7 @@ using Clock = std::chrono::steady_clock;
 
 enum class Order { file, event_time };
 
-Order parse_order(const std::string& s) {
-  if (s == "file") return Order::file;
-  if (s == "event-time") return Order::event_time;
-  const std::string best = cli::suggest(s, {"file", "event-time"});
-  throw UsageError("invalid --order '" + s + "' (expected file or event-time" +
-                   (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
-}
+
 
 /// --speedup X: a finite number > 0 (fractions allowed).
 double parse_speedup(const std::string& s) {
@@ -565,7 +559,7 @@ int produce(const std::vector<std::string>& args) {
   const std::string file = vm.count("file") ? vm["file"].as<std::string>() : "-";
   const long long limit = vm.count("limit") ? cli::positive(vm, "limit") : 0;
   const long long rate = vm.count("rate") ? cli::positive(vm, "rate") : 0;
-  const Order order = parse_order(vm["order"].as<std::string>());
+  const Order order = cli::one_of(vm, "order", {"file", "event-time"}) == "file" ? Order::file : Order::event_time;
   const double speedup = vm.count("speedup") ? parse_speedup(vm["speedup"].as<std::string>()) : 0;
   std::uint64_t skip = 0;
   if (vm.count("skip")) {
@@ -595,13 +589,7 @@ int produce(const std::vector<std::string>& args) {
   RecordRules rules;
   rules.key_field = vm["key"].as<std::string>();
 
-  const std::string input_format = vm["input-format"].as<std::string>();
-  if (input_format != "record" && input_format != "envelope") {
-    const std::string best = cli::suggest(input_format, {"record", "envelope"});
-    throw UsageError("invalid --input-format '" + input_format + "' (expected record or envelope" +
-                     (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
-  }
-  const bool envelopes = input_format == "envelope";
+  const bool envelopes = cli::one_of(vm, "input-format", {"record", "envelope"}) == "envelope";
   const bool keep_partition = vm.count("keep-partition") > 0;
   if (keep_partition && !envelopes)
     throw UsageError("--keep-partition needs --input-format envelope (only an envelope names a partition)");
@@ -633,16 +621,9 @@ int produce(const std::vector<std::string>& args) {
     return buf;
   };
   std::vector<kafka::Property> producer_props;
-  auto choice = [&](const char* option, const char* property, const std::vector<std::string_view>& allowed) {
+  auto choice = [&](const char* option, const char* property, std::initializer_list<std::string_view> allowed) {
     if (!vm.count(option)) return;
-    const std::string v = vm[option].as<std::string>();
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      const std::string best = cli::suggest(v, allowed);
-      throw UsageError("invalid --" + std::string(option) + " '" + v + "' (expected one of " + list +
-                       (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
-    }
+    const std::string v = cli::one_of(vm, option, allowed);
     producer_props.emplace_back(property, v);
     // A dedicated flag wins over a -X of the same meaning (DESIGN.md, convention 5): applied last.
     config.properties.emplace_back(property, v);
@@ -652,17 +633,10 @@ int produce(const std::vector<std::string>& args) {
   choice("compression", "compression.codec", {"none", "gzip", "snappy", "lz4", "zstd"});
   choice("partitioner", "partitioner",
          {"murmur2_random", "murmur2", "consistent", "consistent_random", "fnv1a", "fnv1a_random", "random"});
-  const std::string progress_value = vm["progress"].as<std::string>();
-  ProgressLine::Mode progress_mode = ProgressLine::Mode::automatic;
-  if (progress_value == "bar")
-    progress_mode = ProgressLine::Mode::always;
-  else if (progress_value == "none")
-    progress_mode = ProgressLine::Mode::never;
-  else if (progress_value != "auto") {
-    const std::string best = cli::suggest(progress_value, {"auto", "bar", "none"});
-    throw UsageError("invalid --progress '" + progress_value + "' (expected auto, bar or none" +
-                     (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
-  }
+  const std::string progress_value = cli::one_of(vm, "progress", {"auto", "bar", "none"});
+  const ProgressLine::Mode progress_mode = progress_value == "bar"    ? ProgressLine::Mode::always
+                                           : progress_value == "none" ? ProgressLine::Mode::never
+                                                                      : ProgressLine::Mode::automatic;
 
   // Opened before connecting: a missing file is reported at once. Each record's compact form
   // comes from the pass that finds its end. A regular file is read ahead in a thread of its own

@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 
+#include "sfcrime/duration.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
 #include "sfcrime/sinks.hpp"
@@ -163,10 +162,7 @@ std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec*
     return is_secret_property(key) ? std::string("[redacted]") : value;
   };
   out.push_back({"bootstrap.servers", config.bootstrap_servers, config.origin.at("bootstrap.servers")});
-  std::ostringstream t;
-  t << config.timeout.count() / 1000;
-  if (config.timeout.count() % 1000) t << "." << std::setw(3) << std::setfill('0') << config.timeout.count() % 1000;
-  out.push_back({"sfcrime.timeout", t.str() + "s", config.origin.at("sfcrime.timeout")});
+  out.push_back({"sfcrime.timeout", format_duration(config.timeout), config.origin.at("sfcrime.timeout")});
   out.push_back({"sfcrime.radio.codes", config.radio_codes, config.origin.at("sfcrime.radio.codes")});
   if (spec) {
     for (const OptionDefault* d : applicable_defaults(*spec, config)) out.push_back({d->key, d->value, d->origin});
@@ -263,6 +259,16 @@ std::string suggest(std::string_view word, const std::vector<std::string_view>& 
   return std::string(best);
 }
 
+namespace {
+/// "a", "a or b", "a, b or c".
+std::string or_list(const std::vector<std::string_view>& words) {
+  std::string s;
+  for (std::size_t i = 0; i < words.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + std::string(words[i]);
+  return s;
+}
+}  // namespace
+
 int run_subcommand(std::string_view word, std::span<const Subcommand> table, const std::vector<std::string>& args) {
   const std::size_t at = first_word(args);
   if (at == args.size()) {
@@ -288,12 +294,18 @@ int run_subcommand(std::string_view word, std::span<const Subcommand> table, con
     }
     names.push_back(s.name);
   }
-  std::string expected;
-  for (std::size_t i = 0; i < names.size(); ++i)
-    expected += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
   const std::string best = suggest(args[at], names);
   throw UsageError("unknown " + std::string(word) + " subcommand '" + args[at] + "' (" +
-                   (best.empty() ? "expected " + expected : "did you mean '" + best + "'?") + ")");
+                   (best.empty() ? "expected " + or_list(names) : "did you mean '" + best + "'?") + ")");
+}
+
+std::string one_of(const po::variables_map& vm, const char* name, std::initializer_list<std::string_view> allowed) {
+  const std::string v = vm[name].as<std::string>();
+  if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
+  const std::vector<std::string_view> words(allowed);
+  const std::string best = suggest(v, words);
+  throw UsageError("invalid --" + std::string(name) + " '" + v + "' (expected " + or_list(words) +
+                   (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
 }
 
 void add_output_option(CommandSpec& spec) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -143,6 +144,10 @@ void delete_each(const std::vector<std::string>& names, std::string_view plural,
 std::string id_list(const std::int32_t* ids, int n);
 /// Broker ids as a JSON array of numbers.
 boost::json::array id_array(const std::int32_t* ids, int n);
+
+/// The value of option `name` (which must be present or have a default), checked to be one of
+/// `allowed`. @throws UsageError "invalid --NAME 'V' (expected a, b or c; did you mean 'b'?)".
+std::string one_of(const po::variables_map& vm, const char* name, std::initializer_list<std::string_view> allowed);
 
 /// Reads a count/size option that must be positive and at most `max` ("--partitions 0" is a
 /// usage error). @throws UsageError.
