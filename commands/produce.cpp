@@ -1100,15 +1100,26 @@ int produce(const std::vector<std::string>& args) {
   // loop ends; a second Ctrl-C exits at once. After Ctrl-C the wait is bounded by --timeout as
   // well (the user asked to stop), and the records still without a report are counted as unknown.
   std::optional<Clock::time_point> give_up;
-  for (;;) {
-    // A fatal error raised while the records waited in the queue (no send() saw it): librdkafka
-    // may keep them until message.timeout.ms; fail them now and say why.
-    if (!fatal_error) {
+  bool purged = false, dl_purged = false;
+  // A fatal error, whether a send() saw it or it came while the records waited in the queue:
+  // librdkafka may keep the queued records until message.timeout.ms; fail them now and say why.
+  // (librdkafka purges some of them itself, so the wait below may end before this sees the error:
+  // it is asked once more after the wait.)
+  auto on_fatal_error = [&] {
+    if (!purged) {
       if (const std::string why = producer.fatal_error(); !why.empty()) {
-        fatal_error = std::make_exception_ptr(UnavailableError("the producer hit a fatal error: " + why));
+        if (!fatal_error) fatal_error = std::make_exception_ptr(UnavailableError("the producer hit a fatal error: " + why));
         producer.purge();
+        purged = true;
       }
     }
+    if (dl_producer && !dl_purged && !dl_producer->fatal_error().empty()) {
+      dl_producer->purge();
+      dl_purged = true;
+    }
+  };
+  for (;;) {
+    on_fatal_error();
     int left = producer.flush(dl_producer ? 250 : 500);
     if (dl_producer) left += dl_producer->flush(250);
     if (left == 0) break;
@@ -1118,6 +1129,7 @@ int produce(const std::vector<std::string>& args) {
       if (Clock::now() >= *give_up) break;
     }
   }
+  on_fatal_error();
   const std::uint64_t unknown = static_cast<std::uint64_t>(producer.in_flight());
   const std::uint64_t dl_unknown = dl_producer ? static_cast<std::uint64_t>(dl_producer->in_flight()) : 0;
   if (dl_file) dl_file->close();

@@ -513,14 +513,10 @@ def test_produce_request_refused(ctx, code):
     assert_summary_matches_topic(ctx, mock, r)
 
 
-@pytest.mark.xfail(reason=(
-    "sfcrime bug (found in CI 2026-11-21 after produce's dead-letter rework): when the idempotent "
-    "producer's InitProducerId is refused (a fatal error) produce still waits message.timeout.ms "
-    "(120 s) for the first record before it reports, in some runs only (timing); it should purge "
-    "the queue and report at once"))
 @background_test
 def test_produce_producer_id_refused(ctx):
-    """No producer id for the idempotent producer: a fatal error before anything is sent."""
+    """No producer id for the idempotent producer: a fatal error before anything is sent. The
+    records already queued are failed at once (purged), not after message.timeout.ms (120 s)."""
     mock = ctx.cluster()
     mock.errors("InitProducerId", "CLUSTER_AUTHORIZATION_FAILED")
     r = ctx.sfcrime(mock, "produce", "--topic", TOPIC, input=ctx.data.ndjson)
@@ -528,10 +524,6 @@ def test_produce_producer_id_refused(ctx):
     assert sum(ctx.read_topic(mock).values()) == 0
 
 
-@pytest.mark.xfail(reason=(
-    "flaky, a bug to fix: after a fatal idempotent-producer error produce's report depends on "
-    "timing (it passed in CI and failed once locally on 2026-11-21); see "
-    "test_produce_producer_id_refused"))
 @background_test
 def test_produce_fatal_error_says_what_was_delivered(ctx):
     mock = ctx.cluster()
