@@ -38,7 +38,7 @@ int consume(const std::vector<std::string>& args) {
   cli::CommandSpec spec;
   spec.name = "consume";
   spec.synopsis =
-      "sfcrime consume --topic TOPIC [--offset beginning|end|N|-N|@TIME] [--from-beginning] [--partition P]\n"
+      "sfcrime consume [--topic] TOPIC [--offset beginning|end|N|-N|@TIME] [--from-beginning] [--partition P]\n"
       "                       [--group GROUP] [--max-messages N] [--exit-at-end] [--format FMT | --output text|json]\n"
       "                       [options]";
   spec.summary =
@@ -52,7 +52,8 @@ int consume(const std::vector<std::string>& args) {
       "one starts) and offsets are committed. --exit-at-end stops once every partition was read up to\n"
       "the offset it had at the start, with or without --group. A count goes to stderr at the end.";
   spec.options.add_options()
-      ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"), "topic to read")
+      ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"),
+       "topic to read; also the first bare word, as in 'sfcrime topic consume TOPIC' (rpk's name)")
       ("offset,o", cli::po::value<std::string>()->value_name("OFFSET"),
        "where each partition starts: beginning, end (default), N (offset N; clamped to the offsets "
        "held), -N (N messages before the end), @TIME (the first message at or after TIME: ms since the "
@@ -70,8 +71,10 @@ int consume(const std::vector<std::string>& args) {
        "\\n \\t \\r \\\\ \\xNN escapes; no newline is added")
       ("output", cli::po::value<std::string>()->default_value("text")->value_name("text|json"),
        "text: the value a line (or --format); json: one envelope a line (NDJSON)");
+  spec.positional.add("topic", 1);
   spec.examples =
       "  sfcrime consume --topic police-calls --offset beginning --max-messages 5\n"
+      "  sfcrime topic consume police-calls -o -3 -e   # rpk's words, the same command\n"
       "  sfcrime consume -t police-calls -o -3 -e --format '%p:%o %k %T\\n'\n"
       "  sfcrime consume -t police-calls -o @2024-05-01 -e --output json > copy.ndjson\n"
       "  sfcrime consume -t A -o beginning -e --output json | sfcrime produce -t B --input-format envelope\n"

@@ -440,7 +440,7 @@ int produce(const std::vector<std::string>& args) {
   cli::CommandSpec spec;
   spec.name = "produce";
   spec.synopsis =
-      "sfcrime produce --topic TOPIC [--file PATH|-] [--key FIELD] [--skip N] [--limit N] [--rate N]\n"
+      "sfcrime produce [--topic] TOPIC [--file PATH|-] [--key FIELD] [--skip N] [--limit N] [--rate N]\n"
       "                       [--order file|event-time] [--speedup X] [--dead-letter-topic T]\n"
       "                       [--dead-letter-file F] [--failed-file F] [options]";
   spec.summary =
@@ -485,7 +485,8 @@ int produce(const std::vector<std::string>& args) {
       "negative one is rejected. The envelope's partition is read only with --keep-partition.\n"
       "On a terminal a progress bar is drawn on stderr (--progress).";
   spec.options.add_options()
-      ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"), "topic to send to (must exist)")
+      ("topic,t", cli::po::value<std::string>()->required()->value_name("TOPIC"),
+       "topic to send to (must exist); also the first bare word, as in 'sfcrime topic produce TOPIC' (rpk's name)")
       ("file,f", cli::po::value<std::string>()->value_name("PATH|-"),
        "input file, '-' for standard input (default); the lines of a --dead-letter-file or "
        "--failed-file are recognised and their text sent")
@@ -530,8 +531,10 @@ int produce(const std::vector<std::string>& args) {
       ("keep-partition",
        "with --input-format envelope: send each message to the partition its envelope names (which "
        "must exist; an envelope without one is rejected), not where the partitioner puts its key");
+  spec.positional.add("topic", 1);
   spec.examples =
       "  xz -dc police-department-calls-for-service.json.xz | sfcrime produce --topic police-calls\n"
+      "  sfcrime topic produce police-calls --file calls.json   # rpk's words, the same command\n"
       "  sfcrime produce --topic police-calls --file calls.ndjson --limit 1000 --rate 100\n"
       "  xz -dc police-department-calls-for-service.json.xz |\n"
       "      sfcrime produce --topic police-calls --order event-time --speedup 3600   # an hour a second\n"

@@ -438,6 +438,10 @@ constexpr cli::Subcommand kSubcommands[] = {
     {"delete", &remove, "delete topics"},
     {"alter-config", &alter_config, "set or remove configuration keys of a topic"},
     {"add-partitions", &add_partitions, "add partitions to a topic"},
+    // rpk's names for two everyday tasks: `topic produce T` and `topic consume T` are
+    // `produce --topic T` and `consume --topic T` (the topic is their positional argument).
+    {"produce", &produce, "send records to a topic: sfcrime produce (rpk topic produce)"},
+    {"consume", &consume, "print a topic's messages: sfcrime consume (rpk topic consume)"},
 };
 
 }  // namespace

@@ -19,7 +19,7 @@ _sfcrime_commands="produce consume aggregate topic group inspect config help"
 # The subcommands of a command word (inspect's `group` is optional: `inspect group GROUP`).
 _sfcrime_subcommands() {
     case $1 in
-        topic) echo "create list describe delete alter-config add-partitions" ;;
+        topic) echo "create list describe delete alter-config add-partitions produce consume" ;;
         group) echo "list describe delete seek" ;;
         config) echo "show profiles path" ;;
         inspect) echo "group" ;;
@@ -30,7 +30,7 @@ _sfcrime_subcommands() {
 # topics / groups (several); nothing offered otherwise.
 _sfcrime_operands() {
     case $1 in
-        "topic describe" | "topic alter-config" | "topic add-partitions") echo topic ;;
+        "topic describe" | "topic alter-config" | "topic add-partitions" | produce | consume) echo topic ;;
         "topic delete") echo topics ;;
         "group seek" | "inspect group") echo group ;;
         "group describe" | "group delete") echo groups ;;
@@ -342,6 +342,8 @@ _sfcrime() {
         elif [[ -z $sub && -n $subs && " $subs " == *" $w "* ]]; then
             sub=$w
             ctx="$cmd $sub"
+            # rpk's names: `topic produce` and `topic consume` are produce and consume.
+            [[ $ctx == "topic produce" || $ctx == "topic consume" ]] && ctx=$sub
         else
             ((operands++))
         fi

@@ -10,7 +10,7 @@
 # Adding an option is one `complete` line under its command.
 
 set -l commands produce consume aggregate topic group inspect config help
-set -l topic_subcommands create list describe delete alter-config add-partitions
+set -l topic_subcommands create list describe delete alter-config add-partitions produce consume
 set -l group_subcommands list describe delete seek
 set -l config_subcommands show profiles path
 # The 14 fields of a record.
@@ -43,10 +43,12 @@ function __sfcrime_no_command
     test (count (__sfcrime_words)) -eq 0
 end
 
-# True when the command word is $argv[1].
+# True when the command word is $argv[1]; `topic produce` and `topic consume` (rpk's names) count
+# as produce and consume.
 function __sfcrime_cmd
     set -l w (__sfcrime_words)
-    test "$w[1]" = "$argv[1]"
+    test "$w[1]" = "$argv[1]"; and return 0
+    contains -- "$argv[1]" produce consume; and test "$w[1]" = topic -a "$w[2]" = "$argv[1]"
 end
 
 # True after `sfcrime COMMAND` ($argv[1]) and nothing else yet: its subcommand comes next.
@@ -221,8 +223,10 @@ complete -c $c -n $needs_topic_sub -a describe -d 'summary, configuration and pa
 complete -c $c -n $needs_topic_sub -a delete -d 'delete topics'
 complete -c $c -n $needs_topic_sub -a alter-config -d 'set or remove configuration keys of a topic'
 complete -c $c -n $needs_topic_sub -a add-partitions -d 'add partitions to a topic'
-# The NAME operand of the subcommands that take an existing topic.
-complete -c $c -n '__sfcrime_sub topic describe delete alter-config add-partitions' -a '(__sfcrime_live topics)' -d topic
+complete -c $c -n $needs_topic_sub -a produce -d 'send records to a topic: sfcrime produce (rpk topic produce)'
+complete -c $c -n $needs_topic_sub -a consume -d "print a topic's messages: sfcrime consume (rpk topic consume)"
+# The NAME operand of the subcommands that take an existing topic (TOPIC of topic produce|consume).
+complete -c $c -n '__sfcrime_sub topic describe delete alter-config add-partitions produce consume' -a '(__sfcrime_live topics)' -d topic
 
 complete -c $c -n '__sfcrime_sub topic create' -l name -x -d 'topic name'
 complete -c $c -n '__sfcrime_sub topic create' -s p -l partitions -x -d 'number of partitions (default 1)'

@@ -375,6 +375,32 @@ def test_add_partitions(broker, kcat):
         drop_topics(name)
 
 
+def test_topic_produce_and_consume_are_rpks_names(broker, kcat):
+    """`topic produce T` and `topic consume T` (rpk's words) are `produce --topic T` and
+    `consume --topic T`; T may also be produce's and consume's first bare word. Checked with kcat:
+    what `topic produce` sent is there, and `topic consume` prints exactly what kcat reads."""
+    name = fresh("alias")
+    records = [{"crime_id": f"id-{i}", "call_date_time": f"2018-10-01T00:{i:02d}:00", "n": str(i)} for i in range(7)]
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    try:
+        make_topic(kcat, name, 2)
+        p = ok(run("-b", BOOTSTRAP, "topic", "produce", name, input=lines, timeout=90), "topic produce")
+        assert "7 read, 7 sent" in p.stderr
+        ok(run("-b", BOOTSTRAP, "produce", name, "--limit", "2", input=lines, timeout=90), "produce TOPIC")
+        sent = sorted(m["payload"] for m in _h.kcat_read(kcat, BOOTSTRAP, name))
+        assert sent == sorted([json.dumps(r, separators=(",", ":")) for r in records] +
+                              [json.dumps(r, separators=(",", ":")) for r in records[:2]])
+        for words in (["topic", "consume", name], ["consume", name], ["consume", "--topic", name]):
+            p = ok(sf(*words, "-o", "beginning", "-e"), " ".join(words))
+            assert sorted(p.stdout.splitlines()) == sent, words
+        p = sf("consume", name, "--topic", name, "-e")
+        assert p.returncode == 64 and "--topic" in p.stderr, p.stderr
+        p = ok(sf("topic", "consume", "--help"))
+        assert p.stdout.startswith("usage: sfcrime consume")
+    finally:
+        drop_topics(name)
+
+
 def test_delete_several_topics(broker, kcat):
     a, b, missing = fresh("del"), fresh("del"), fresh("missing")
     try:
