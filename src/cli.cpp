@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -125,6 +126,27 @@ std::vector<const OptionDefault*> applicable_defaults(const CommandSpec& spec, c
 
 }  // namespace
 
+namespace {
+// The options whose values apply_option_defaults() took from the config file or environment,
+// with the key and origin to name: read by config_default_behind() when a command refuses one.
+std::map<std::string, std::string>& applied_defaults() {
+  static std::map<std::string, std::string> applied;
+  return applied;
+}
+}  // namespace
+
+std::string config_default_behind(std::string_view message) {
+  for (const auto& [option, where] : applied_defaults()) {
+    const std::string flag = "--" + option;
+    for (std::size_t at = message.find(flag); at != std::string_view::npos; at = message.find(flag, at + 1)) {
+      const std::size_t end = at + flag.size();
+      if (end == message.size() || !(std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-'))
+        return where;
+    }
+  }
+  return "";
+}
+
 void apply_option_defaults(const CommandSpec& spec, const Config& config, po::variables_map& vm) {
   for (const OptionDefault* d : applicable_defaults(spec, config)) {
     if (vm.count(d->option) && !vm[d->option].defaulted()) continue;  // the command line wins
@@ -153,6 +175,7 @@ void apply_option_defaults(const CommandSpec& spec, const Config& config, po::va
     } catch (const po::error& e) {
       throw ConfigError("'" + d->key + "' (" + d->origin.text() + "): " + e.what());
     }
+    applied_defaults()[d->option] = "'" + d->key + "' (" + d->origin.text() + ")";
   }
 }
 

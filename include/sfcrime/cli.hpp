@@ -87,6 +87,13 @@ std::optional<Parsed> parse(CommandSpec& spec, const std::vector<std::string>& a
 ///         the option refuses.
 void apply_option_defaults(const CommandSpec& spec, const Config& config, po::variables_map& vm);
 
+/// Where the value of an option that a command refused came from, when that value was a default
+/// from the config file or environment that apply_option_defaults() stored (not the command
+/// line): "'KEY' (ORIGIN)" for the first such option that `message` names as --OPTION, or ""
+/// when it names none. main() turns such a UsageError (exit 64) into a configuration error
+/// (exit 78) naming the key, as a value refused by the config layer itself is
+/// (e.g. sfcrime.window=30x: "invalid --window '30x' ...; from 'sfcrime.window' (file F:3)").
+std::string config_default_behind(std::string_view message);
 /// Prints the help text of `spec` (usage, summary, options, shared options, examples).
 void print_help(const CommandSpec& spec, const po::options_description& common);
 
