@@ -652,7 +652,12 @@ bool request_create_topic(Admin& admin, const Admin::NewTopic& topic, bool if_no
 
 bool Admin::create_topic(const NewTopic& topic, bool if_not_exists) {
   if (!request_create_topic(*this, topic, if_not_exists, /*validate_only=*/false)) return false;
-  wait_until_ready(topic.name, topic.partitions);
+  if (!wait_until_ready(topic.name, topic.partitions))
+    // The topic exists now: say so, so that the next step is a wait, not another create.
+    throw UnavailableError("topic '" + topic.name + "' was created but not all of its " +
+                           std::to_string(topic.partitions) + " partitions had a leader that answers within " +
+                           seconds_text(config().timeout) + " s (sfcrime topic describe " + topic.name +
+                           " shows the leaders; a longer --timeout waits longer)");
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "sfcrime/datetime.hpp"
+#include "sfcrime/duration.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/source.hpp"
 
@@ -70,7 +71,10 @@ void ensure_internal_topic(const Config& config, const std::string& topic, int p
     t.configs = configs;
     if (admin.create_topic(t, /*if_not_exists=*/true)) return;
     // Created by another process of the group meanwhile: wait until it is usable.
-    admin.wait_until_ready(topic, partitions);
+    if (!admin.wait_until_ready(topic, partitions))
+      throw UnavailableError("topic '" + topic + "', created by another process of the group, did not have an answering "
+                             "leader for each of its " + std::to_string(partitions) + " partitions within " +
+                             format_duration(config.timeout) + " (see --timeout)");
     have = admin.partition_count(topic);
   }
   if (have != partitions)

@@ -345,7 +345,8 @@ class Admin : public Client {
   /// @returns true if created, false if it existed and `if_not_exists` was set.
   /// @throws Error(Exit::failure) with the broker's reason (topic exists, invalid name, invalid
   ///         replication factor, invalid config); UnavailableError if the broker does not answer
-  ///         within Config::timeout.
+  ///         within Config::timeout, or if the topic was created but its partitions do not all
+  ///         have an answering leader within Config::timeout (the message says it was created).
   bool create_topic(const NewTopic& topic, bool if_not_exists);
 
   /// Deletes a topic through DeleteTopics.
