@@ -169,18 +169,16 @@ int main(int argc, char** argv) {
   sfcrime::install_signal_handlers();
   try {
     return finish_output(run(argc, argv));
-  } catch (const sfcrime::UsageError& e) {
+  } catch (const sfcrime::Error& e) {
     std::fflush(stdout);
     // A value the command refused that came from the config file or environment, not the command
     // line: a configuration error (78), naming the key and where it was set.
-    if (const std::string where = sfcrime::cli::config_default_behind(e.what()); !where.empty()) {
-      std::fprintf(stderr, "sfcrime: error: %s; from %s\n", e.what(), where.c_str());
-      return static_cast<int>(sfcrime::Exit::config);
+    if (e.code() == sfcrime::Exit::usage) {
+      if (const std::string where = sfcrime::cli::config_default_behind(e.what()); !where.empty()) {
+        std::fprintf(stderr, "sfcrime: error: %s; from %s\n", e.what(), where.c_str());
+        return static_cast<int>(sfcrime::Exit::config);
+      }
     }
-    std::fprintf(stderr, "sfcrime: error: %s\n", e.what());
-    return static_cast<int>(e.code());
-  } catch (const sfcrime::Error& e) {
-    std::fflush(stdout);
     std::fprintf(stderr, "sfcrime: error: %s\n", e.what());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
