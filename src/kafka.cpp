@@ -301,9 +301,63 @@ std::vector<Property> producer_defaults() {
 }
 
 namespace {
+// The value of librdkafka property `key` for a producer made with `extra` defaults: the user's
+// (-X, config file; the last setting wins), else sfcrime's, else std::nullopt.
+std::optional<std::string> producer_property(const Config& config, const std::vector<Property>& extra,
+                                             const std::string& key) {
+  std::optional<std::string> value;
+  for (const auto& [k, v] : extra)
+    if (k == key) value = v;
+  for (const auto& [k, v] : config.properties)
+    if (k == key) value = v;
+  return value;
+}
+
+// A whole number property of a producer made with `extra` defaults, or `otherwise` when it is not
+// set or not a number (rd_kafka_conf_set() refuses that with its own message).
+std::int64_t producer_number(const Config& config, const std::vector<Property>& extra, const std::string& key,
+                             std::int64_t otherwise) {
+  const auto v = producer_property(config, extra, key);
+  if (!v) return otherwise;
+  try {
+    return std::stoll(*v);
+  } catch (const std::exception&) {
+    return otherwise;
+  }
+}
+
+// What a transactional producer sets on top of sfcrime's and the caller's defaults, so that every
+// wait of a transaction's commit or abort ends within --timeout (+1 s), also when the coordinator
+// stops answering or every broker is down. The user's -X settings still win (make_conf applies
+// them last).
+//  - socket.timeout.ms = --timeout: rd_kafka_send_offsets_to_transaction() waits for its
+//    AddOffsetsToTxn answer with no bound of its own (librdkafka 2.0.2, rdkafka_txnmgr.c:
+//    rd_kafka_txn_op_req1(rk, rko, RD_POLL_INFINITE), "Timeout is enforced by
+//    op_send_offsets_to_transaction()", i.e. rd_kafka_txn_handle_AddOffsetsToTxn looks at the
+//    call's timeout only once the answer came), and rd_kafka_AddOffsetsToTxnRequest's request
+//    ends at socket.timeout.ms (librdkafka's default 60 s). librdkafka's limits: 10 .. 300000,
+//    and at most transaction.timeout.ms + 100 (rd_kafka_new() refuses more; CONFIGURATION.md:
+//    "must not exceed the transaction timeout"): capped at transaction.timeout.ms (default 60000).
+//  - reconnect.backoff.max.ms = 1000 (the Java client's default; librdkafka's is 10000): a broker
+//    thread waiting out its reconnect backoff finds its timed-out requests only when the wait ends
+//    (seen with every broker down: AddOffsetsToTxn timed out after 6.5-8.6 s, not 2). Never below
+//    reconnect.backoff.ms, which librdkafka refuses.
+std::vector<Property> transactional_defaults(const Config& config, const std::vector<Property>& extra) {
+  const std::int64_t txn_timeout = producer_number(config, extra, "transaction.timeout.ms", 60000);
+  const std::int64_t socket_timeout =
+      std::clamp<std::int64_t>(config.timeout.count(), 10, std::clamp<std::int64_t>(txn_timeout, 10, 300000));
+  const std::int64_t backoff = std::max<std::int64_t>(1000, producer_number(config, extra, "reconnect.backoff.ms", 100));
+  return {{"socket.timeout.ms", std::to_string(socket_timeout)},
+          {"reconnect.backoff.max.ms", std::to_string(backoff)}};
+}
+
 Conf producer_conf(const Config& config, const std::vector<Property>& extra, void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
   std::vector<Property> defaults = producer_defaults();
   defaults.insert(defaults.end(), extra.begin(), extra.end());
+  if (producer_property(config, extra, "transactional.id")) {
+    const std::vector<Property> txn = transactional_defaults(config, extra);
+    defaults.insert(defaults.end(), txn.begin(), txn.end());
+  }
   Conf conf = make_conf(config, defaults);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), dr);
   return conf;
@@ -430,13 +484,44 @@ bool Producer::produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std:
   }
 }
 
+rd_kafka_error_t* Producer::transaction_failure() {
+  // librdkafka keeps the error that failed the transaction (rk_eos.txn_err and txn_errstr, set by
+  // rd_kafka_txn_set_abortable_error0 or rd_kafka_txn_set_fatal_error) and answers any
+  // transactional call made in the AbortableError or FatalError state with it
+  // (rd_kafka_txn_require_states0 in rdkafka_txnmgr.c). rd_kafka_begin_transaction() is such a
+  // call that changes nothing in any state but Ready (it requires Ready), and no request is sent.
+  rd_kafka_error_t* e = rd_kafka_begin_transaction(handle_.get());
+  // Ready, which an open transaction is not: a new, empty transaction is open, and the abort that
+  // follows ends it.
+  if (!e) return nullptr;
+  if (rd_kafka_error_txn_requires_abort(e) || rd_kafka_error_is_fatal(e)) return e;
+  rd_kafka_error_destroy(e);  // e.g. _STATE "Operation not valid in state BeginCommit"
+  return nullptr;
+}
+
 void Producer::transaction_error(rd_kafka_error_t* error, const std::string& what,
                                  std::chrono::steady_clock::time_point deadline) {
-  const std::string reason = rd_kafka_error_string(error);
-  const bool fatal = rd_kafka_error_is_fatal(error);
+  std::string reason = rd_kafka_error_string(error);
+  bool fatal = rd_kafka_error_is_fatal(error);
   const bool abort = rd_kafka_error_txn_requires_abort(error);
   const bool retriable = rd_kafka_error_is_retriable(error);
+  const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
   rd_kafka_error_destroy(error);
+  // A call can fail with only what the failed transaction did to it: send_offsets_to_transaction
+  // whose TxnOffsetCommit step found the transaction failed by a late AddPartitionsToTxn refusal
+  // says "Failed to commit offsets to transaction on broker (none): Local: Erroneous state"
+  // (rd_kafka_txn_send_TxnOffsetCommitRequest returns _STATE once the state is no longer
+  // InTransaction). Report the error that failed the transaction instead (before the abort, which
+  // makes the state Ready again).
+  if (abort && !fatal) {
+    if (rd_kafka_error_t* cause = transaction_failure()) {
+      if (rd_kafka_error_code(cause) != code) {
+        reason = rd_kafka_error_string(cause);
+        fatal = rd_kafka_error_is_fatal(cause);
+      }
+      rd_kafka_error_destroy(cause);
+    }
+  }
   if (fatal) {
     in_transaction_ = false;
     throw FencedError("the transactional producer cannot go on (" + what + "): " + reason);
@@ -537,23 +622,28 @@ std::string Producer::topic_names() const {
 }
 
 void Producer::deliver_all(const std::string& what) {
+  if (in_transaction_) {
+    // The commit waits for them: rd_kafka_commit_transaction() flushes every outstanding message
+    // first, within the commit's timeout (rdkafka_txnmgr.c), and fails with an abortable error if
+    // one failed. Waiting here as well, with no bound but message.timeout.ms, only delayed the
+    // commit: by 55 s when AddPartitionsToTxn was refused and a message enqueued as the
+    // transaction failed escaped librdkafka's purge (1 run in 6-8 of tests/fault's
+    // request_refused, 8 in parallel), and the run ended 38 s after brokers stopped answering
+    // (12 s round trips, --timeout 2s, update mode; 4.4 s now).
+    poll(0);
+    if (const std::string why = fatal_error(); !why.empty()) {
+      in_transaction_ = false;
+      throw FencedError("the transactional producer cannot go on: " + why);
+    }
+    return;
+  }
   std::optional<std::chrono::steady_clock::time_point> give_up;
   while (flush(500) > 0) {
-    if (in_transaction_) {
-      if (const std::string why = fatal_error(); !why.empty()) {
-        in_transaction_ = false;
-        throw FencedError("the transactional producer cannot go on: " + why);
-      }
-    }
     if (!interrupted()) continue;
     if (!give_up) give_up = std::chrono::steady_clock::now() + config().timeout;
     if (std::chrono::steady_clock::now() >= *give_up)
       throw InterruptedError("interrupted with " + std::to_string(in_flight()) + " " + what + " for " +
                              topic_names() + " without a delivery report");
-  }
-  if (const std::string why = fatal_error(); !why.empty() && in_transaction_) {
-    in_transaction_ = false;
-    throw FencedError("the transactional producer cannot go on: " + why);
   }
   // A transactional producer's failed message fails the commit of its transaction (which then
   // aborts); messages purged by an earlier abort must not fail the batches after it.

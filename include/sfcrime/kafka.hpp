@@ -203,7 +203,12 @@ class Producer : public Client {
   };
   using ReportHandler = std::function<void(const Report&)>;
 
-  /// @param extra_defaults producer properties sfcrime sets for this use, under the user's.
+  /// @param extra_defaults producer properties sfcrime sets for this use, under the user's. With a
+  ///        transactional.id (here or from the user) sfcrime also sets, under the user's:
+  ///        socket.timeout.ms = Config::timeout in ms (10 .. transaction.timeout.ms, librdkafka's
+  ///        limits) and reconnect.backoff.max.ms = 1000 ms (the Java client's default; at least
+  ///        reconnect.backoff.ms), so that a transaction's requests end within Config::timeout
+  ///        (see commit_transaction()).
   /// @throws ConfigError, UnavailableError as Client; NoInputError if `topic` does not exist.
   Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
            const std::vector<Property>& extra_defaults = {});
@@ -250,8 +255,9 @@ class Producer : public Client {
   // Errors: a fatal one (fenced by a newer producer with the same transactional.id, or an
   // unrecoverable broker answer) throws FencedError; one that requires an abort throws
   // TransactionAborted after aborting, so nothing of the transaction is visible to
-  // read_committed readers; a retriable one is retried until Config::timeout, then
-  // UnavailableError. All three exit 69.
+  // read_committed readers, and names the error that failed the transaction (librdkafka keeps it,
+  // rdkafka_txnmgr.c rd_kafka_txn_require_states0), not a later one that failure caused; a
+  // retriable one is retried until Config::timeout, then UnavailableError. All three exit 69.
 
   /// rd_kafka_init_transactions: registers the transactional.id with its coordinator, fencing
   /// any older producer with the same id and aborting the transaction it left open.
@@ -261,6 +267,15 @@ class Producer : public Client {
   /// Adds the consumer's `offsets` (next offset to read, per partition) to the transaction with
   /// the consumer's group metadata (send_offsets_to_transaction; nothing when empty), then
   /// commits it: rows, changelog records and offsets become visible together.
+  /// Waits for both at most Config::timeout from the call, give or take: librdkafka 2.0.2's
+  /// rd_kafka_send_offsets_to_transaction() waits for its AddOffsetsToTxn answer whatever its
+  /// timeout argument says (rdkafka_txnmgr.c: rd_kafka_txn_op_req1(rk, rko, RD_POLL_INFINITE)),
+  /// so that request is bounded by socket.timeout.ms (= Config::timeout, see the constructor)
+  /// from when it was sent, and librdkafka notices a timed-out request up to about 1 s late
+  /// (rdkafka_broker.c scans for them once a second; while a broker thread waits out its
+  /// reconnect backoff, only when the wait ends: hence reconnect.backoff.max.ms 1000). On
+  /// an error that requires it, the abort waits at most Config::timeout more.
+  /// @throws FencedError, TransactionAborted or UnavailableError as said above.
   void commit_transaction(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_t* consumer);
   /// Aborts the open transaction, waiting at most Config::timeout; errors are reported, not thrown.
   void abort_transaction() noexcept;
@@ -287,11 +302,15 @@ class Producer : public Client {
   void purge();
 
   /// Waits until every enqueued message has its delivery report, before the caller commits what
-  /// depends on them. After Ctrl-C it waits at most Config::timeout more. A transactional
-  /// producer leaves failed messages to the commit of the transaction (which aborts).
+  /// depends on them. After Ctrl-C it waits at most Config::timeout more. In a transaction it
+  /// only serves the reports already there: commit_transaction() waits for the rest, within its
+  /// Config::timeout (rd_kafka_commit_transaction flushes first), and a failed message fails the
+  /// commit, which aborts (waiting here too had no bound but message.timeout.ms).
   /// @param what names the messages in errors, e.g. "answer rows".
   /// @throws InterruptedError when interrupted with messages still unreported;
-  ///         UnavailableError when any message failed (librdkafka gives up after message.timeout.ms).
+  ///         UnavailableError when any message failed (librdkafka gives up after message.timeout.ms)
+  ///         and the producer is not transactional; FencedError in a transaction after a fatal
+  ///         error.
   void deliver_all(const std::string& what);
 
   const DeliveryStats& stats() const noexcept { return stats_; }
@@ -309,6 +328,9 @@ class Producer : public Client {
   // above; returns when it is retriable and `deadline` has not passed (the caller retries).
   void transaction_error(rd_kafka_error_t* error, const std::string& what,
                          std::chrono::steady_clock::time_point deadline);
+  // The error that failed the open transaction (abortable or fatal) as librdkafka keeps it, owned
+  // by the caller, or nullptr when it has none. Call it before abort_transaction().
+  rd_kafka_error_t* transaction_failure();
 
   // 'a', 'b': the topics of this producer, for messages.
   std::string topic_names() const;
