@@ -127,24 +127,28 @@ std::vector<const OptionDefault*> applicable_defaults(const CommandSpec& spec, c
 }  // namespace
 
 namespace {
-// The options whose values apply_option_defaults() took from the config file or environment,
-// with the key and origin to name: read by config_default_behind() when a command refuses one.
-std::map<std::string, std::string>& applied_defaults() {
-  static std::map<std::string, std::string> applied;
+// The options whose values apply_option_defaults() took from the config file or environment:
+// option -> {value, "'KEY' (ORIGIN)"}; read by config_default_behind() when a command refuses one.
+std::map<std::string, std::pair<std::string, std::string>>& applied_defaults() {
+  static std::map<std::string, std::pair<std::string, std::string>> applied;
   return applied;
 }
 }  // namespace
 
 std::string config_default_behind(std::string_view message) {
-  for (const auto& [option, where] : applied_defaults()) {
-    const std::string flag = "--" + option;
-    for (std::size_t at = message.find(flag); at != std::string_view::npos; at = message.find(flag, at + 1)) {
-      const std::size_t end = at + flag.size();
-      if (end == message.size() || !(std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-'))
-        return where;
-    }
-  }
-  return "";
+  // The option a refusal is about is the first one it names ("invalid --window '30x'", "invalid
+  // duration '30x' for --window"); a message that names a configured option only in passing
+  // ("--exactly-once needs --topic and --group") is about another one. The configured value must
+  // appear too, so that a hint ("did you mean --output text?") is not taken for the refusal.
+  std::size_t at = message.find("--");
+  while (at != std::string_view::npos && !(at + 2 < message.size() && std::isalpha(static_cast<unsigned char>(message[at + 2]))))
+    at = message.find("--", at + 2);
+  if (at == std::string_view::npos) return "";
+  std::size_t end = at + 2;
+  while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-')) ++end;
+  const auto it = applied_defaults().find(std::string(message.substr(at + 2, end - at - 2)));
+  if (it == applied_defaults().end() || message.find(it->second.first) == std::string_view::npos) return "";
+  return it->second.second;
 }
 
 void apply_option_defaults(const CommandSpec& spec, const Config& config, po::variables_map& vm) {
@@ -175,7 +179,7 @@ void apply_option_defaults(const CommandSpec& spec, const Config& config, po::va
     } catch (const po::error& e) {
       throw ConfigError("'" + d->key + "' (" + d->origin.text() + "): " + e.what());
     }
-    applied_defaults()[d->option] = "'" + d->key + "' (" + d->origin.text() + ")";
+    applied_defaults()[d->option] = {d->value, "'" + d->key + "' (" + d->origin.text() + ")"};
   }
 }
 

@@ -615,6 +615,19 @@ def test_option_default_the_command_refuses_is_a_config_error(sfcrime_bin, tmp_p
     assert "from '" not in p.stderr
 
 
+@pytest.mark.parametrize("line, command, message", [
+    # A configured option named in passing by another option's error is not the culprit.
+    ("sfcrime.topic=police-calls", ["aggregate", "--exactly-once"], "--exactly-once needs --topic and --group"),
+    # Nor is a configured option a hint names ("did you mean --output text?").
+    ("sfcrime.consume.output=json", ["consume", "T", "-o", "text"], "did you mean --output text?"),
+])
+def test_usage_error_naming_a_configured_option_in_passing_stays_64(sfcrime_bin, tmp_path, line, command, message):
+    f = write(tmp_path / "p.conf", line + "\n")
+    p = run("--config", f, "-b", "localhost:1", "--timeout", "1s", *command, input="")
+    assert p.returncode == 64, p.stderr
+    assert message in p.stderr and "from '" not in p.stderr
+
+
 def test_config_show(sfcrime_bin, tmp_path, profiles):
     env = {"SFCRIME_TOPIC": "police-calls", "SFCRIME_TIMEOUT": "3s"}
     p = run("--config", profiles, "--profile", "prod", "config", "show", "-X", "ssl.key.password=Kp-flag",
