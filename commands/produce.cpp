@@ -1113,11 +1113,13 @@ int produce(const std::vector<std::string>& args) {
       if (const std::string why = producer.fatal_error(); !why.empty()) {
         if (!fatal_error) fatal_error = std::make_exception_ptr(UnavailableError("the producer hit a fatal error: " + why));
         producer.purge();
+        producer.poll(0);  // the purged records' reports: counted as failed, kept in --failed-file
         purged = true;
       }
     }
     if (dl_producer && !dl_purged && !dl_producer->fatal_error().empty()) {
       dl_producer->purge();
+      dl_producer->poll(0);
       dl_purged = true;
     }
   };

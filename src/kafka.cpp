@@ -491,9 +491,13 @@ rd_kafka_error_t* Producer::transaction_failure() {
   // (rd_kafka_txn_require_states0 in rdkafka_txnmgr.c). rd_kafka_begin_transaction() is such a
   // call that changes nothing in any state but Ready (it requires Ready), and no request is sent.
   rd_kafka_error_t* e = rd_kafka_begin_transaction(handle_.get());
-  // Ready, which an open transaction is not: a new, empty transaction is open, and the abort that
-  // follows ends it.
-  if (!e) return nullptr;
+  if (!e) {
+    // Ready, which a failed transaction is not: the probe opened a new, empty transaction; end it
+    // here rather than count on the caller's abort (which only runs when in_transaction_ is set).
+    if (rd_kafka_error_t* a = rd_kafka_abort_transaction(handle_.get(), static_cast<int>(config().timeout.count())))
+      rd_kafka_error_destroy(a);
+    return nullptr;
+  }
   if (rd_kafka_error_txn_requires_abort(e) || rd_kafka_error_is_fatal(e)) return e;
   rd_kafka_error_destroy(e);  // e.g. _STATE "Operation not valid in state BeginCommit"
   return nullptr;
