@@ -322,6 +322,8 @@ _sfcrime() {
                     fi
                 fi
                 ((i >= cword)) && break  # the value is being typed
+                # produce's and consume's topic, given as -t T, is their operand: none more.
+                [[ ($w == -t || $w == --topic) && ($ctx == produce || $ctx == consume) ]] && ((operands++))
                 case $w in
                     -b | --bootstrap-servers | -X | --property | --config-file | --profile | --timeout | --config)
                         # After `topic create`, --config is a topic config, not the file.

@@ -149,6 +149,7 @@ complete -c $c -s h -l help -d 'show the help'
 # produce
 set -l produce '__sfcrime_cmd produce'
 complete -c $c -n $produce -s t -l topic -x -a '(__sfcrime_live topics)' -d 'topic to send to (must exist)'
+complete -c $c -n $produce -a '(__sfcrime_live topics)' -d topic
 complete -c $c -n $produce -s f -l file -r -F -d "input file, '-' for standard input (default)"
 complete -c $c -n $produce -l key -x -a 'crime_id original_crime_type_name call_date_time disposition address' -d 'field whose value is the message key'
 complete -c $c -n $produce -l skip -x -d 'pass over the first N records of the input'
@@ -169,6 +170,7 @@ complete -c $c -n $produce -l keep-partition -d "send each envelope to its own p
 # consume
 set -l consume '__sfcrime_cmd consume'
 complete -c $c -n $consume -s t -l topic -x -a '(__sfcrime_live topics)' -d 'topic to read'
+complete -c $c -n $consume -a '(__sfcrime_live topics)' -d topic
 complete -c $c -n $consume -s o -l offset -x -a 'beginning end' -d 'where each partition starts: beginning, end, N, -N or @TIME'
 complete -c $c -n $consume -l from-beginning -d 'start at the earliest offset'
 complete -c $c -n $consume -s p -l partition -x -d 'read only partition P (repeatable)'
@@ -225,8 +227,9 @@ complete -c $c -n $needs_topic_sub -a alter-config -d 'set or remove configurati
 complete -c $c -n $needs_topic_sub -a add-partitions -d 'add partitions to a topic'
 complete -c $c -n $needs_topic_sub -a produce -d 'send records to a topic: sfcrime produce (rpk topic produce)'
 complete -c $c -n $needs_topic_sub -a consume -d "print a topic's messages: sfcrime consume (rpk topic consume)"
-# The NAME operand of the subcommands that take an existing topic (TOPIC of topic produce|consume).
-complete -c $c -n '__sfcrime_sub topic describe delete alter-config add-partitions produce consume' -a '(__sfcrime_live topics)' -d topic
+# The NAME operand of the subcommands that take an existing topic (produce's and consume's TOPIC,
+# also under topic produce|consume, is offered under produce and consume).
+complete -c $c -n '__sfcrime_sub topic describe delete alter-config add-partitions' -a '(__sfcrime_live topics)' -d topic
 
 complete -c $c -n '__sfcrime_sub topic create' -l name -x -d 'topic name'
 complete -c $c -n '__sfcrime_sub topic create' -s p -l partitions -x -d 'number of partitions (default 1)'

@@ -134,6 +134,10 @@ def test_helper_is_hidden_and_quiet(sfcrime_bin):
     "sfcrime topic delete other-topic {prefix}",
     "sfcrime topic alter-config {prefix}",
     "sfcrime topic add-partitions {prefix}",
+    "sfcrime topic produce {prefix}",
+    "sfcrime topic consume -e {prefix}",
+    "sfcrime consume {prefix}",
+    "sfcrime produce --file x.json {prefix}",
     "sfcrime -b localhost:9092 consume --topic {prefix}",
     "sfcrime --bootstrap-servers=localhost:9092 topic describe {prefix}",
     "sfcrime consume -b localhost:9092 --timeout 5s -X socket.timeout.ms=5000 --topic {prefix}",
@@ -169,6 +173,9 @@ def test_bash_offers_live_groups(live, line):
 def test_bash_offers_no_topic_where_a_new_name_is_typed(live):
     assert bash_complete(f"sfcrime topic create {live['prefix']}")[0] == []
     assert bash_complete(f"sfcrime consume --max-messages {live['prefix']}")[0] == []
+    # The topic was given already (-t T, or the operand): no second one.
+    assert bash_complete(f"sfcrime consume -t other {live['prefix']}")[0] == []
+    assert bash_complete(f"sfcrime topic produce other {live['prefix']}")[0] == []
 
 
 @pytest.mark.parametrize("line", [
@@ -220,6 +227,8 @@ def test_zsh_and_fish_offer_live_words(live, shell):
     assert complete(f"sfcrime consume --topic {p}") == [t]
     assert complete(f"sfcrime -b {BOOTSTRAP} topic describe {p}") == [t]
     assert complete(f"sfcrime aggregate --output-topic {p}") == [t]
+    assert complete(f"sfcrime consume {p}") == [t]
+    assert complete(f"sfcrime topic produce {p}") == [t]
     assert complete(f"sfcrime consume --group {p}") == [g]
     assert complete(f"sfcrime group describe {p}") == [g]
     start = time.monotonic()
