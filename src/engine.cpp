@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <utility>
 
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/errors.hpp"
@@ -155,11 +156,15 @@ void Extractor::extract(std::string_view text, Extracted& out) {
       return;
     }
   }
-  for (const std::string& field : spec_.by) {
-    const auto f = find_field(o, field);
-    if (!f || f->is_null())
+  out.by_present = 0;
+  for (std::size_t i = 0; i < spec_.by.size(); ++i) {
+    const auto f = find_field(o, spec_.by[i]);
+    if (!f || f->is_null()) {
       group_key::append_null(out.group);
-    else if (f->is_string())
+      continue;
+    }
+    if (i < 64) out.by_present |= std::uint64_t{1} << i;
+    if (f->is_string())
       group_key::append_string(out.group, f->get_string().value_unsafe());
     else
       group_key::append_string(out.group, json_text(*f));
@@ -228,11 +233,15 @@ bool StreamEngine::add(const Extracted& x) {
   const std::int64_t t = x.event_ms;
   batch_.min_event = std::min(batch_.min_event, t);
   batch_.max_event = std::max(batch_.max_event, t);
+  if (first_event_ == kMinTime) first_event_ = t;
   // The watermark moves per record, this record included (docs/streaming.md, step 3); a record
   // can never be late by its own time since each of its windows ends after it.
   if (t > max_event_) {
     max_event_ = t;
-    watermark_ = std::max(watermark_, saturating_sub(t, spec_.watermark_delay_ms));  // never back (a restored +infinity)
+    if (!external_watermark_)
+      advance_watermark(saturating_sub(t, spec_.watermark_delay_ms));  // never back (a restored +infinity)
+  } else if (max_event_ != kMinTime) {
+    max_disorder_ = std::max(max_disorder_, saturating_sub(max_event_, t));
   }
   bool added = false;
   spec_.windows.for_each_window(t, [&](std::int64_t start) {
@@ -260,25 +269,37 @@ bool StreamEngine::add(const Extracted& x) {
   return added;
 }
 
-void StreamEngine::emit_window(std::int64_t start, const WindowAgg& w, bool closed, Sink& sink,
-                               std::uint64_t& emitted) {
+void StreamEngine::emit_window(std::int64_t start, const WindowAgg& w, bool closed, Sink& sink) {
   std::vector<WindowRow> rows = sorted_rows(w);
   if (spec_.top > 0 && rows.size() > spec_.top) rows.resize(spec_.top);
   if (spec_.mode == OutputMode::update)
     std::erase_if(rows, [&](const WindowRow& r) { return r.stats->changed_in != batch_id_; });
   if (rows.empty()) return;
-  emitted += rows.size();
+  begin_output(sink);
+  batch_.rows_out += rows.size();
   sink.window(start, saturating_add(start, spec_.windows.size_ms), w, rows, closed);
+}
+
+void StreamEngine::begin_output(Sink& sink) {
+  if (std::exchange(output_begun_, true)) return;
+  BatchInfo info;
+  info.batch_id = batch_id_;
+  info.mode = to_string(spec_.mode);
+  sink.begin_batch(info);
+}
+
+void StreamEngine::close_windows(Sink& sink, StateObserver* state) {
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    if (saturating_add(it->first, spec_.windows.size_ms) > watermark_) break;  // windows are ordered: the rest are open
+    emit_window(it->first, it->second, true, sink);
+    rows_ -= it->second.groups.size();
+    if (state) state->window_freed(it->first);
+    it = windows_.erase(it);
+  }
 }
 
 std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) { return end_batch(final_batch, sink, nullptr); }
 
-void StreamEngine::observe_event_time(std::int64_t t) {
-  if (t > max_event_) {
-    max_event_ = t;
-    watermark_ = std::max(watermark_, saturating_sub(t, spec_.watermark_delay_ms));
-  }
-}
 
 bool StreamEngine::upsert_row(std::int64_t start, std::string_view group, const GroupStats& stats) {
   if (saturating_add(start, spec_.windows.size_ms) <= watermark_) return false;
@@ -300,7 +321,13 @@ bool StreamEngine::upsert_row(std::int64_t start, std::string_view group, const 
   return true;
 }
 
-void StreamEngine::advance_watermark(std::int64_t watermark) noexcept { watermark_ = std::max(watermark_, watermark); }
+void StreamEngine::advance_watermark(std::int64_t watermark) {
+  if (watermark <= watermark_) return;
+  watermark_ = watermark;
+  if (live_sink_ && spec_.mode != OutputMode::complete && !windows_.empty() &&
+      saturating_add(windows_.begin()->first, spec_.windows.size_ms) <= watermark_)
+    close_windows(*live_sink_, live_state_);
+}
 
 void StreamEngine::restore_window(std::int64_t start, WindowAgg w) {
   w.changed_in = -1;
@@ -319,39 +346,31 @@ void StreamEngine::restore_clock(std::int64_t max_event, std::int64_t watermark,
 
 std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink, StateObserver* state) {
   if (final_batch) watermark_ = kMaxTime;
-  BatchInfo info;
-  info.batch_id = batch_id_;
-  info.mode = to_string(spec_.mode);
-  info.watermark = watermark_;
-  info.input_rows = batch_.input;
-  info.late = batch_.late;
-  sink.begin_batch(info);
-  std::uint64_t emitted = 0;
-  for (auto it = windows_.begin(); it != windows_.end();) {
-    const bool closed = saturating_add(it->first, spec_.windows.size_ms) <= watermark_;
-    if (spec_.mode == OutputMode::append && !closed) break;  // windows are ordered: the rest are open too
-    emit_window(it->first, it->second, closed, sink, emitted);
-    if (closed && spec_.mode != OutputMode::complete) {
-      rows_ -= it->second.groups.size();
-      if (state) state->window_freed(it->first);
-      it = windows_.erase(it);
-    } else {
-      ++it;
-    }
+  if (spec_.mode == OutputMode::complete) {
+    for (const auto& [start, w] : windows_)
+      emit_window(start, w, saturating_add(start, spec_.windows.size_ms) <= watermark_, sink);
+  } else {
+    close_windows(sink, state);
+    for (const auto& [start, w] : windows_)  // open: update mode emits their changed rows
+      if (spec_.mode == OutputMode::update) emit_window(start, w, false, sink);
   }
+  begin_output(sink);  // a batch with nothing to emit still begins and ends its output
   sink.end_batch();
+  output_begun_ = false;
   if (state) {
-    // The windows still held that this batch added to (the freed ones were told above).
+    // The windows still held that this batch added to (the freed ones were told as they closed).
     for (const auto& [start, w] : windows_)
       if (w.changed_in == batch_id_) state->window_changed(start, w);
     state->clock(max_event_, watermark_, batch_id_ + 1);
   }
+  const std::uint64_t emitted = batch_.rows_out;
   totals_.input += batch_.input;
   totals_.invalid += batch_.invalid;
   totals_.filtered += batch_.filtered;
   totals_.late += batch_.late;
   totals_.dropped_pairs += batch_.dropped_pairs;
   totals_.rows_updated += batch_.rows_updated;
+  totals_.rows_out += batch_.rows_out;
   totals_.min_event = std::min(totals_.min_event, batch_.min_event);
   totals_.max_event = std::max(totals_.max_event, batch_.max_event);
   batch_ = BatchCounters{};

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/engine.hpp"
@@ -246,8 +247,7 @@ class TableSink final : public Sink {
       // As Spark's console sink does, one header per micro-batch that has rows.
       header_done_ = true;
       s += "-------------------------------------------\n";
-      s += "Batch: " + std::to_string(batch_.batch_id) + "   (" + batch_.mode + " mode, watermark " +
-           format_watermark(batch_.watermark) + ")\n";
+      s += "Batch: " + std::to_string(batch_.batch_id) + "   (" + batch_.mode + " mode)\n";
       s += "-------------------------------------------\n";
     }
     // Columns: one per grouping field, each as wide as its longest value or heading.
@@ -277,8 +277,10 @@ class TableSink final : public Sink {
       const std::string count = std::to_string(r.stats->count);
       s += std::string(9 - std::min<std::size_t>(9, count.size()), ' ') + count;
       for (std::size_t i = 0; i < cells[k].size(); ++i) s += "  " + pad(cells[k][i], width[i]);
-      s += "  " + pad(usual.empty() ? std::string("(none)") : std::string(usual), 12) + "  " +
-           (d ? *d : std::string("(not in radio codes)")) + "\n";
+      s += "  " + pad(usual.empty() ? std::string("(none)") : std::string(usual), 12);
+      if (labels_.codes) s += "  " + (d ? *d : std::string("(not in radio codes)"));
+      while (s.back() == ' ') s.pop_back();
+      s += "\n";
     }
     if (rows.size() < w.groups.size() && batch_.mode != std::string_view("update"))
       s += "    ... " + std::to_string(w.groups.size() - rows.size()) + " more (--top)\n";
@@ -353,31 +355,33 @@ std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string top
 }
 
 DeferredOutput::DeferredOutput(std::FILE* out) : out_(out) {
-  cookie_io_functions_t io{};
-  io.write = &DeferredOutput::write;
-  file_ = fopencookie(this, "w", io);
-  if (!file_) throw IoError(std::string("cannot open a memory stream: ") + std::strerror(errno));
+  // A temporary file, not memory: a batch's rows may be many (the real data's whole answer in one
+  // batch), and what is held must not grow the process with the batch.
+  file_ = std::tmpfile();
+  if (!file_) throw IoError(std::string("cannot open a temporary file for the batch's rows: ") + std::strerror(errno));
 }
 
 DeferredOutput::~DeferredOutput() {
   if (file_) std::fclose(file_);
 }
 
-ssize_t DeferredOutput::write(void* self, const char* data, std::size_t size) {
-  static_cast<DeferredOutput*>(self)->held_.append(data, size);
-  return static_cast<ssize_t>(size);
-}
-
 void DeferredOutput::release() {
   flush_all(file_);
-  write_all(out_, held_);
-  held_.clear();
+  std::rewind(file_);
+  char buf[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0)
+    if (std::fwrite(buf, 1, n, out_) != n) write_failed();
+  if (std::ferror(file_)) throw IoError(std::string("cannot read back the batch's rows: ") + std::strerror(errno));
   flush_all(out_);
+  discard();
 }
 
 void DeferredOutput::discard() {
   std::fflush(file_);
-  held_.clear();
+  std::rewind(file_);
+  if (::ftruncate(::fileno(file_), 0) != 0)
+    throw IoError(std::string("cannot empty the temporary file of the batch's rows: ") + std::strerror(errno));
 }
 
 void TeeSink::begin_batch(const BatchInfo& b) {

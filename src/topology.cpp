@@ -3,12 +3,14 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
 #include <memory>
 #include <random>
 #include <set>
@@ -43,6 +45,19 @@ std::string_view key_of(const rd_kafka_message_t* m) {
 }
 std::string_view value_of(const rd_kafka_message_t* m) {
   return m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len) : std::string_view();
+}
+/// The input partition a repartitioned record came from (its sfcrime.source.partition header).
+std::optional<std::int32_t> source_partition(const rd_kafka_message_t* m) {
+  rd_kafka_headers_t* h = nullptr;
+  const void* v = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(h, "sfcrime.source.partition", &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+    return std::nullopt;
+  std::int32_t p = 0;
+  const char* text = static_cast<const char*>(v);
+  if (std::from_chars(text, text + size, p).ec != std::errc()) return std::nullopt;
+  return p;
 }
 
 /// The consumer of the three topics, subscribed in the group; tells the driver about rebalances.
@@ -176,6 +191,7 @@ struct RegroupTask {
   bool eof = false;
   bool ended = false;         // read to `target` (--exit-at-end)
   bool end_sent = false;      // its end punctuation was committed
+  bool idle_sent = false;     // the idleness its last punctuation declared
   bool dirty = false;         // something to punctuate
   Clock::time_point last_seen = Clock::now();
 };
@@ -187,6 +203,8 @@ struct StateTask {
   std::int64_t next = -1;
   std::set<std::int32_t> ended;               // aggregate: ended sources; assemble: ended tasks
   std::map<std::int32_t, std::int64_t> marks;  // assemble: aggregate task -> its watermark
+  std::map<std::int32_t, std::int64_t> sources;  // aggregate: input partition -> largest event time sent
+  std::set<std::int32_t> idle;                   // aggregate: input partitions idle, held back by nothing
   bool final_done = false;
   bool dirty = false;
 };
@@ -238,6 +256,18 @@ class Topology {
   void setup_topics();
   void rebuild();
   void dispatch(kafka::Message m);
+  // Aggregate stage: input partition `source` has sent records up to event time `t`.
+  static void note_source(StateTask& t, std::int32_t source, std::int64_t t_ms) {
+    std::int64_t& known = t.sources.try_emplace(source, kMinTime).first->second;
+    known = std::max(known, t_ms);
+  }
+  // Aggregate stage: the watermark is the smallest over the input partitions that have neither
+  // ended nor gone idle of the largest event time each sent, minus the delay (one not heard from
+  // yet holds it at -infinity); with every one of them idle, the largest such time minus the delay.
+  void advance_aggregate(StateTask& t) const;
+  // Regroup stage: the partition has nothing buffered, its consumer is at its end, and nothing
+  // came from it for --max-idle: its punctuation says so and the aggregate tasks stop waiting for it.
+  bool idle_now(std::int32_t p, const RegroupTask& t, Clock::time_point now) const;
   bool take_regroup();
   void run_batch();
   bool done();
@@ -283,6 +313,7 @@ class Topology {
 void Topology::setup_topics() {
   admin_ = std::make_unique<kafka::Admin>(config_);
   P_ = admin_->partition_count(o_.topic);
+  changelog::require_topics(config_, {o_.output_topic.value_or(""), o_.late_topic.value_or("")});
   changelog::ensure_internal_topic(config_, repartition_topic(o_.group), P_, {});
   changelog::ensure_internal_topic(config_, rows_topic(o_.group), P_, {});
   changelog::ensure_internal_topic(config_, state_topic(o_.group), 2 * P_, {{"cleanup.policy", "compact"}});
@@ -311,6 +342,7 @@ void Topology::rebuild() {
       StateTask& t = agg ? aggregate_[p] : assemble_[p];
       if (start >= 0) t.next = start;
       t.engine = std::make_unique<StreamEngine>(agg ? agg_spec_ : spec_);
+      if (agg) t.engine->use_external_watermark();
       const std::int32_t part = agg ? p : P_ + p;
       const changelog::Restored r = changelog::restore_partition(config_, state_topic(o_.group), part, query_, *t.engine);
       if (r.clock) {
@@ -319,6 +351,10 @@ void Topology::rebuild() {
         if (const auto* m = r.clock_fields.if_contains("marks"))
           for (const auto& [k, v] : m->as_object()) t.marks[std::stoi(std::string(k))] = v.to_number<std::int64_t>();
         if (const auto* f = r.clock_fields.if_contains("final")) t.final_done = f->as_bool();
+        if (const auto* src = r.clock_fields.if_contains("sources"))
+          for (const auto& [k, v] : src->as_object()) t.sources[std::stoi(std::string(k))] = v.to_number<std::int64_t>();
+        if (const auto* i = r.clock_fields.if_contains("idle"))
+          for (const auto& v : i->as_array()) t.idle.insert(static_cast<std::int32_t>(v.to_number<std::int64_t>()));
       }
       StateTask* self = &t;
       t.log = std::make_unique<changelog::Writer>(*txn_, 0, query_, part, [self](boost::json::object& c) {
@@ -329,12 +365,44 @@ void Topology::rebuild() {
         for (const auto& [task, w] : self->marks) marks[std::to_string(task)] = w;
         c["marks"] = std::move(marks);
         c["final"] = self->final_done;
+        boost::json::object sources;
+        for (const auto& [source, t_ms] : self->sources) sources[std::to_string(source)] = t_ms;
+        c["sources"] = std::move(sources);
+        boost::json::array idle;
+        for (const std::int32_t source : self->idle) idle.push_back(source);
+        c["idle"] = std::move(idle);
       });
+      // The aggregate stage's watermark moves with every record and punctuation: windows it
+      // closes leave (as rows to the assemble stage) and are freed at once.
+      if (agg) t.engine->emit_while_running(rows_sink_.get(), t.log.get());
     }
   }
   if (o_.progress > 0)
     std::fprintf(stderr, "sfcrime aggregate: group '%s': this process holds %zu regroup, %zu aggregate, %zu assemble tasks\n",
                  o_.group.c_str(), regroup_.size(), aggregate_.size(), assemble_.size());
+}
+
+void Topology::advance_aggregate(StateTask& t) const {
+  std::int64_t low = StreamEngine::kMaxTime, high = kMinTime;
+  bool active = false;
+  for (std::int32_t p = 0; p < P_; ++p) {
+    if (t.ended.count(p)) continue;
+    const auto it = t.sources.find(p);
+    const std::int64_t known = it == t.sources.end() ? kMinTime : it->second;
+    high = std::max(high, known);
+    if (t.idle.count(p)) continue;
+    low = std::min(low, known);
+    active = true;
+  }
+  if (!active) low = high;  // every partition idle or ended: nothing holds the watermark back
+  if (low != kMinTime) t.engine->advance_watermark(saturating_sub(low, agg_spec_.watermark_delay_ms));
+}
+
+bool Topology::idle_now(std::int32_t p, const RegroupTask& t, Clock::time_point now) const {
+  if (t.ended || !t.buffer.empty() || now - t.last_seen < o_.max_idle) return false;
+  std::int64_t low = -1, high = -1;
+  rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
+  return t.eof || (high >= 0 && t.polled >= high);
 }
 
 void Topology::dispatch(kafka::Message m) {
@@ -389,8 +457,11 @@ void Topology::dispatch(kafka::Message m) {
     if (ec || !v.is_object()) return;
     const boost::json::object& o = v.get_object();
     if (agg) {
-      t.engine->observe_event_time(o.at("max_event_ms").to_number<std::int64_t>());
-      if (o.at("end").as_bool()) t.ended.insert(static_cast<std::int32_t>(o.at("source").to_number<std::int64_t>()));
+      const auto source = static_cast<std::int32_t>(o.at("source").to_number<std::int64_t>());
+      note_source(t, source, o.at("max_event_ms").to_number<std::int64_t>());
+      if (const auto* idle = o.if_contains("idle"); idle && idle->as_bool()) t.idle.insert(source);
+      if (o.at("end").as_bool()) t.ended.insert(source);
+      advance_aggregate(t);
     } else {
       const auto task = static_cast<std::int32_t>(o.at("task").to_number<std::int64_t>());
       std::int64_t& mark = t.marks.try_emplace(task, kMinTime).first->second;
@@ -403,6 +474,12 @@ void Topology::dispatch(kafka::Message m) {
     Extracted x;
     extractor_->extract(value, x);
     if (x.kind != Extracted::Kind::valid) return;  // the regroup stage sent only valid records
+    // The record's own writer moves on first, as a record never makes itself late.
+    if (const std::optional<std::int32_t> source = source_partition(m.get())) {
+      note_source(t, *source, x.event_ms);
+      t.idle.erase(*source);
+      advance_aggregate(t);
+    }
     if (t.engine->add(x)) return;
     ++totals_.late;
     if (!o_.late_topic) return;
@@ -498,14 +575,18 @@ bool Topology::take_regroup() {
 void Topology::run_batch() {
   begin();
   // Regroup: punctuation to every repartition partition.
+  const auto now = Clock::now();
   for (auto& [p, t] : regroup_) {
     if (!t.ended && reached_end(t)) {
       t.ended = true;
       t.dirty = true;
     }
+    const bool idle = idle_now(p, t, now);
+    if (idle != t.idle_sent) t.dirty = true;
     if (!t.dirty) continue;
+    t.idle_sent = idle;
     const std::string v = boost::json::serialize(
-        boost::json::object{{"source", p}, {"max_event_ms", t.max_event}, {"end", t.ended}});
+        boost::json::object{{"source", p}, {"max_event_ms", t.max_event}, {"end", t.ended}, {"idle", idle}});
     for (std::int32_t r = 0; r < P_; ++r) txn_->send_to(rep_index_, kPunctuation, v, ++rep_sent_, {}, r);
   }
   // Aggregate: changed rows to the rows topic, the watermark to every rows partition.
@@ -650,7 +731,8 @@ ScaleOutTotals Topology::run() {
       }
       const auto now = Clock::now();
       bool pending_end = false;
-      for (const auto& [p, t] : regroup_) pending_end = pending_end || (!t.end_sent && reached_end(t));
+      for (const auto& [p, t] : regroup_)
+        pending_end = pending_end || (!t.end_sent && reached_end(t)) || idle_now(p, t, now) != t.idle_sent;
       for (const auto& [r, t] : aggregate_) pending_end = pending_end || final_due(t);
       for (const auto& [w, t] : assemble_) pending_end = pending_end || final_due(t);
       const bool work = txn_->in_transaction() || pending_end;

@@ -95,6 +95,8 @@ struct Extracted {
   std::int64_t event_ms = 0; ///< valid and filtered records
   std::string group;         ///< encoded group key (valid records)
   std::string disposition;   ///< disposition code, "" when absent
+  /// Valid records: bit i set when --by field i (i < 64) is present and not null.
+  std::uint64_t by_present = 0;
 };
 
 /// Parses and classifies record texts for one StreamSpec (steps 1, 2 and 5 of docs/streaming.md,
@@ -121,6 +123,7 @@ struct BatchCounters {
   std::uint64_t late = 0;           ///< records all of whose windows were closed
   std::uint64_t dropped_pairs = 0;  ///< (record, window) pairs skipped because the window closed
   std::uint64_t rows_updated = 0;   ///< (window, group) rows whose count changed
+  std::uint64_t rows_out = 0;       ///< rows emitted (while the batch ran and at its end)
   std::int64_t min_event = std::numeric_limits<std::int64_t>::max();  ///< of added or late records
   std::int64_t max_event = std::numeric_limits<std::int64_t>::min();
 };
@@ -153,12 +156,25 @@ class StreamEngine {
   /// @returns false when the record is late (all its windows closed): not added.
   bool add(const Extracted& x);
 
+  /// Emits while the batch runs: in append and update modes, add() hands each window the
+  /// watermark closes to `sink` (its rows as end_batch() would emit them: a closed window never
+  /// changes again, and closed windows are always older than open ones, so the order is kept) and
+  /// frees it at once, telling `state` (when not null). The state held is then bounded by the open
+  /// windows, not by the size of the batch (docs/streaming.md, "Output modes"). end_batch() must
+  /// be given the same sink and state. Null `sink`: emit only at end_batch() (the default).
+  /// Both are kept by pointer and must outlive the engine's use of them.
+  void emit_while_running(Sink* sink, StateObserver* state = nullptr) noexcept {
+    live_sink_ = sink;
+    live_state_ = state;
+  }
+
   /// Ends the current batch: hands the rows to emit (per output mode) to `sink` between
-  /// sink.begin_batch() and sink.end_batch(), frees the state of closed windows in append and
-  /// update modes, and starts the next batch.
+  /// sink.begin_batch() (unless add() already began the batch's output, emit_while_running())
+  /// and sink.end_batch(), frees the state of closed windows in append and update modes, and
+  /// starts the next batch.
   /// @param final_batch true at the end of input: the watermark goes to +infinity first, so every
   ///        window closes.
-  /// @returns the rows emitted.
+  /// @returns the rows emitted in the batch (while it ran and now).
   /// @throws whatever the sink throws (IoError, UnavailableError).
   std::uint64_t end_batch(bool final_batch, Sink& sink);
   /// As end_batch(final_batch, sink), and tells `state` (when not null), after the rows were
@@ -167,17 +183,20 @@ class StreamEngine {
 
   // --- scale-out (aggregate --scale-out, topology.hpp): the engine as one stage of several ---
 
-  /// Stage "aggregate": takes an event time seen upstream (a punctuation of the regroup stage)
-  /// into the watermark as a record's would be (largest event time seen - delay), adding nothing.
-  void observe_event_time(std::int64_t t);
+  /// Stage "aggregate": the watermark is no longer moved by the records added (their event times
+  /// still count for max_event and the disorder), only by advance_watermark(), which the caller
+  /// gives the smallest of its upstream writers' watermarks (the Dataflow model's watermark
+  /// propagation; Apache Flink takes the minimum over its input channels the same way).
+  void use_external_watermark() noexcept { external_watermark_ = true; }
   /// Stage "assemble": sets the row (window `start`, encoded `group`) to `stats` as the aggregate
   /// stage computed it, creating the window and row as needed; the window's total moves by the
   /// change of the count, and the row counts as changed in this batch.
   /// @returns false (nothing changed) when the window is already closed by the watermark.
   bool upsert_row(std::int64_t start, std::string_view group, const GroupStats& stats);
-  /// Stage "assemble": raises the watermark to `watermark` (the smallest of the aggregate tasks'
-  /// watermarks); never lowers it.
-  void advance_watermark(std::int64_t watermark) noexcept;
+  /// Stages "aggregate" and "assemble": raises the watermark to `watermark` (the smallest of the
+  /// upstream tasks' watermarks); never lowers it. With emit_while_running(), windows it closes
+  /// are emitted and freed at once.
+  void advance_watermark(std::int64_t watermark);
 
   /// Restores one window's state (before the first add()): as a changelog holds it. Its rows
   /// count as unchanged (update mode does not emit them again until they change).
@@ -199,15 +218,33 @@ class StreamEngine {
   std::size_t windows_held() const noexcept { return windows_.size(); }
   /// Totals over every batch so far.
   const BatchCounters& totals() const noexcept { return totals_; }
+  /// How far out of event-time order the valid records came, ms: the largest amount by which a
+  /// record's event time was older than the largest one seen before it (0 for records in order).
+  /// A --watermark at least this long makes no record late.
+  std::int64_t max_disorder_ms() const noexcept { return max_disorder_; }
+  /// True when the first valid record had the largest event time of all seen so far (an input
+  /// that runs backwards, newest first).
+  bool newest_came_first() const noexcept { return first_event_ != kMinTime && first_event_ == max_event_; }
   /// The query this engine computes.
   const StreamSpec& spec() const noexcept { return spec_; }
   /// Window start -> state, oldest first.
   const std::map<std::int64_t, WindowAgg>& windows() const noexcept { return windows_; }
 
  private:
-  void emit_window(std::int64_t start, const WindowAgg& w, bool closed, Sink& sink, std::uint64_t& emitted);
+  void emit_window(std::int64_t start, const WindowAgg& w, bool closed, Sink& sink);
+  // Emits and frees the windows the watermark has closed, oldest first (append and update
+  // modes); stops at the first open one.
+  void close_windows(Sink& sink, StateObserver* state);
+  // Calls sink.begin_batch() once per batch, before the batch's first window.
+  void begin_output(Sink& sink);
 
   StreamSpec spec_;
+  Sink* live_sink_ = nullptr;
+  StateObserver* live_state_ = nullptr;
+  bool output_begun_ = false;
+  bool external_watermark_ = false;
+  std::int64_t first_event_ = kMinTime;
+  std::int64_t max_disorder_ = 0;
   std::map<std::int64_t, WindowAgg> windows_;
   std::uint64_t rows_ = 0;
   std::int64_t max_event_ = kMinTime;

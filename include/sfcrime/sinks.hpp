@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "sfcrime/errors.hpp"
@@ -24,18 +23,16 @@ struct OutputClosed : IoError {
   OutputClosed() : IoError("the output was closed") {}
 };
 
-/// What a sink is told at the start of each micro-batch's output.
+/// What a sink is told at the start of each micro-batch's output. Rows can be emitted while the
+/// batch is still running (StreamEngine::emit_while_running), so nothing here depends on how the
+/// batch ends (its watermark, its counts: the progress report has those).
 struct BatchInfo {
   std::int64_t batch_id = 0;
   const char* mode = "append";   ///< output mode
-  /// Watermark after the batch, ms; INT64_MIN = -infinity, INT64_MAX = +infinity (final batch).
-  std::int64_t watermark = 0;
-  std::uint64_t input_rows = 0;  ///< messages in the batch
-  std::uint64_t late = 0;        ///< late records in the batch
 };
 
 /// Receives the rows each micro-batch emits: begin_batch(), window() for each window with rows to
-/// emit (oldest first), end_batch().
+/// emit (oldest first; in append and update modes possibly while the batch runs), end_batch().
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -67,6 +64,8 @@ OutputFormat parse_output_format(const std::string& s);
 /// disposition descriptions (absent codes are shown as absent).
 struct RowLabels {
   std::vector<std::string> by;
+  /// The radio codes file's table, or null when none was given: descriptions are then null in
+  /// JSON, empty in CSV, and the table shows the code alone (no claim about a file).
   const RadioCodes* codes = nullptr;
 };
 
@@ -91,12 +90,13 @@ std::unique_ptr<Sink> make_sink(OutputFormat format, std::FILE* out, RowLabels l
 std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string topic, RowLabels labels,
                                       std::size_t topic_index = 0);
 
-/// A FILE* whose bytes are kept in memory until release() writes them to a real stream: what a
-/// stdout sink writes during a batch of `aggregate --exactly-once` is shown only once the batch's
-/// transaction committed, so stdout never shows rows the committed output lacks.
+/// A FILE* whose bytes are kept in a temporary file until release() writes them to a real stream:
+/// what a stdout sink writes during a batch of `aggregate --exactly-once` is shown only once the
+/// batch's transaction committed, so stdout never shows rows the committed output lacks.
 class DeferredOutput {
  public:
-  /// @param out where release() writes (not owned). @throws IoError if the memory stream cannot open.
+  /// @param out where release() writes (not owned).
+  /// @throws IoError if the temporary file cannot be made (tmpfile(3): $TMPDIR is not used, /tmp is).
   explicit DeferredOutput(std::FILE* out);
   ~DeferredOutput();
   DeferredOutput(const DeferredOutput&) = delete;
@@ -104,16 +104,15 @@ class DeferredOutput {
   /// The stream to give a sink.
   std::FILE* file() const noexcept { return file_; }
   /// Writes what was collected since the last release() or discard() to `out` and flushes it.
-  /// @throws OutputClosed on EPIPE; IoError when `out` cannot be written.
+  /// @throws OutputClosed on EPIPE; IoError when `out` cannot be written or the file read back.
   void release();
   /// Drops what was collected (the batch's transaction was aborted).
+  /// @throws IoError when the temporary file cannot be emptied.
   void discard();
 
  private:
-  static ssize_t write(void* self, const char* data, std::size_t size);
   std::FILE* out_;
   std::FILE* file_ = nullptr;
-  std::string held_;
 };
 
 /// Hands every call to each of `sinks` in turn.

@@ -5,11 +5,13 @@
 ///
 ///   regroup   task = input partition p: extract, filter; each valid record goes unchanged to
 ///             <G>-aggregate-repartition keyed by its group key (as Kafka Streams' repartition
-///             topics), then a punctuation {"source":p,"max_event_ms":..,"end":..} to every
+///             topics), then a punctuation {"source":p,"max_event_ms":..,"end":..,"idle":..} to every
 ///             repartition partition after each batch.
 ///   aggregate task = repartition partition r: the streaming engine over its records (watermark:
-///             the largest event time of its records and of the punctuations, minus the delay;
-///             late records to --late-topic); the rows each batch changed go to
+///             the smallest, over the input partitions that have neither ended nor gone idle, of
+///             the largest event time each has sent, as its records and punctuations tell, minus
+///             the delay: watermarks travel with the data; late records to --late-topic); the
+///             rows go to
 ///             <G>-aggregate-rows keyed by window start, then a punctuation
 ///             {"task":r,"watermark":..,"end":..} to every rows partition.
 ///   assemble  task = rows partition w: the latest row of each (window, group); the watermark is

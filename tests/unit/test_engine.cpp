@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE engine
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -430,16 +431,113 @@ BOOST_AUTO_TEST_CASE(aggregate_and_assemble_stages_emit_what_one_engine_emits) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(observed_event_time_moves_the_watermark_and_never_back) {
+BOOST_AUTO_TEST_CASE(an_external_watermark_moves_only_when_advanced_and_never_back) {
   StreamEngine e(spec(30, 30, 10, OutputMode::append));
-  e.observe_event_time(100 * kMin);
+  e.use_external_watermark();
+  BOOST_TEST(e.add(rec(100 * kMin, "A")));
+  BOOST_TEST(e.watermark() == StreamEngine::kMinTime);  // records do not move it
+  BOOST_TEST(e.add(rec(40 * kMin, "A")));               // so [30, 60) is still open
+  e.advance_watermark(90 * kMin);
   BOOST_TEST(e.watermark() == 90 * kMin);
-  e.observe_event_time(50 * kMin);  // older: no change
-  BOOST_TEST(e.watermark() == 90 * kMin);
-  BOOST_TEST(!e.add(rec(40 * kMin, "A")));  // [30, 60) ended before 90: late
+  BOOST_TEST(!e.add(rec(45 * kMin, "A")));  // [30, 60) ended before 90: late
   e.advance_watermark(80 * kMin);           // lower: ignored
   BOOST_TEST(e.watermark() == 90 * kMin);
   e.restore_clock(100 * kMin, StreamEngine::kMaxTime, 5);  // as after --exit-at-end
   BOOST_TEST(!e.add(rec(200 * kMin, "A")));  // the watermark stays +infinity: late
   BOOST_TEST(e.watermark() == StreamEngine::kMaxTime);
+}
+
+BOOST_AUTO_TEST_CASE(an_advanced_watermark_emits_closed_windows_at_once) {
+  StreamEngine e(spec(30, 30, 0, OutputMode::append));
+  e.use_external_watermark();
+  Recorder rows;
+  e.emit_while_running(&rows);
+  e.add(rec(10 * kMin, "A"));
+  e.add(rec(40 * kMin, "B"));
+  e.advance_watermark(30 * kMin);
+  BOOST_TEST(rows.got == (std::vector<Row>{{0, "A", 1, true, 0}}), boost::test_tools::per_element());
+  BOOST_TEST(e.windows_held() == 1u);
+  e.end_batch(false, rows);
+  BOOST_TEST(rows.got.size() == 1u);
+}
+
+// --- emission while a batch runs (emit_while_running): state bounded by the open windows ---------
+
+namespace {
+
+/// Records every state change it is told, in order.
+class Changes final : public sfcrime::StateObserver {
+ public:
+  void window_changed(std::int64_t start, const sfcrime::WindowAgg&) override { changed.push_back(start / kMin); }
+  void window_freed(std::int64_t start) override { freed.push_back(start / kMin); }
+  void clock(std::int64_t, std::int64_t, std::int64_t) override { ++clocks; }
+  std::vector<std::int64_t> changed, freed;
+  int clocks = 0;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(windows_emitted_while_the_batch_runs_equal_those_emitted_at_its_end) {
+  // One engine emits at end_batch() only, the other as windows close: same rows, same order, same
+  // finality and batch ids, same windows freed, in every mode, hopping and with --top; and in
+  // append and update modes the live engine never holds a closed window.
+  const auto batches = batches_of_records();
+  for (const OutputMode mode : {OutputMode::append, OutputMode::update, OutputMode::complete}) {
+    for (const std::size_t top : {std::size_t{0}, std::size_t{1}}) {
+      StreamSpec s = spec(30, 10, 20, mode);
+      s.top = top;
+      StreamEngine at_end(s), live(s);
+      Recorder at_end_rows, live_rows;
+      Changes at_end_changes, live_changes;
+      live.emit_while_running(&live_rows, &live_changes);
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        const bool final = b + 1 == batches.size();
+        for (const Extracted& x : batches[b]) {
+          BOOST_TEST(live.add(x) == at_end.add(x));
+          if (mode != OutputMode::complete && !live.windows().empty())
+            BOOST_TEST(live.windows().begin()->first + s.windows.size_ms > live.watermark());
+        }
+        BOOST_TEST(live.end_batch(final, live_rows, &live_changes) == at_end.end_batch(final, at_end_rows, &at_end_changes));
+      }
+      BOOST_TEST_CONTEXT("mode " << sfcrime::to_string(mode) << ", top " << top) {
+        BOOST_TEST(live_rows.got == at_end_rows.got, boost::test_tools::per_element());
+        BOOST_TEST(live_rows.batches == at_end_rows.batches);
+        BOOST_TEST(live_changes.freed == at_end_changes.freed, boost::test_tools::per_element());
+        BOOST_TEST(live.totals().rows_out == at_end.totals().rows_out);
+        BOOST_TEST(!live_rows.got.empty());
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_batch_of_a_long_ordered_input_holds_only_the_open_windows) {
+  // 10,000 records a minute apart in one batch, hopping 60 min / 1 min windows, 10 min delay:
+  // at most 60 + 10 + 1 windows are ever held, and every window is emitted once, final.
+  StreamEngine e(spec(60, 1, 10, OutputMode::append));
+  Recorder rows;
+  e.emit_while_running(&rows);
+  std::size_t most = 0;
+  for (std::int64_t i = 0; i < 10'000; ++i) {
+    e.add(rec(i * kMin, "A"));
+    most = std::max(most, e.windows_held());
+  }
+  BOOST_TEST(most <= 71u);
+  BOOST_TEST(rows.got.size() > 9'000u);  // emitted while the batch ran
+  e.end_batch(true, rows);
+  BOOST_TEST(rows.got.size() == 10'000u + 59u);  // windows starting at -59 .. 9999 minutes
+  for (const Row& r : rows.got) BOOST_TEST(std::get<3>(r));
+  BOOST_TEST(rows.batches == 1);
+}
+
+BOOST_AUTO_TEST_CASE(disorder_is_measured_and_newest_first_is_told) {
+  StreamEngine e(spec(30, 30, 10, OutputMode::append));
+  BOOST_TEST(!e.newest_came_first());
+  e.add(rec(100 * kMin, "A"));
+  e.add(rec(40 * kMin, "A"));
+  e.add(rec(90 * kMin, "A"));
+  BOOST_TEST(e.max_disorder_ms() == 60 * kMin);
+  BOOST_TEST(e.newest_came_first());
+  e.add(rec(101 * kMin, "A"));
+  BOOST_TEST(!e.newest_came_first());
+  BOOST_TEST(e.max_disorder_ms() == 60 * kMin);
 }
