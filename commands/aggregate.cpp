@@ -11,6 +11,7 @@
 #include "sfcrime/cli.hpp"
 #include "sfcrime/commands.hpp"
 #include "sfcrime/datetime.hpp"
+#include "sfcrime/diagnostics.hpp"
 #include "sfcrime/duration.hpp"
 #include "sfcrime/engine.hpp"
 #include "sfcrime/errors.hpp"
@@ -225,7 +226,7 @@ int aggregate(const std::vector<std::string>& args) {
     so.late_topic = late_topic;
     so.rows_to_stdout = !output_topic || !vm["output"].defaulted();
     so.format = format;
-    so.labels = RowLabels{q.by, &codes};
+    so.labels = RowLabels{q.by, config.radio_codes.empty() ? nullptr : &codes};
     so.progress = progress_mode == ProgressMode::json ? 2 : progress_mode == ProgressMode::text ? 1 : 0;
     const auto start = Clock::now();
     const ScaleOutTotals t = run_scale_out(config, q, so);
@@ -264,6 +265,8 @@ int aggregate(const std::vector<std::string>& args) {
   if (exactly_once) {
     group = vm["group"].as<std::string>();
     const std::string query = changelog::describe_query(q, vm["topic"].as<std::string>());
+    // A run refused for a missing topic creates none of its own.
+    changelog::require_topics(config, {vm["topic"].as<std::string>(), output_topic.value_or(""), late_topic.value_or("")});
     changelog::ensure_topic(config, group);
     txn = std::make_unique<kafka::Producer>(
         config, changelog::topic_name(group), report_first_failure("a message of the transaction"),
@@ -311,7 +314,8 @@ int aggregate(const std::vector<std::string>& args) {
       late_out = late_producer.get();
     }
   }
-  const RowLabels labels{q.by, &codes};
+  // Without a radio codes file the rows make no claim about one (no "(not in radio codes)").
+  const RowLabels labels{q.by, config.radio_codes.empty() ? nullptr : &codes};
   std::vector<std::unique_ptr<Sink>> sinks;
   // In a transaction, stdout shows a batch's rows once the batch committed.
   std::unique_ptr<DeferredOutput> deferred;
@@ -327,6 +331,8 @@ int aggregate(const std::vector<std::string>& args) {
     }
   }
   TeeSink sink(std::move(sinks));
+  // Windows are emitted and freed as the watermark closes them, not when the batch ends.
+  engine.emit_while_running(&sink, state_log.get());
   // Whatever ends the run with a transaction open aborts it (a kill -9 leaves it to the next
   // start's init_transactions or to transaction.timeout.ms).
   struct AbortOpen {
@@ -347,9 +353,11 @@ int aggregate(const std::vector<std::string>& args) {
   input->positions(start_positions);
   ProgressLine line(progress_mode == ProgressMode::automatic);
 
+  ByFieldCheck by_check(q.by);
   auto process = [&](InputItem& it) {
     begin_transaction();
     const bool added = engine.add(it.x);
+    by_check.see(it.x, it.value);
     if (it.x.kind == Extracted::Kind::invalid) {
       if (++invalid_shown <= kShownRejects) {
         if (from_file)
@@ -386,6 +394,7 @@ int aggregate(const std::vector<std::string>& args) {
     const std::uint64_t emitted = engine.end_batch(final_batch, sink, state_log.get());
     rows_out += emitted;
     ++batches;
+    for (const std::string& w : by_check.end_batch(id)) std::fprintf(stderr, "sfcrime aggregate: warning: %s\n", w.c_str());
     if (txn) {
       // Rows, late records, state and the input offsets become visible together.
       txn->commit_transaction(kafka_input->processed_offsets().get(), kafka_input->consumer());
@@ -540,7 +549,19 @@ int aggregate(const std::vector<std::string>& args) {
                static_cast<unsigned long long>(t.invalid), static_cast<unsigned long long>(t.filtered),
                static_cast<unsigned long long>(batches), static_cast<unsigned long long>(rows_out), secs,
                secs > 0 ? static_cast<double>(t.input) / secs : 0.0);
+  LateFacts late;
+  late.valid = t.input - t.invalid - t.filtered;
+  late.late = t.late;
+  late.max_disorder_ms = engine.max_disorder_ms();
+  late.newest_first = engine.newest_came_first();
+  late.watermark_delay_ms = q.watermark_delay_ms;
+  if (const auto w = late_warning(late)) std::fprintf(stderr, "sfcrime aggregate: warning: %s\n", w->c_str());
   if (interrupted()) throw InterruptedError("interrupted; the output above covers the batches that ended");
+  if (const std::exception_ptr e = input->failure()) {
+    std::fprintf(stderr, "sfcrime aggregate: the input ended early; the answer above covers the %llu records before the "
+                 "error below\n", static_cast<unsigned long long>(t.input));
+    std::rethrow_exception(e);
+  }
   if (t.invalid > 0)
     throw DataError(std::to_string(t.invalid) + " messages were not valid records and were skipped");
   return 0;

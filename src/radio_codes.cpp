@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +11,10 @@
 namespace sfcrime {
 
 RadioCodes RadioCodes::load(const std::string& path) {
+  std::error_code ec_dir;
+  // An ifstream opens a directory and reads nothing: say what it is rather than "not valid JSON".
+  if (std::filesystem::is_directory(path, ec_dir))
+    throw NoInputError("radio codes file '" + path + "' is a directory (see --radio-codes)");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw NoInputError("radio codes file '" + path + "' does not exist or cannot be read (see --radio-codes)");

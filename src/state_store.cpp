@@ -82,6 +82,12 @@ void ensure_internal_topic(const Config& config, const std::string& topic, int p
                       std::to_string(partitions) + " (delete it, or use another --group)");
 }
 
+void require_topics(const Config& config, const std::vector<std::string>& topics) {
+  kafka::Admin admin(config);
+  for (const std::string& t : topics)
+    if (!t.empty()) admin.partition_count(t);
+}
+
 void ensure_topic(const Config& config, const std::string& group) {
   ensure_internal_topic(config, topic_name(group), 1, {{"cleanup.policy", "compact"}});
 }

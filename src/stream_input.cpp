@@ -27,6 +27,11 @@ InputItem* FileInput::take(std::chrono::milliseconds wait) {
     // Ctrl-C while a record's rest is awaited on a pipe: the caller sees interrupted() and
     // finishes the batch with what it has.
     return nullptr;
+  } catch (const DataError&) {
+    // The whole records before the break are answered for; the error is the caller's to throw.
+    failure_ = std::current_exception();
+    ended_ = true;
+    return nullptr;
   }
   item_.value = raw_.text;
   item_.offset = static_cast<std::int64_t>(raw_.number);

@@ -13,7 +13,7 @@ class RadioCodes {
   RadioCodes() = default;
 
   /// Loads radio_code.json.
-  /// @throws NoInputError if the file does not exist; IoError if it cannot be read; DataError if
+  /// @throws NoInputError if the file does not exist or is a directory; IoError if it cannot be read; DataError if
   ///         it is not a JSON array of objects with string "disposition_code" and "description".
   static RadioCodes load(const std::string& path);
 

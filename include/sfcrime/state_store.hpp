@@ -38,6 +38,12 @@ std::string topic_name(const std::string& group);
 /// with another query is refused instead of mixing two queries' state.
 std::string describe_query(const StreamSpec& spec, const std::string& input_topic);
 
+/// Checks that every topic a query reads or writes exists (the input, --output-topic,
+/// --late-topic), so that a run refused for a missing one creates none of its internal topics.
+/// Empty names are skipped. One metadata request per topic.
+/// @throws NoInputError naming the first missing topic; UnavailableError as kafka::Client::metadata.
+void require_topics(const Config& config, const std::vector<std::string>& topics);
+
 /// Creates the changelog topic when it is missing: 1 partition, cleanup.policy=compact, the
 /// brokers' default replication factor.
 /// @throws UnavailableError, Error as kafka::Admin::create_topic.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,9 +60,14 @@ class StreamInput {
   virtual void commit(bool /*last*/ = false) {}
   /// Leaves the group and closes the consumer (topic input only). Idempotent.
   virtual void close() {}
+  /// The error that ended the input early, or null: a file whose framing broke (a truncated
+  /// record, bytes after the array: DataError from reader.hpp). The records before it were taken
+  /// and at_end() is true, so the caller answers for them and then throws it.
+  virtual std::exception_ptr failure() const { return nullptr; }
 };
 
-/// Records of a JSON array or NDJSON file or standard input (reader.hpp), in file order.
+/// Records of a JSON array or NDJSON file or standard input (reader.hpp), in file order. A break
+/// in the framing ends the input where it is (failure()), as produce stops there too.
 class FileInput final : public StreamInput {
  public:
   /// `spec` is kept by reference and must outlive the input.
@@ -74,9 +80,11 @@ class FileInput final : public StreamInput {
   bool batch_complete() override;
   void positions(boost::json::object& out) const override;
   std::string description() const override;
+  std::exception_ptr failure() const override { return failure_; }
 
  private:
   RecordReader reader_;
+  std::exception_ptr failure_;
   Extractor extractor_;
   InputItem item_;
   RawRecord raw_;

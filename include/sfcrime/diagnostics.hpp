@@ -1,0 +1,66 @@
+#pragma once
+/// What `sfcrime aggregate` tells a user when its answer differs from the batch answer, or may be
+/// not what was meant: too many late records (with the measured cause and the remedies), a --by
+/// field that no record has. Pure functions and small state; the command prints what they return.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sfcrime/engine.hpp"
+
+namespace sfcrime {
+
+/// What the engine measured about late records over a whole run.
+struct LateFacts {
+  std::uint64_t valid = 0;               ///< valid records read (late ones included)
+  std::uint64_t late = 0;                ///< records all of whose windows had closed
+  std::int64_t max_disorder_ms = 0;      ///< StreamEngine::max_disorder_ms()
+  bool newest_first = false;             ///< StreamEngine::newest_came_first()
+  std::int64_t watermark_delay_ms = 0;   ///< --watermark, ms
+};
+
+/// The share of late records above which the closing summary explains them: more than 1 %.
+constexpr double kLateWarnShare = 0.01;
+
+/// The warning for a run whose late records are more than kLateWarnShare of its valid records,
+/// else std::nullopt. It gives the count and share, the measured cause (how far out of
+/// event-time order the input was, and whether the newest record came first) and the remedies:
+/// `produce --order event-time`, and a --watermark at least as long as the disorder (rounded up
+/// to a whole day, hour, minute or second). When the disorder is within --watermark (the records'
+/// windows had closed for another reason: a restored watermark, partitions read far apart), it
+/// says so instead of naming a watermark. One line, no trailing newline, no "sfcrime" prefix.
+std::optional<std::string> late_warning(const LateFacts& facts);
+
+/// A duration for people, largest units first, zero parts left out: 90d 14h 46m, 2h, 1500ms.
+std::string describe_duration(std::int64_t ms);
+
+/// A duration option value at least `ms` long in one whole unit (d, h, m or s; rounded up), as
+/// --watermark takes it: 7822800000 -> "91d", 5400000 -> "2h", 0 -> "0s".
+std::string duration_at_least(std::int64_t ms);
+
+/// Notices --by fields that no valid record of a micro-batch had (missing or null): the rows then
+/// all carry null for that field, which usually means a misspelt field name.
+class ByFieldCheck {
+ public:
+  /// `by` as StreamSpec::by; fields past the 64th are not checked (Extracted::by_present).
+  explicit ByFieldCheck(std::vector<std::string> by);
+  /// Takes one record of the batch; only valid ones count. `text` is the record's JSON text (the
+  /// first valid record of a batch is kept, to name its fields).
+  void see(const Extracted& x, std::string_view text);
+  /// Ends the batch: one warning per field that no valid record of the batch had, each field at
+  /// most once per run, naming the fields the kept record has, e.g. "--by field 'dispositon' is in
+  /// no record of batch 0 (its rows show null); the records have: crime_id, ...". One line each,
+  /// no trailing newline, no "sfcrime" prefix.
+  std::vector<std::string> end_batch(std::int64_t batch_id);
+
+ private:
+  std::vector<std::string> by_;
+  std::vector<bool> warned_;
+  std::uint64_t seen_ = 0;
+  bool any_ = false;
+  std::string sample_;
+};
+
+}  // namespace sfcrime
