@@ -17,6 +17,7 @@
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
 #include "sfcrime/progress.hpp"
+#include "sfcrime/query_progress.hpp"
 #include "sfcrime/radio_codes.hpp"
 #include "sfcrime/sinks.hpp"
 #include "sfcrime/state_store.hpp"
@@ -53,13 +54,6 @@ ProgressMode parse_progress(const std::string& s) {
   if (s == "json") return ProgressMode::json;
   if (s == "none") return ProgressMode::none;
   throw UsageError("invalid --progress '" + s + "' (expected auto, text, json or none)");
-}
-
-/// Wall-clock time as Spark's progress timestamp: 2026-11-21T13:00:00.123Z.
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  return format_naive_datetime(ms - ms % 1000) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
 }
 
 double per_second(std::uint64_t n, Clock::duration d) {
@@ -354,6 +348,9 @@ int aggregate(const std::vector<std::string>& args) {
   ProgressLine line(progress_mode == ProgressMode::automatic);
 
   ByFieldCheck by_check(q.by);
+  const QueryIdentity identity = QueryIdentity::make(
+      changelog::describe_query(q, from_file ? vm["file"].as<std::string>() : vm["topic"].as<std::string>()),
+      vm.count("group") ? std::optional(vm["group"].as<std::string>()) : std::nullopt);
   auto process = [&](InputItem& it) {
     begin_transaction();
     const bool added = engine.add(it.x);
@@ -407,50 +404,26 @@ int aggregate(const std::vector<std::string>& args) {
     const auto done = Clock::now();
     boost::json::object end_positions;
     input->positions(end_positions);
-    if (progress_mode == ProgressMode::json) {
-      boost::json::object p;
-      p["timestamp"] = utc_now();
-      p["batchId"] = id;
-      p["numInputRows"] = c.input;
-      p["inputRowsPerSecond"] = per_second(c.input, batch_start - prev_trigger);
-      p["processedRowsPerSecond"] = per_second(c.input, done - batch_start);
-      p["durationMs"] = {{"addBatch", std::chrono::duration_cast<std::chrono::milliseconds>(done - emit_start).count()},
-                         {"triggerExecution", std::chrono::duration_cast<std::chrono::milliseconds>(done - batch_start).count()}};
-      boost::json::object et;
-      if (c.min_event <= c.max_event) {
-        et["min"] = format_naive_datetime(c.min_event);
-        et["max"] = format_naive_datetime(c.max_event);
-      }
-      et["watermark"] = format_watermark(engine.watermark());
-      p["eventTime"] = std::move(et);
-      boost::json::object op;
-      op["operatorName"] = "windowAggregate";
-      op["numRowsTotal"] = engine.rows_total();
-      op["numRowsUpdated"] = c.rows_updated;
-      op["numRowsDroppedByWatermark"] = c.dropped_pairs;
-      op["numWindowsTotal"] = engine.windows_held();
-      p["stateOperators"] = boost::json::array{std::move(op)};
-      boost::json::object src;
-      src["description"] = input->description();
-      src["startOffset"] = start_positions;
-      src["endOffset"] = end_positions;
-      src["numInputRows"] = c.input;
-      src["inputRowsPerSecond"] = p["inputRowsPerSecond"];
-      src["processedRowsPerSecond"] = p["processedRowsPerSecond"];
-      p["sources"] = boost::json::array{std::move(src)};
-      p["sink"] = {{"description", sink.description()}, {"numOutputRows", emitted}};
-      p["numLateRecords"] = c.late;
-      p["numInvalidRows"] = c.invalid;
-      p["numFilteredRows"] = c.filtered;
-      std::fprintf(stderr, "%s\n", boost::json::serialize(p).c_str());
-    } else if (progress_mode == ProgressMode::text) {
-      std::fprintf(stderr,
-                   "sfcrime aggregate: batch %lld: %llu in, %llu late, %llu invalid, %llu rows out, %llu rows in state, "
-                   "watermark %s\n",
-                   static_cast<long long>(id), static_cast<unsigned long long>(c.input),
-                   static_cast<unsigned long long>(c.late), static_cast<unsigned long long>(c.invalid),
-                   static_cast<unsigned long long>(emitted), static_cast<unsigned long long>(engine.rows_total()),
-                   format_watermark(engine.watermark()).c_str());
+    if (progress_mode == ProgressMode::json || progress_mode == ProgressMode::text) {
+      BatchProgress b;
+      b.batch_id = id;
+      b.counters = c;
+      b.counters.rows_out = emitted;
+      b.watermark = engine.watermark();
+      b.rows_total = engine.rows_total();
+      b.windows_total = engine.windows_held();
+      b.input_rows_per_second = per_second(c.input, batch_start - prev_trigger);
+      b.processed_rows_per_second = per_second(c.input, done - batch_start);
+      b.add_batch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(done - emit_start).count();
+      b.trigger_execution_ms = std::chrono::duration_cast<std::chrono::milliseconds>(done - batch_start).count();
+      b.source = input->description();
+      b.start_offset = start_positions;
+      b.end_offset = end_positions;
+      b.sink = sink.description();
+      if (progress_mode == ProgressMode::json)
+        std::fprintf(stderr, "%s\n", boost::json::serialize(progress_json(identity, b, utc_timestamp())).c_str());
+      else
+        std::fprintf(stderr, "%s\n", progress_text(b).c_str());
     }
     std::fflush(stderr);
     start_positions = std::move(end_positions);

@@ -44,6 +44,23 @@ void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::stri
 
 std::string error_text(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
+void check_consumer_error(rd_kafka_t* consumer, const rd_kafka_message_t* m, const std::string& fallback,
+                          int verbosity) {
+  const rd_kafka_resp_err_t err = m->err;
+  const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : fallback;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char reason[512];
+    rd_kafka_fatal_error(consumer, reason, sizeof reason);
+    throw UnavailableError(std::string("the consumer hit a fatal error: ") + reason);
+  }
+  if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+      err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+    throw NoInputError("topic '" + topic + "' is gone or unknown: " + error_text(err));
+  if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
+    throw UnavailableError("not authorized to read '" + topic + "': " + error_text(err));
+  if (verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m));
+}
+
 Conf make_conf(const Config& config, const std::vector<Property>& defaults) {
   Conf conf(rd_kafka_conf_new());
   for (const auto& [k, v] : defaults) set_property(conf.get(), k, v, "sfcrime's defaults");

@@ -481,18 +481,7 @@ bool TopicSource::accept(const kafka::Message& m) {
       if (it != pending_.end() && m->offset >= it->second) pending_.erase(it);
       return false;
     }
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char reason[512];
-      rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
-      throw UnavailableError(std::string("the consumer hit a fatal error: ") + reason);
-    }
-    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-        err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-      throw NoInputError("topic '" + options_.topic + "' is gone or unknown: " + kafka::error_text(err));
-    if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
-      throw UnavailableError("not authorized to read '" + options_.topic + "': " + kafka::error_text(err));
-    // Anything else is transient (librdkafka retries): say so when asked to.
-    if (config().verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m.get()));
+    kafka::check_consumer_error(handle_.get(), m.get(), options_.topic, config().verbosity);
     return false;
   }
   note_alive();

@@ -59,14 +59,13 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
         options.partition_queues = true;
         return std::move(options);
       }()),
-      extractor_(spec), max_idle_(max_idle) {
+      extractor_(spec), merge_(max_idle) {
   // Records buffered from a partition that a rebalance takes away are dropped: its new owner (or
   // this process, if it gets it back) resumes after the last record processed here.
   source_.on_revoked([this](std::int32_t p) {
-    buffers_.erase(p);
+    merge_.drop(p);
     polled_.erase(p);
     taken_.erase(p);
-    last_seen_.erase(p);
     target_.erase(p);
   });
 }
@@ -74,55 +73,35 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
 bool KafkaInput::refill(std::int32_t partition) {
   polled_batch_.clear();
   if (source_.poll_partition(partition, polled_batch_, kBatch) == 0) return false;
-  auto& buf = buffers_[partition];
+  const auto now = std::chrono::steady_clock::now();
   for (kafka::Message& m : polled_batch_) {
-    Buffered b;
-    extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), b.x);
+    Extracted x;
+    extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), x);
     polled_[partition] = m->offset + 1;
-    b.msg = std::move(m);
-    buf.push_back(std::move(b));
+    merge_.push(partition, std::move(m), std::move(x), now);
   }
   polled_batch_.clear();
-  last_seen_[partition] = std::chrono::steady_clock::now();
   return true;
 }
 
 InputItem* KafkaInput::try_take() {
-  std::deque<Buffered>* best = nullptr;
-  std::int64_t best_time = 0;
-  std::chrono::steady_clock::time_point now{};
-  for (const std::int32_t p : source_.assignment()) {
-    auto b = buffers_.find(p);
-    if (b == buffers_.end() || b->second.empty()) {
-      if (refill(p)) {
-        b = buffers_.find(p);
-      } else {
-        if (source_.caught_up(p)) continue;
-        // A partition known to hold more than was fetched is always waited for: a slow fetch must
-        // not make its records late (Kafka Streams, KIP-695). Only one with no known lag may be
-        // left behind once idle for max_idle (max.task.idle.ms).
+  const std::optional<std::int32_t> next = merge_.next(
+      source_.assignment(),
+      [&](std::int32_t p) {
+        LaneState s;
+        if (refill(p)) return s;
+        s.caught_up = source_.caught_up(p);
+        // A partition known to hold more than was fetched is always waited for: a slow fetch
+        // must not make its records late (KIP-695).
         const auto polled = polled_.find(p);
         const std::int64_t high = source_.cached_high(p);
-        const bool lagging = high >= 0 && (polled == polled_.end() || polled->second < high);
-        if (now == std::chrono::steady_clock::time_point{}) now = std::chrono::steady_clock::now();
-        const auto seen = last_seen_.try_emplace(p, now).first->second;
-        if (!lagging && now - seen >= max_idle_) continue;
-        return nullptr;  // wait for this partition's next record
-      }
-    }
-    const Extracted& x = b->second.front().x;
-    // A record with no valid event time does not take part in the order: take it first.
-    const std::int64_t t =
-        x.kind == Extracted::Kind::invalid ? std::numeric_limits<std::int64_t>::min() : x.event_ms;
-    if (!best || t < best_time) {  // ties: the lowest partition (assignment() is ordered)
-      best = &b->second;
-      best_time = t;
-    }
-  }
-  if (!best) return nullptr;
-  current_ = std::move(best->front());
-  best->pop_front();
-  const rd_kafka_message_t* m = current_.msg.get();
+        s.lagging = high >= 0 && (polled == polled_.end() || polled->second < high);
+        return s;
+      },
+      std::chrono::steady_clock::now());
+  if (!next) return nullptr;
+  current_ = merge_.pop(*next);
+  const rd_kafka_message_t* m = current_.payload.get();
   item_.x = std::move(current_.x);
   item_.value = std::string_view(static_cast<const char*>(m->payload), m->len);
   item_.key = m->key ? std::optional<std::string_view>(std::string_view(static_cast<const char*>(m->key), m->key_len))
@@ -145,7 +124,7 @@ InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
     if (InputItem* item = try_take()) return item;
     const auto now = std::chrono::steady_clock::now();
     for (const std::int32_t p : source_.assignment())
-      if (source_.caught_up(p)) last_seen_[p] = now;
+      if (source_.caught_up(p)) merge_.seen(p, now);
     if (source_.at_end() || now >= deadline || interrupted()) return try_take();
     // Until something comes to a queue, in short steps so that a partition that goes idle (and
     // the deadline) is noticed.
@@ -154,12 +133,7 @@ InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
   }
 }
 
-bool KafkaInput::at_end() {
-  if (!source_.at_end()) return false;
-  for (const auto& [p, b] : buffers_)
-    if (!b.empty()) return false;
-  return true;
-}
+bool KafkaInput::at_end() { return source_.at_end() && merge_.empty(); }
 
 void KafkaInput::begin_batch() {
   target_.clear();
@@ -175,8 +149,7 @@ bool KafkaInput::batch_complete() {
     // transaction marker), once what was fetched from it was taken: records still buffered here
     // belong to the batch (skipping them made every later batch one record long).
     if (!source_.assignment().count(p)) continue;
-    const auto b = buffers_.find(p);
-    if (source_.caught_up(p) && (b == buffers_.end() || b->second.empty())) continue;
+    if (source_.caught_up(p) && merge_.buffered(p) == 0) continue;
     const auto it = taken_.find(p);
     if (it == taken_.end() || it->second < high) return false;
   }

@@ -19,6 +19,8 @@
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
+#include "sfcrime/merge.hpp"
+#include "sfcrime/query_progress.hpp"
 #include "sfcrime/source.hpp"
 #include "sfcrime/state_store.hpp"
 
@@ -177,13 +179,8 @@ class GroupReader final : public kafka::Client {
   std::exception_ptr error_;
 };
 
-/// Regroup task: one input partition.
+/// Regroup task: one input partition (its fetched records wait in the Topology's merge).
 struct RegroupTask {
-  struct Buffered {
-    kafka::Message msg;
-    Extracted x;
-  };
-  std::deque<Buffered> buffer;
   std::int64_t next = -1;     // next offset to process; -1: none processed, start unknown
   std::int64_t polled = -1;   // after the last message buffered
   std::int64_t target = -1;   // --exit-at-end: the high watermark at assignment
@@ -193,7 +190,7 @@ struct RegroupTask {
   bool end_sent = false;      // its end punctuation was committed
   bool idle_sent = false;     // the idleness its last punctuation declared
   bool dirty = false;         // something to punctuate
-  Clock::time_point last_seen = Clock::now();
+  Clock::time_point last_record = Clock::now();  // when its last record was fetched
 };
 
 /// Aggregate task (one repartition partition) or assemble task (one rows partition).
@@ -248,6 +245,7 @@ class Topology {
     agg_spec_.mode = OutputMode::update;
     agg_spec_.top = 0;
     query_ = changelog::describe_query(spec, o.topic) + " scale-out";
+    identity_ = QueryIdentity::make(query_, o.group);
   }
 
   ScaleOutTotals run();
@@ -270,13 +268,17 @@ class Topology {
   bool idle_now(std::int32_t p, const RegroupTask& t, Clock::time_point now) const;
   bool take_regroup();
   void run_batch();
+  // The progress report of the batch just committed (--progress text or json).
+  void report_batch(Clock::time_point add_start);
+  // {"TOPIC": {"partition": next offset}} of the regroup tasks held now.
+  boost::json::object regroup_offsets() const;
   bool done();
   void begin() {
     if (!txn_->in_transaction()) txn_->begin_transaction();
   }
   // --exit-at-end: every record of the input partition up to its target was taken.
-  bool reached_end(const RegroupTask& t) const {
-    return o_.exit_at_end && t.buffer.empty() && (t.next >= t.target || t.polled >= t.target);
+  bool reached_end(std::int32_t p, const RegroupTask& t) const {
+    return o_.exit_at_end && merge_.buffered(p) == 0 && (t.next >= t.target || t.polled >= t.target);
   }
   // Every upstream task (aggregate: input partition; assemble: aggregate task) has ended and the
   // task's final batch has not run yet.
@@ -296,11 +298,15 @@ class Topology {
   std::unique_ptr<TeeSink> sink_;
   std::unique_ptr<RowsSink> rows_sink_;
   std::unique_ptr<Extractor> extractor_;
+  EventTimeMerge<kafka::Message> merge_{o_.max_idle};  // the regroup tasks' fetched records
   std::map<std::int32_t, RegroupTask> regroup_;
   std::map<std::int32_t, StateTask> aggregate_;
   std::map<std::int32_t, StateTask> assemble_;
   ScaleOutTotals totals_;
-  std::uint64_t batch_input_ = 0;
+  BatchCounters batch_;                   // this process's counts in the open batch
+  boost::json::object batch_offsets_;     // the regroup tasks' next offsets when the batch started
+  QueryIdentity identity_;
+  Clock::time_point prev_batch_start_ = Clock::now();
   std::uint64_t late_sent_ = 0, rep_sent_ = 0;
   std::uint64_t invalid_shown_ = 0;
   std::uint64_t aborted_ = 0;  // transactions aborted in a row
@@ -322,9 +328,10 @@ void Topology::setup_topics() {
 
 void Topology::rebuild() {
   regroup_.clear();
+  merge_.clear();
   aggregate_.clear();
   assemble_.clear();
-  batch_input_ = 0;
+  batch_ = BatchCounters{};
   ++totals_.rebalances;
   for (const auto& [tp, start] : reader_->assignment()) {
     const auto& [topic, p] = tp;
@@ -377,6 +384,7 @@ void Topology::rebuild() {
       if (agg) t.engine->emit_while_running(rows_sink_.get(), t.log.get());
     }
   }
+  batch_offsets_ = regroup_offsets();
   if (o_.progress > 0)
     std::fprintf(stderr, "sfcrime aggregate: group '%s': this process holds %zu regroup, %zu aggregate, %zu assemble tasks\n",
                  o_.group.c_str(), regroup_.size(), aggregate_.size(), assemble_.size());
@@ -399,32 +407,26 @@ void Topology::advance_aggregate(StateTask& t) const {
 }
 
 bool Topology::idle_now(std::int32_t p, const RegroupTask& t, Clock::time_point now) const {
-  if (t.ended || !t.buffer.empty() || now - t.last_seen < o_.max_idle) return false;
+  if (t.ended || merge_.buffered(p) > 0 || now - t.last_record < o_.max_idle) return false;
   std::int64_t low = -1, high = -1;
   rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
   return t.eof || (high >= 0 && t.polled >= high);
 }
 
 void Topology::dispatch(kafka::Message m) {
-  const std::string topic = rd_kafka_topic_name(m->rkt);
+  // Error events without a topic (a fatal error, all brokers down) carry no topic handle.
+  const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : o_.topic;
   const std::int32_t p = m->partition;
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (topic == o_.topic)
         if (auto it = regroup_.find(p); it != regroup_.end()) {
           it->second.eof = true;
-          it->second.last_seen = Clock::now();
+          merge_.seen(p, Clock::now());
         }
       return;
     }
-    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-      char reason[512];
-      rd_kafka_fatal_error(reader_->get(), reason, sizeof reason);
-      throw UnavailableError(std::string("the consumer hit a fatal error: ") + reason);
-    }
-    if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-      throw NoInputError("topic '" + topic + "' is gone or unknown: " + kafka::error_text(m->err));
-    if (config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m.get()));
+    kafka::check_consumer_error(reader_->get(), m.get(), topic, config_.verbosity);
     return;
   }
   last_message_ = Clock::now();
@@ -432,13 +434,12 @@ void Topology::dispatch(kafka::Message m) {
     auto it = regroup_.find(p);
     if (it == regroup_.end()) return;  // not ours any more
     RegroupTask& t = it->second;
-    RegroupTask::Buffered b;
-    extractor_->extract(value_of(m.get()), b.x);
+    Extracted x;
+    extractor_->extract(value_of(m.get()), x);
     t.polled = m->offset + 1;
     t.eof = false;
-    t.last_seen = Clock::now();
-    b.msg = std::move(m);
-    t.buffer.push_back(std::move(b));
+    t.last_record = Clock::now();
+    merge_.push(p, std::move(m), std::move(x), t.last_record);
     return;
   }
   const bool agg = topic == repartition_topic(o_.group);
@@ -482,6 +483,7 @@ void Topology::dispatch(kafka::Message m) {
     }
     if (t.engine->add(x)) return;
     ++totals_.late;
+    ++batch_.late;
     if (!o_.late_topic) return;
     std::vector<kafka::Property> headers = late_headers(x.event_ms, t.engine->watermark());
     std::optional<std::string> original_key;
@@ -514,41 +516,33 @@ void Topology::dispatch(kafka::Message m) {
 }
 
 bool Topology::take_regroup() {
-  // The smallest event time among the partitions' first records, as KafkaInput merges (a
-  // partition with nothing buffered is waited for while it lags or was seen within max_idle).
-  const auto now = Clock::now();
-  RegroupTask* best = nullptr;
-  std::int64_t best_time = 0;
-  std::int32_t best_p = -1;
-  for (auto& [p, t] : regroup_) {
-    if (t.buffer.empty()) {
-      const bool caught_up = t.eof || (o_.exit_at_end && t.polled >= t.target);
-      if (caught_up) continue;
-      std::int64_t low = -1, high = -1;
-      rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
-      const bool lagging = high >= 0 && t.polled < high;
-      if (!lagging && now - t.last_seen >= o_.max_idle) continue;
-      return false;
-    }
-    const Extracted& x = t.buffer.front().x;
-    const std::int64_t time = x.kind == Extracted::Kind::invalid ? std::numeric_limits<std::int64_t>::min() : x.event_ms;
-    if (!best || time < best_time) {
-      best = &t;
-      best_time = time;
-      best_p = p;
-    }
-  }
-  if (!best) return false;
-  RegroupTask::Buffered b = std::move(best->buffer.front());
-  best->buffer.pop_front();
+  std::vector<std::int32_t> partitions;
+  for (const auto& [p, t] : regroup_) partitions.push_back(p);
+  const std::optional<std::int32_t> next = merge_.next(
+      partitions,
+      [&](std::int32_t p) {
+        const RegroupTask& t = regroup_.at(p);
+        LaneState s;
+        s.caught_up = t.eof || (o_.exit_at_end && t.polled >= t.target);
+        std::int64_t low = -1, high = -1;
+        rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
+        s.lagging = high >= 0 && t.polled < high;
+        return s;
+      },
+      Clock::now());
+  if (!next) return false;
+  const std::int32_t best_p = *next;
+  RegroupTask* best = &regroup_.at(best_p);
+  EventTimeMerge<kafka::Message>::Entry b = merge_.pop(best_p);
   begin();
-  const rd_kafka_message_t* m = b.msg.get();
+  const rd_kafka_message_t* m = b.payload.get();
   best->next = m->offset + 1;
   best->dirty = true;
   ++totals_.input;
-  ++batch_input_;
+  ++batch_.input;
   if (b.x.kind == Extracted::Kind::invalid) {
     ++totals_.invalid;
+    ++batch_.invalid;
     if (++invalid_shown_ <= kShownRejects)
       std::fprintf(stderr, "sfcrime: '%s' partition %d offset %lld skipped: %s\n", o_.topic.c_str(), best_p,
                    static_cast<long long>(m->offset), b.x.reason.c_str());
@@ -556,9 +550,12 @@ bool Topology::take_regroup() {
   }
   if (b.x.kind == Extracted::Kind::filtered) {
     ++totals_.filtered;
+    ++batch_.filtered;
     return true;
   }
   best->max_event = std::max(best->max_event, b.x.event_ms);
+  batch_.min_event = std::min(batch_.min_event, b.x.event_ms);
+  batch_.max_event = std::max(batch_.max_event, b.x.event_ms);
   boost::json::array parts;
   std::vector<std::string> scratch;
   group_key::append_json(b.x.group, parts, scratch);
@@ -573,11 +570,12 @@ bool Topology::take_regroup() {
 }
 
 void Topology::run_batch() {
+  const auto add_start = Clock::now();
   begin();
   // Regroup: punctuation to every repartition partition.
   const auto now = Clock::now();
   for (auto& [p, t] : regroup_) {
-    if (!t.ended && reached_end(t)) {
+    if (!t.ended && reached_end(p, t)) {
       t.ended = true;
       t.dirty = true;
     }
@@ -593,6 +591,8 @@ void Topology::run_batch() {
   for (auto& [r, t] : aggregate_) {
     const bool final = final_due(t);
     if (!t.dirty && !final) continue;
+    batch_.dropped_pairs += t.engine->batch().dropped_pairs;
+    batch_.rows_updated += t.engine->batch().rows_updated;
     t.engine->end_batch(final, *rows_sink_, t.log.get());
     t.final_done = t.final_done || final;
     const std::string v = boost::json::serialize(
@@ -609,7 +609,7 @@ void Topology::run_batch() {
     const bool final = final_due(t);
     if (!t.dirty && !final) continue;
     t.engine->advance_watermark(mark);
-    totals_.rows_out += t.engine->end_batch(final, *sink_, t.log.get());
+    batch_.rows_out += t.engine->end_batch(final, *sink_, t.log.get());
     if (final && !txn_->send_to(done_index_, "assemble-" + std::to_string(w), "{\"final\":true}", ++rep_sent_))
       throw InterruptedError("interrupted while ending the query");
     t.final_done = t.final_done || final;
@@ -633,22 +633,49 @@ void Topology::run_batch() {
   for (auto& [r, t] : aggregate_) t.dirty = false;
   for (auto& [w, t] : assemble_) t.dirty = false;
   ++totals_.batches;
-  if (o_.progress == 1)
-    std::fprintf(stderr, "sfcrime aggregate: batch %llu: %llu in, %llu late so far, %llu rows out so far\n",
-                 static_cast<unsigned long long>(totals_.batches), static_cast<unsigned long long>(batch_input_),
-                 static_cast<unsigned long long>(totals_.late), static_cast<unsigned long long>(totals_.rows_out));
-  else if (o_.progress == 2)
-    std::fprintf(stderr, "%s\n",
-                 boost::json::serialize(boost::json::object{{"batchId", totals_.batches - 1},
-                                                            {"numInputRows", batch_input_},
-                                                            {"numLateRecords", totals_.late},
-                                                            {"numOutputRows", totals_.rows_out},
-                                                            {"tasks", {{"regroup", regroup_.size()},
-                                                                       {"aggregate", aggregate_.size()},
-                                                                       {"assemble", assemble_.size()}}}})
-                     .c_str());
-  batch_input_ = 0;
+  totals_.rows_out += batch_.rows_out;
+  if (o_.progress > 0) report_batch(add_start);
+  batch_ = BatchCounters{};
+  prev_batch_start_ = batch_start_;
   batch_start_ = Clock::now();
+  batch_offsets_ = regroup_offsets();
+}
+
+boost::json::object Topology::regroup_offsets() const {
+  boost::json::object parts;
+  for (const auto& [p, t] : regroup_)
+    if (t.next >= 0) parts[std::to_string(p)] = t.next;
+  return {{o_.topic, std::move(parts)}};
+}
+
+void Topology::report_batch(Clock::time_point add_start) {
+  const auto done = Clock::now();
+  BatchProgress b;
+  b.batch_id = static_cast<std::int64_t>(totals_.batches) - 1;
+  b.counters = batch_;
+  // The output's watermark: the smallest of this process's assemble tasks (then aggregate tasks).
+  auto& tasks = assemble_.empty() ? aggregate_ : assemble_;
+  b.watermark = tasks.empty() ? kMinTime : StreamEngine::kMaxTime;
+  for (const auto& [w, t] : tasks) b.watermark = std::min(b.watermark, t.engine->watermark());
+  for (const auto* stage : {&aggregate_, &assemble_})
+    for (const auto& [k, t] : *stage) {
+      b.rows_total += t.engine->rows_total();
+      b.windows_total += t.engine->windows_held();
+    }
+  const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  const double between = seconds(batch_start_ - prev_batch_start_), took = seconds(done - batch_start_);
+  b.input_rows_per_second = between > 0 ? static_cast<double>(batch_.input) / between : 0.0;
+  b.processed_rows_per_second = took > 0 ? static_cast<double>(batch_.input) / took : 0.0;
+  b.add_batch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(done - add_start).count();
+  b.trigger_execution_ms = std::chrono::duration_cast<std::chrono::milliseconds>(done - batch_start_).count();
+  b.source = "topic " + o_.topic;
+  b.start_offset = batch_offsets_;
+  b.end_offset = regroup_offsets();
+  b.sink = sink_->description();
+  if (o_.progress == 2)
+    std::fprintf(stderr, "%s\n", boost::json::serialize(progress_json(identity_, b, utc_timestamp())).c_str());
+  else
+    std::fprintf(stderr, "%s\n", progress_text(b).c_str());
 }
 
 bool Topology::done() {
@@ -727,12 +754,12 @@ ScaleOutTotals Topology::run() {
       }
       if (m) dispatch(std::move(m));
       // Regroup what can be taken in event-time order, up to --max-records-per-trigger a batch.
-      while ((!o_.max_records_per_trigger || batch_input_ < o_.max_records_per_trigger) && take_regroup()) {
+      while ((!o_.max_records_per_trigger || batch_.input < o_.max_records_per_trigger) && take_regroup()) {
       }
       const auto now = Clock::now();
       bool pending_end = false;
       for (const auto& [p, t] : regroup_)
-        pending_end = pending_end || (!t.end_sent && reached_end(t)) || idle_now(p, t, now) != t.idle_sent;
+        pending_end = pending_end || (!t.end_sent && reached_end(p, t)) || idle_now(p, t, now) != t.idle_sent;
       for (const auto& [r, t] : aggregate_) pending_end = pending_end || final_due(t);
       for (const auto& [w, t] : assemble_) pending_end = pending_end || final_due(t);
       const bool work = txn_->in_transaction() || pending_end;
@@ -741,7 +768,7 @@ ScaleOutTotals Topology::run() {
         due = now >= next_trigger;
         if (due) next_trigger = now + trigger;
       } else {
-        due = (o_.max_records_per_trigger && batch_input_ >= o_.max_records_per_trigger) ||
+        due = (o_.max_records_per_trigger && batch_.input >= o_.max_records_per_trigger) ||
               now - last_message_ >= std::chrono::milliseconds(100) || now - batch_start_ >= std::chrono::seconds(1);
       }
       if (work && due) {
@@ -769,6 +796,7 @@ ScaleOutTotals Topology::run() {
   // librdkafka does not finish destroying a consumer while messages of it are alive: free the
   // fetched, unprocessed ones first (Ctrl-C with input waiting hung here).
   regroup_.clear();
+  merge_.clear();
   reader_.reset();  // leaves the group
   return totals_;
 }

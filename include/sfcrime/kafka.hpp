@@ -494,4 +494,14 @@ std::string missing_topic_message(const Config& config, const std::string& name)
 /// librdkafka's message for an error code, e.g. "Broker: Topic already exists".
 std::string error_text(rd_kafka_resp_err_t err);
 
+/// What every consumer of sfcrime does with an error event `m` (m->err set, other than
+/// RD_KAFKA_RESP_ERR__PARTITION_EOF, which the caller handles): a fatal error, a topic or
+/// partition that is gone, or a refused authorization ends the command; anything else is
+/// transient (librdkafka retries it) and is printed on stderr with -v (verbosity >= 1).
+/// @param consumer the handle that returned `m` (to read a fatal error's reason).
+/// @param topic named in the messages when `m` carries no topic.
+/// @throws UnavailableError for a fatal error or a refused authorization; NoInputError for an
+///         unknown topic or partition (naming the message's topic).
+void check_consumer_error(rd_kafka_t* consumer, const rd_kafka_message_t* m, const std::string& topic, int verbosity);
+
 }  // namespace sfcrime::kafka

@@ -18,6 +18,7 @@
 
 #include "sfcrime/engine.hpp"
 #include "sfcrime/kafka.hpp"
+#include "sfcrime/merge.hpp"
 #include "sfcrime/reader.hpp"
 #include "sfcrime/source.hpp"
 
@@ -91,13 +92,9 @@ class FileInput final : public StreamInput {
   bool ended_ = false;
 };
 
-/// Records of a topic; several partitions are merged in event-time order (Kafka Streams'
-/// timestamp synchronization, KIP-353): the next record is the smallest event time among the
-/// partitions' first unprocessed records (ties to the lowest partition; invalid and filtered
-/// records first). A partition with nothing buffered is waited for unless the consumer is at its
-/// end, or, when no lag is known for it (the high watermark seen in fetch responses is not beyond
-/// what was fetched), nothing came from it for `max_idle` (Kafka Streams' max.task.idle.ms and
-/// KIP-695's lag-aware waiting).
+/// Records of a topic; several partitions are merged in event-time order by EventTimeMerge
+/// (merge.hpp): a partition is caught up when the consumer is at its end, and lagging when the
+/// high watermark seen in fetch responses is beyond what was fetched.
 ///
 /// Each partition is read from a queue of its own (SourceOptions::partition_queues), a batch at
 /// a time: librdkafka bounds what it prefetches per partition (queued.min.messages, default
@@ -123,10 +120,6 @@ class KafkaInput final : public StreamInput {
   void close() override { source_.close(); }
 
  private:
-  struct Buffered {
-    kafka::Message msg;
-    Extracted x;
-  };
   InputItem* try_take();
   // Moves what `partition`'s queue holds now, extracted, to its buffer; false when it held none.
   bool refill(std::int32_t partition);
@@ -136,15 +129,13 @@ class KafkaInput final : public StreamInput {
   std::string topic_;
   TopicSource source_;
   Extractor extractor_;
-  std::chrono::milliseconds max_idle_;
-  std::map<std::int32_t, std::deque<Buffered>> buffers_;
-  std::map<std::int32_t, std::chrono::steady_clock::time_point> last_seen_;  // last message or EOF
+  EventTimeMerge<kafka::Message> merge_;
   std::map<std::int32_t, std::int64_t> polled_;  // partition -> offset after the last one buffered
   std::map<std::int32_t, std::int64_t> taken_;   // partition -> next offset to process
   std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
   std::vector<kafka::Message> polled_batch_;     // scratch of refill()
   std::uint64_t takes_ = 0;                      // take() calls, to serve the consumer queue now and then
-  Buffered current_;
+  EventTimeMerge<kafka::Message>::Entry current_;
   InputItem item_;
 };
 

@@ -59,6 +59,8 @@ committed repartition topic (replay_repartition); the older N-process tests use 
   - test_out_of_order_processes_killed_and_joined: a seeded out-of-order stream whose disorder
     is within --watermark 2h; two processes, one killed, a third joins: nothing late, the rows
     equal the stream oracle's (which finds nothing late either).
+  - test_idle_partition_holds_nothing_back: a live topic with an empty partition: its regroup
+    task says it is idle after --max-idle, so windows close and print while the process runs.
 
 `pytest -s` prints the figures (they also go to the terminal summary).
 """
@@ -67,6 +69,7 @@ import contextlib
 import json
 import random
 import signal
+import subprocess
 import time
 import types
 
@@ -888,6 +891,49 @@ def test_out_of_order_processes_killed_and_joined(request, tmp_path, sfcrime_bin
             assert late_msgs == [], "late records: %r" % late_msgs[:3]
             assert sum(summary(run.stderr(), run.name)["late"] for run in (a, c)) == 0
             _check_committed(committed, _expected(res), "the committed output")
+    finally:
+        for run in runs:
+            run.close()
+        cleanup(sfcrime_bin, broker, group)
+
+
+@pytest.mark.broker
+def test_idle_partition_holds_nothing_back(tmp_path, sfcrime_bin, broker, kcat):
+    """A live topic of 3 partitions whose partition 2 never gets a record: 600 records a minute
+    apart (10 hours of event time, in order) written with kcat into partitions 0 and 1 only. One
+    scale-out process, no -e, --max-idle 1s, default 1h watermark: the regroup task of the empty
+    partition says it is idle, so the aggregate tasks' watermark follows partitions 0 and 1 and
+    windows close while the process runs: within 60 s it prints every window ending at or
+    before the last record's time minus 1 h (final rows, equal to tests/oracle.py's). Without
+    idleness the empty partition, never heard from, would hold the watermark at -infinity and
+    nothing would be printed until the end."""
+    records = []
+    for i in range(600):
+        t = "2018-10-02T%02d:%02d:00.000" % (i // 60, i % 60)
+        records.append({"crime_id": str(5000 + i), "original_crime_type_name": "T%d" % (i % 4),
+                        "call_date_time": t, "disposition": "D%d" % (i % 3)})
+    group = eo.new_group("so-idle")
+    runs = []
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 3, "so-idle", kcat) as topic:
+            for part, recs in ((0, records[0::2]), (1, records[1::2])):
+                p = subprocess.run([kcat, "-b", broker, "-P", "-t", topic, "-p", str(part)],
+                                   input="".join(json.dumps(r) + "\n" for r in recs), text=True,
+                                   capture_output=True, timeout=60)
+                assert p.returncode == 0, p.stderr
+            args = so_args(topic, group, "--from-beginning", "--window", "30m", "--max-idle", "1s",
+                           "-o", "json", "--progress", "json")
+            (run,) = _start(sfcrime_bin, broker, args, tmp_path, ("A",))
+            runs.append(run)
+            # The last record is at 09:59; the watermark 08:59 closes every window ending by then.
+            expected = [r for r in h.oracle.aggregate(records, 1800) if r["window_end"] <= "2018-10-02T08:59:00"]
+            want = {(r["window_start"], r["original_crime_type_name"]): r["count"] for r in expected}
+            got_all = run.wait_until(lambda: len(run.rows()) >= len(want), timeout=60, poll=0.2)
+            assert got_all, "printed %d of %d rows:\n%s" % (len(run.rows()), len(want), run.diagnostics())
+            rows = run.rows()
+            assert all(r["final"] for r in rows)
+            got = {(r["window_start"], r["original_crime_type_name"]): r["count"] for r in rows}
+            assert got == want, so.diff_rows(rows, expected, BY)
     finally:
         for run in runs:
             run.close()
