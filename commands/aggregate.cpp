@@ -140,10 +140,14 @@ int aggregate(const std::vector<std::string>& args) {
        "radio_code.json with disposition descriptions (env SFCRIME_RADIO_CODES)");
   spec.examples =
       "  sfcrime aggregate --topic police-calls --window 30m --from-beginning --exit-at-end\n"
-      "  sfcrime aggregate --topic police-calls --output-mode update --trigger 5s --progress json\n"
-      "  sfcrime aggregate --file calls.json --window 1h --slide 15m --by disposition --top 5 --output csv\n"
-      "  sfcrime aggregate --topic police-calls -e --filter original_crime_type_name=Assault,Burglary,Robbery\n"
-      "  sfcrime aggregate --topic police-calls --group calls-30m --exactly-once --output-topic calls-30m\n";
+      "  sfcrime aggregate --topic police-calls --from-beginning --output-mode update --trigger 5s \\\n"
+      "      --progress json   # the topic so far, then live\n"
+      "  sfcrime aggregate --file calls.json --watermark 91d --window 1h --slide 15m --by disposition \\\n"
+      "      --top 5 --output csv   # the file runs newest first, 91 days out of event-time order\n"
+      "  sfcrime aggregate --topic police-calls --from-beginning -e \\\n"
+      "      --filter 'original_crime_type_name=Assault / Battery,Burglary,Robbery'\n"
+      "  sfcrime aggregate --topic police-calls --group calls-30m --exactly-once --from-beginning \\\n"
+      "      --output-topic calls-30m\n";
   spec.alternatives = {{"topic", "file"}};  // a configured default topic does not clash with --file
   auto parsed = cli::parse(spec, args);
   if (!parsed) return 0;

@@ -533,7 +533,8 @@ int produce(const std::vector<std::string>& args) {
        "must exist; an envelope without one is rejected), not where the partitioner puts its key");
   spec.positional.add("topic", 1);
   spec.examples =
-      "  xz -dc police-department-calls-for-service.json.xz | sfcrime produce --topic police-calls\n"
+      "  xz -dc police-department-calls-for-service.json.xz |\n"
+      "      sfcrime produce --topic police-calls --order event-time   # the file runs newest first\n"
       "  sfcrime topic produce police-calls --file calls.json   # rpk's words, the same command\n"
       "  sfcrime produce --topic police-calls --file calls.ndjson --limit 1000 --rate 100\n"
       "  xz -dc police-department-calls-for-service.json.xz |\n"
