@@ -300,7 +300,6 @@ void StreamEngine::close_windows(Sink& sink, StateObserver* state) {
 
 std::uint64_t StreamEngine::end_batch(bool final_batch, Sink& sink) { return end_batch(final_batch, sink, nullptr); }
 
-
 bool StreamEngine::upsert_row(std::int64_t start, std::string_view group, const GroupStats& stats) {
   if (saturating_add(start, spec_.windows.size_ms) <= watermark_) return false;
   WindowAgg& w = windows_[start];
