@@ -174,6 +174,18 @@ int aggregate(const std::vector<std::string>& args) {
   q.watermark_delay_ms = duration_option(vm, "watermark", /*allow_zero=*/true);  // 0s: no delay
   q.mode = parse_output_mode(vm["output-mode"].as<std::string>());
   q.by = parse_field_list(vm["by"].as<std::string>(), "--by");
+  // A grouping field is a key of the JSON row and a CSV column: one named like the row's own keys
+  // (or named twice) would overwrite a value or make rows of different groups alike.
+  for (std::size_t i = 0; i < q.by.size(); ++i) {
+    static constexpr const char* kRowKeys[] = {"window_start", "window_end", "count", "usual_disposition",
+                                               "usual_disposition_description", "window_total", "window_distinct",
+                                               "final", "batch_id"};
+    for (const char* k : kRowKeys)
+      if (q.by[i] == k)
+        throw UsageError("--by " + q.by[i] + " is a column of the answer's own rows; group by another field");
+    for (std::size_t j = 0; j < i; ++j)
+      if (q.by[j] == q.by[i]) throw UsageError("--by names '" + q.by[i] + "' twice");
+  }
   q.time_field = vm["time-field"].as<std::string>();
   if (q.time_field.empty()) throw UsageError("--time-field needs a field name");
   if (vm.count("filter"))
@@ -227,7 +239,12 @@ int aggregate(const std::vector<std::string>& args) {
     so.labels = RowLabels{q.by, config.radio_codes.empty() ? nullptr : &codes};
     so.progress = progress_mode == ProgressMode::json ? 2 : progress_mode == ProgressMode::text ? 1 : 0;
     const auto start = Clock::now();
-    const ScaleOutTotals t = run_scale_out(config, q, so);
+    ScaleOutTotals t;
+    try {
+      t = run_scale_out(config, q, so);
+    } catch (const OutputClosed&) {
+      return 0;  // `aggregate | head`: the reader is gone; the open batch was aborted, as above
+    }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     std::fprintf(stderr,
                  "sfcrime aggregate: %llu records regrouped, %llu late, %llu invalid, %llu filtered, %llu batches, "
@@ -236,6 +253,13 @@ int aggregate(const std::vector<std::string>& args) {
                  static_cast<unsigned long long>(t.invalid), static_cast<unsigned long long>(t.filtered),
                  static_cast<unsigned long long>(t.batches), static_cast<unsigned long long>(t.rows_out),
                  static_cast<unsigned long long>(t.rebalances), secs);
+    LateFacts late;
+    late.valid = t.input - t.invalid - t.filtered;
+    late.late = t.late;
+    late.max_disorder_ms = t.max_disorder_ms;
+    late.newest_first = t.newest_first;
+    late.watermark_delay_ms = q.watermark_delay_ms;
+    if (const auto w = late_warning(late)) std::fprintf(stderr, "sfcrime aggregate: warning: %s\n", w->c_str());
     if (interrupted()) throw InterruptedError("interrupted; the output above covers the batches that ended");
     if (t.invalid > 0) throw DataError(std::to_string(t.invalid) + " messages were not valid records and were skipped");
     return 0;

@@ -31,7 +31,8 @@ std::string describe_duration(std::int64_t ms) {
 std::string duration_at_least(std::int64_t ms) {
   if (ms <= 0) return "0s";
   for (const Unit& u : kUnits)
-    if (ms >= u.ms || u.ms == 1000) return std::to_string((ms + u.ms - 1) / u.ms) + u.suffix;
+    if (ms >= u.ms || u.ms == 1000)  // rounded up in that unit, then written in the largest exact one (60m: 1h)
+      return format_duration(std::chrono::milliseconds((ms + u.ms - 1) / u.ms * u.ms));
   return "1s";
 }
 
@@ -42,13 +43,17 @@ std::optional<std::string> late_warning(const LateFacts& f) {
   std::snprintf(share, sizeof share, "%.1f", std::floor(1000.0 * static_cast<double>(f.late) / static_cast<double>(f.valid)) / 10.0);
   std::string s = std::to_string(f.late) + " of " + std::to_string(f.valid) + " records (" + share +
                   " %) were late and are not in the answer: ";
-  const std::string delay = format_duration(std::chrono::milliseconds(f.watermark_delay_ms));
+  const std::string delay =
+      f.watermark_delay_ms == 0 ? "0s" : format_duration(std::chrono::milliseconds(f.watermark_delay_ms));
   if (f.max_disorder_ms > f.watermark_delay_ms) {
     s += "the input was out of event-time order by up to " + describe_duration(f.max_disorder_ms);
     if (f.newest_first) s += " (the newest record came first)";
     s += ", more than --watermark " + delay + " allows; send it in event-time order (sfcrime produce --order "
-         "event-time) or give a --watermark of at least that disorder (--watermark " +
-         duration_at_least(f.max_disorder_ms) + ")";
+         "event-time)";
+    if (f.max_disorder_ms <= kMaxWatermarkMs)
+      s += " or give a --watermark of at least that disorder (--watermark " + duration_at_least(f.max_disorder_ms) + ")";
+    else
+      s += " (no --watermark covers it: the longest is 36500d)";
   } else {
     s += "the records were out of order by at most " + describe_duration(f.max_disorder_ms) +
          ", within --watermark " + delay + ", but their windows had closed before they were read (a watermark "
@@ -80,8 +85,8 @@ std::vector<std::string> ByFieldCheck::end_batch(std::int64_t batch_id) {
         if (!ec && v.is_object())
           for (const auto& kv : v.get_object()) fields += (fields.empty() ? "" : ", ") + std::string(kv.key());
       }
-      out.push_back("--by field '" + by_[i] + "' is in no record of batch " + std::to_string(batch_id) +
-                    " (its rows show null); the records have: " + fields);
+      out.push_back("--by field '" + by_[i] + "' is missing or null in every record of batch " +
+                    std::to_string(batch_id) + " (its rows show null); the first record has: " + fields);
     }
   }
   seen_ = 0;

@@ -185,6 +185,7 @@ struct RegroupTask {
   std::int64_t polled = -1;   // after the last message buffered
   std::int64_t target = -1;   // --exit-at-end: the high watermark at assignment
   std::int64_t max_event = kMinTime;
+  std::int64_t first_event = kMinTime;  // of the valid records regrouped here
   bool eof = false;
   bool ended = false;         // read to `target` (--exit-at-end)
   bool end_sent = false;      // its end punctuation was committed
@@ -553,6 +554,9 @@ bool Topology::take_regroup() {
     ++batch_.filtered;
     return true;
   }
+  if (best->first_event == kMinTime) best->first_event = b.x.event_ms;
+  if (best->max_event != kMinTime)
+    totals_.max_disorder_ms = std::max(totals_.max_disorder_ms, saturating_sub(best->max_event, b.x.event_ms));
   best->max_event = std::max(best->max_event, b.x.event_ms);
   batch_.min_event = std::min(batch_.min_event, b.x.event_ms);
   batch_.max_event = std::max(batch_.max_event, b.x.event_ms);
@@ -793,6 +797,8 @@ ScaleOutTotals Topology::run() {
     if (txn_->in_transaction()) txn_->abort_transaction();
     throw;
   }
+  for (const auto& [p, t] : regroup_)
+    totals_.newest_first = totals_.newest_first || (t.first_event != kMinTime && t.first_event == t.max_event);
   // librdkafka does not finish destroying a consumer while messages of it are alive: free the
   // fetched, unprocessed ones first (Ctrl-C with input waiting hung here).
   regroup_.clear();

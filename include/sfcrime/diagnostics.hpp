@@ -23,6 +23,8 @@ struct LateFacts {
 
 /// The share of late records above which the closing summary explains them: more than 1 %.
 constexpr double kLateWarnShare = 0.01;
+/// The longest --watermark the command takes (36500d), ms: a longer disorder gets no proposal.
+constexpr std::int64_t kMaxWatermarkMs = 36'500LL * 86'400'000;
 
 /// The warning for a run whose late records are more than kLateWarnShare of its valid records,
 /// else std::nullopt. It gives the count and share, the measured cause (how far out of
@@ -36,8 +38,9 @@ std::optional<std::string> late_warning(const LateFacts& facts);
 /// A duration for people, largest units first, zero parts left out: 90d 14h 46m, 2h, 1500ms.
 std::string describe_duration(std::int64_t ms);
 
-/// A duration option value at least `ms` long in one whole unit (d, h, m or s; rounded up), as
-/// --watermark takes it: 7822800000 -> "91d", 5400000 -> "2h", 0 -> "0s".
+/// A duration option value at least `ms` long in one whole unit (d, h, m or s; rounded up in the
+/// largest unit not longer than `ms`, then written in the largest unit that divides it), as
+/// --watermark takes it: 7822800000 -> "91d", 5400000 -> "2h", 3599000 -> "1h", 0 -> "0s".
 std::string duration_at_least(std::int64_t ms);
 
 /// Notices --by fields that no valid record of a micro-batch had (missing or null): the rows then
@@ -49,9 +52,10 @@ class ByFieldCheck {
   /// Takes one record of the batch; only valid ones count. `text` is the record's JSON text (the
   /// first valid record of a batch is kept, to name its fields).
   void see(const Extracted& x, std::string_view text);
-  /// Ends the batch: one warning per field that no valid record of the batch had, each field at
-  /// most once per run, naming the fields the kept record has, e.g. "--by field 'dispositon' is in
-  /// no record of batch 0 (its rows show null); the records have: crime_id, ...". One line each,
+  /// Ends the batch: one warning per field that no valid record of the batch had (missing or
+  /// null), each field at most once per run, naming the fields of the batch's first valid record,
+  /// e.g. "--by field 'dispositon' is missing or null in every record of batch 0 (its rows show
+  /// null); the first record has: crime_id, ...". One line each,
   /// no trailing newline, no "sfcrime" prefix.
   std::vector<std::string> end_batch(std::int64_t batch_id);
 

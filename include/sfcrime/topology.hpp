@@ -64,6 +64,11 @@ struct ScaleOutTotals {
   std::uint64_t rows_out = 0;  ///< rows emitted by the assemble tasks of this process
   std::uint64_t batches = 0;   ///< transactions committed
   std::uint64_t rebalances = 0;  ///< assignments taken (the first included) and rewinds after an abort
+  /// How far out of event-time order the input partitions this process regrouped were, ms: the
+  /// largest amount by which a valid record was older than the newest before it in its partition.
+  std::int64_t max_disorder_ms = 0;
+  /// True when some partition's first valid record (as regrouped here) was its newest.
+  bool newest_first = false;
 };
 
 /// Runs this process's share of the query until the end (--exit-at-end: the whole query has

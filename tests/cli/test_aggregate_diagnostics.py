@@ -179,11 +179,21 @@ def test_by_field_no_record_has_is_named(tmp_path):
     f = write_ndjson(tmp_path / "in.ndjson", hours_apart(3, newest_first=False))
     p = aggregate_file(f, "-o", "json", "--by", "dispositon")
     assert p.returncode == 0, p.stderr
-    assert ("sfcrime aggregate: warning: --by field 'dispositon' is in no record of batch 0 (its rows "
-            "show null); the records have: crime_id, original_crime_type_name, call_date_time, "
-            "disposition, city") in p.stderr, p.stderr
+    assert ("sfcrime aggregate: warning: --by field 'dispositon' is missing or null in every record "
+            "of batch 0 (its rows show null); the first record has: crime_id, "
+            "original_crime_type_name, call_date_time, disposition, city") in p.stderr, p.stderr
     p = aggregate_file(f, "-o", "json", "--by", "disposition")
     assert "warning" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("by", ["window_start", "count", "final", "city,count", "city,city"])
+def test_by_a_column_of_the_rows_or_twice_is_refused(by, tmp_path):
+    # A --by field is a key of the JSON row: named like the row's own keys it would overwrite one
+    # (window_start: null) or vanish (count); named twice it is one column twice.
+    f = write_ndjson(tmp_path / "in.ndjson", hours_apart(2, newest_first=False))
+    p = aggregate_file(f, "-o", "json", "--by", by)
+    assert p.returncode == 64, p.stderr
+    assert p.stdout == "" and "--by" in p.stderr
 
 
 def test_radio_codes_no_claim_without_a_file(tmp_path):

@@ -68,6 +68,7 @@ import collections
 import contextlib
 import json
 import random
+import re
 import signal
 import subprocess
 import time
@@ -938,3 +939,41 @@ def test_idle_partition_holds_nothing_back(tmp_path, sfcrime_bin, broker, kcat):
         for run in runs:
             run.close()
         cleanup(sfcrime_bin, broker, group)
+
+
+@pytest.mark.broker
+def test_late_warning_and_a_closed_stdout(tmp_path, sfcrime_bin, broker, kcat):
+    """600 synthetic records newest first (tests/gen_synthetic.py) in 2 partitions, so each
+    partition runs backwards: one scale-out process with -e ends with the late-records warning
+    (more than 1 % late, the disorder, the newest record came first, a proposed --watermark), and
+    that watermark gives no late record. A third run whose stdout reader is gone exits 0 quietly
+    at its first row, as the other paths do."""
+    records = h.gen_synthetic.generate(600, 77)
+    data = _write(tmp_path / "in.ndjson", [json.dumps(r) for r in records])
+    groups = [eo.new_group("so-warn"), eo.new_group("so-warn"), eo.new_group("so-warn")]
+    try:
+        with h.fresh_topic(sfcrime_bin, broker, 2, "so-warn", kcat) as topic, \
+                h.fresh_topic(sfcrime_bin, broker, 1, "so-warn-out", kcat) as out:
+            _produce(sfcrime_bin, broker, topic, data, len(records))
+            p = h.sfcrime(sfcrime_bin, broker, *so_args(topic, groups[0], "--from-beginning", "-e",
+                                                        "--output-topic", out, "-o", "json"), timeout=120)
+            assert p.returncode == 0, p.stderr[-3000:]
+            m = re.search(r"warning: (\d+) of 600 records \(.*the newest record came first.*--watermark (\w+)\)",
+                          p.stderr)
+            assert m and int(m.group(1)) == summary(p.stderr)["late"] > 6, p.stderr[-3000:]
+            p = h.sfcrime(sfcrime_bin, broker, *so_args(topic, groups[1], "--from-beginning", "-e", "--watermark",
+                                                        m.group(2), "--output-topic", out, "-o", "json"),
+                          timeout=120)
+            assert p.returncode == 0 and summary(p.stderr)["late"] == 0 and "warning" not in p.stderr, p.stderr
+            cmd = [str(sfcrime_bin), "-b", broker, *map(str, so_args(topic, groups[2], "--from-beginning", "-e",
+                                                                     "--output-topic", out, "-o", "json"))]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc.stdout.close()  # a reader that is gone before the first row (`| true`)
+            err = proc.stderr.read()
+            assert proc.wait(timeout=120) == 0, err[-3000:]
+            assert "error" not in err, err[-3000:]
+            # It stopped at the closed output (no summary), not after writing everything.
+            assert "records regrouped" not in err, err[-3000:]
+    finally:
+        for g in groups:
+            cleanup(sfcrime_bin, broker, g)

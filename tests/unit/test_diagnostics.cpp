@@ -33,7 +33,8 @@ BOOST_AUTO_TEST_CASE(durations_for_people_and_for_the_watermark_option) {
   BOOST_TEST(sfcrime::duration_at_least(90 * kDay + 1) == "91d");
   BOOST_TEST(sfcrime::duration_at_least(90 * kDay) == "90d");
   BOOST_TEST(sfcrime::duration_at_least(kHour + 1) == "2h");
-  BOOST_TEST(sfcrime::duration_at_least(59 * kMin + 1) == "60m");
+  BOOST_TEST(sfcrime::duration_at_least(59 * kMin + 1) == "1h");  // 60m, written in hours
+  BOOST_TEST(sfcrime::duration_at_least(23 * kHour + 1) == "1d");
   BOOST_TEST(sfcrime::duration_at_least(1500) == "2s");
   BOOST_TEST(sfcrime::duration_at_least(1) == "1s");
   BOOST_TEST(sfcrime::duration_at_least(0) == "0s");
@@ -60,6 +61,15 @@ BOOST_AUTO_TEST_CASE(late_records_from_disorder_name_the_cause_and_the_remedies)
   BOOST_TEST(w->find("more than --watermark 1h allows") != std::string::npos, *w);
 }
 
+BOOST_AUTO_TEST_CASE(a_disorder_beyond_the_longest_watermark_gets_no_proposal_and_0s_is_written_0s) {
+  const sfcrime::LateFacts f{10, 5, 40'000 * kDay, true, 0};
+  const auto w = sfcrime::late_warning(f);
+  BOOST_REQUIRE(w);
+  BOOST_TEST(w->find("more than --watermark 0s allows") != std::string::npos, *w);
+  BOOST_TEST(w->find("no --watermark covers it: the longest is 36500d") != std::string::npos, *w);
+  BOOST_TEST(w->find("(--watermark ") == std::string::npos, *w);
+}
+
 BOOST_AUTO_TEST_CASE(late_records_within_the_watermark_say_their_windows_had_closed) {
   const sfcrime::LateFacts f{100, 50, 10 * kMin, false, kHour};
   const auto w = sfcrime::late_warning(f);
@@ -79,8 +89,8 @@ BOOST_AUTO_TEST_CASE(a_by_field_no_record_has_is_named_once_with_the_records_fie
   check.see(invalid, "not json");
   auto w = check.end_batch(0);
   BOOST_REQUIRE(w.size() == 1u);
-  BOOST_TEST(w[0] == "--by field 'dispositon' is in no record of batch 0 (its rows show null); the records have: "
-                     "crime_id, original_crime_type_name, disposition");
+  BOOST_TEST(w[0] == "--by field 'dispositon' is missing or null in every record of batch 0 (its rows show null); "
+                     "the first record has: crime_id, original_crime_type_name, disposition");
   check.see(valid(0b01), R"({"x":1})");
   BOOST_TEST(check.end_batch(1).empty());  // said once
   BOOST_TEST(check.end_batch(2).empty());  // a batch with no valid record says nothing
