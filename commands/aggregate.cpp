@@ -554,6 +554,7 @@ int aggregate(const std::vector<std::string>& args) {
   late.valid = t.input - t.invalid - t.filtered;
   late.late = t.late;
   late.max_disorder_ms = engine.max_disorder_ms();
+  late.partition_disorder_ms = input->partition_disorder_ms();
   late.newest_first = engine.newest_came_first();
   late.watermark_delay_ms = q.watermark_delay_ms;
   if (const auto w = late_warning(late)) std::fprintf(stderr, "sfcrime aggregate: warning: %s\n", w->c_str());

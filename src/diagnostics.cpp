@@ -45,7 +45,15 @@ std::optional<std::string> late_warning(const LateFacts& f) {
                   " %) were late and are not in the answer: ";
   const std::string delay =
       f.watermark_delay_ms == 0 ? "0s" : format_duration(std::chrono::milliseconds(f.watermark_delay_ms));
-  if (f.max_disorder_ms > f.watermark_delay_ms) {
+  if (f.partition_disorder_ms && *f.partition_disorder_ms <= f.watermark_delay_ms &&
+      f.max_disorder_ms > f.watermark_delay_ms) {
+    s += "each partition was in event-time order within --watermark " + delay + ", but they were read up to " +
+         describe_duration(f.max_disorder_ms) +
+         " apart in event time (a partition that had caught up ran ahead of the others while records were still "
+         "being produced); read the topic once it is complete";
+    if (f.max_disorder_ms <= kMaxWatermarkMs)
+      s += ", or give a --watermark of at least that (--watermark " + duration_at_least(f.max_disorder_ms) + ")";
+  } else if (f.max_disorder_ms > f.watermark_delay_ms) {
     s += "the input was out of event-time order by up to " + describe_duration(f.max_disorder_ms);
     if (f.newest_first) s += " (the newest record came first)";
     s += ", more than --watermark " + delay + " allows; send it in event-time order (sfcrime produce --order "

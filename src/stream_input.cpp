@@ -77,6 +77,13 @@ bool KafkaInput::refill(std::int32_t partition) {
   for (kafka::Message& m : polled_batch_) {
     Extracted x;
     extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), x);
+    if (x.kind == Extracted::Kind::valid) {
+      const auto [it, first] = newest_.try_emplace(partition, x.event_ms);
+      if (!first) {
+        partition_disorder_ = std::max(partition_disorder_, saturating_sub(it->second, x.event_ms));
+        it->second = std::max(it->second, x.event_ms);
+      }
+    }
     polled_[partition] = m->offset + 1;
     merge_.push(partition, std::move(m), std::move(x), now);
   }

@@ -16,9 +16,11 @@ namespace sfcrime {
 struct LateFacts {
   std::uint64_t valid = 0;               ///< valid records read (late ones included)
   std::uint64_t late = 0;                ///< records all of whose windows had closed
-  std::int64_t max_disorder_ms = 0;      ///< StreamEngine::max_disorder_ms()
+  std::int64_t max_disorder_ms = 0;      ///< StreamEngine::max_disorder_ms(): in processing order
   bool newest_first = false;             ///< StreamEngine::newest_came_first()
   std::int64_t watermark_delay_ms = 0;   ///< --watermark, ms
+  /// StreamInput::partition_disorder_ms(): each partition in its own order (a topic), or none.
+  std::optional<std::int64_t> partition_disorder_ms;
 };
 
 /// The share of late records above which the closing summary explains them: more than 1 %.
@@ -30,9 +32,11 @@ constexpr std::int64_t kMaxWatermarkMs = 36'500LL * 86'400'000;
 /// else std::nullopt. It gives the count and share, the measured cause (how far out of
 /// event-time order the input was, and whether the newest record came first) and the remedies:
 /// `produce --order event-time`, and a --watermark at least as long as the disorder (rounded up
-/// to a whole day, hour, minute or second). When the disorder is within --watermark (the records'
-/// windows had closed for another reason: a restored watermark, partitions read far apart), it
-/// says so instead of naming a watermark. One line, no trailing newline, no "sfcrime" prefix.
+/// to a whole day, hour, minute or second). When every partition was in order within --watermark
+/// but the processing order was not (partitions read far apart in event time: records produced
+/// while the query ran), it says that and names the watermark that covers the processing order.
+/// When even that is within --watermark (a restored watermark), it says the windows had closed.
+/// One line, no trailing newline, no "sfcrime" prefix.
 std::optional<std::string> late_warning(const LateFacts& facts);
 
 /// A duration for people, largest units first, zero parts left out: 90d 14h 46m, 2h, 1500ms.

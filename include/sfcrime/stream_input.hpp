@@ -65,6 +65,11 @@ class StreamInput {
   /// record, bytes after the array: DataError from reader.hpp). The records before it were taken
   /// and at_end() is true, so the caller answers for them and then throws it.
   virtual std::exception_ptr failure() const { return nullptr; }
+  /// How far out of event-time order the input's partitions were, each in its own offset order
+  /// (ms; the valid records taken so far), or std::nullopt for a source whose processing order is
+  /// its own order (a file). The engine's StreamEngine::max_disorder_ms() is the disorder of the
+  /// processing order, which merging partitions read at different times can make larger.
+  virtual std::optional<std::int64_t> partition_disorder_ms() const { return std::nullopt; }
 };
 
 /// Records of a JSON array or NDJSON file or standard input (reader.hpp), in file order. A break
@@ -118,6 +123,7 @@ class KafkaInput final : public StreamInput {
   /// The consumer handle (its group metadata goes into a transaction).
   rd_kafka_t* consumer() const noexcept { return source_.get(); }
   void close() override { source_.close(); }
+  std::optional<std::int64_t> partition_disorder_ms() const override { return partition_disorder_; }
 
  private:
   InputItem* try_take();
@@ -131,6 +137,8 @@ class KafkaInput final : public StreamInput {
   Extractor extractor_;
   EventTimeMerge<kafka::Message> merge_;
   std::map<std::int32_t, std::int64_t> polled_;  // partition -> offset after the last one buffered
+  std::map<std::int32_t, std::int64_t> newest_;  // partition -> largest event time of its valid records
+  std::int64_t partition_disorder_ = 0;
   std::map<std::int32_t, std::int64_t> taken_;   // partition -> next offset to process
   std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
   std::vector<kafka::Message> polled_batch_;     // scratch of refill()

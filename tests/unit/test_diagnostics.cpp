@@ -41,16 +41,16 @@ BOOST_AUTO_TEST_CASE(durations_for_people_and_for_the_watermark_option) {
 }
 
 BOOST_AUTO_TEST_CASE(few_late_records_say_nothing) {
-  sfcrime::LateFacts f{1000, 10, 3 * kHour, false, kHour};  // exactly 1 %: not more
+  sfcrime::LateFacts f{1000, 10, 3 * kHour, false, kHour, std::nullopt};  // exactly 1 %: not more
   BOOST_TEST(!sfcrime::late_warning(f));
   f.late = 0;
   BOOST_TEST(!sfcrime::late_warning(f));
-  f = {0, 0, 0, false, kHour};
+  f = {0, 0, 0, false, kHour, std::nullopt};
   BOOST_TEST(!sfcrime::late_warning(f));
 }
 
 BOOST_AUTO_TEST_CASE(late_records_from_disorder_name_the_cause_and_the_remedies) {
-  const sfcrime::LateFacts f{199'999, 199'896, 90 * kDay + 14 * kHour + 46 * kMin, true, kHour};
+  const sfcrime::LateFacts f{199'999, 199'896, 90 * kDay + 14 * kHour + 46 * kMin, true, kHour, std::nullopt};
   const auto w = sfcrime::late_warning(f);
   BOOST_REQUIRE(w);
   BOOST_TEST(w->find("199896 of 199999 records (99.9 %) were late") != std::string::npos, *w);
@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(late_records_from_disorder_name_the_cause_and_the_remedies)
 }
 
 BOOST_AUTO_TEST_CASE(a_disorder_beyond_the_longest_watermark_gets_no_proposal_and_0s_is_written_0s) {
-  const sfcrime::LateFacts f{10, 5, 40'000 * kDay, true, 0};
+  const sfcrime::LateFacts f{10, 5, 40'000 * kDay, true, 0, std::nullopt};
   const auto w = sfcrime::late_warning(f);
   BOOST_REQUIRE(w);
   BOOST_TEST(w->find("more than --watermark 0s allows") != std::string::npos, *w);
@@ -70,8 +70,22 @@ BOOST_AUTO_TEST_CASE(a_disorder_beyond_the_longest_watermark_gets_no_proposal_an
   BOOST_TEST(w->find("(--watermark ") == std::string::npos, *w);
 }
 
+BOOST_AUTO_TEST_CASE(partitions_in_order_but_read_apart_say_so) {
+  // Each partition within the watermark, the processing order 3 hours out: a live topic.
+  const sfcrime::LateFacts f{1000, 100, 3 * kHour, false, kHour, 10 * kMin};
+  const auto w = sfcrime::late_warning(f);
+  BOOST_REQUIRE(w);
+  BOOST_TEST(w->find("each partition was in event-time order within --watermark 1h, but they were read up to 3h "
+                     "apart") != std::string::npos, *w);
+  BOOST_TEST(w->find("--watermark 3h") != std::string::npos, *w);
+  BOOST_TEST(w->find("produce --order event-time") == std::string::npos, *w);
+  // A partition itself out of order by more: the input's disorder is named.
+  const sfcrime::LateFacts g{1000, 100, 3 * kHour, false, kHour, 2 * kHour};
+  BOOST_TEST(sfcrime::late_warning(g)->find("the input was out of event-time order by up to 3h") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(late_records_within_the_watermark_say_their_windows_had_closed) {
-  const sfcrime::LateFacts f{100, 50, 10 * kMin, false, kHour};
+  const sfcrime::LateFacts f{100, 50, 10 * kMin, false, kHour, std::nullopt};
   const auto w = sfcrime::late_warning(f);
   BOOST_REQUIRE(w);
   BOOST_TEST(w->find("50 of 100 records (50.0 %)") != std::string::npos, *w);
