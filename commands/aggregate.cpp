@@ -284,7 +284,11 @@ int aggregate(const std::vector<std::string>& args) {
       if (!std::exchange(shown, true)) std::fprintf(stderr, "sfcrime: %s not delivered: %s\n", what, rd_kafka_err2str(err));
     };
   };
+  // In a transaction, stdout shows a batch's rows once the batch committed. Made first: a run
+  // that cannot hold them (no writable /tmp) stops before creating any topic.
+  std::unique_ptr<DeferredOutput> deferred;
   if (exactly_once) {
+    deferred = std::make_unique<DeferredOutput>(stdout);
     group = vm["group"].as<std::string>();
     const std::string query = changelog::describe_query(q, vm["topic"].as<std::string>());
     // A run refused for a missing topic creates none of its own.
@@ -339,9 +343,6 @@ int aggregate(const std::vector<std::string>& args) {
   // Without a radio codes file the rows make no claim about one (no "(not in radio codes)").
   const RowLabels labels{q.by, config.radio_codes.empty() ? nullptr : &codes};
   std::vector<std::unique_ptr<Sink>> sinks;
-  // In a transaction, stdout shows a batch's rows once the batch committed.
-  std::unique_ptr<DeferredOutput> deferred;
-  if (txn) deferred = std::make_unique<DeferredOutput>(stdout);
   if (!output_topic || !vm["output"].defaulted())
     sinks.push_back(make_sink(format, deferred ? deferred->file() : stdout, labels));
   if (output_topic) {

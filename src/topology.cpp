@@ -708,6 +708,8 @@ bool Topology::done() {
 }
 
 ScaleOutTotals Topology::run() {
+  // Made first: a run that cannot hold its batches' rows (no writable /tmp) creates no topic.
+  if (o_.rows_to_stdout) deferred_ = std::make_unique<DeferredOutput>(stdout);
   setup_topics();
   extractor_ = std::make_unique<Extractor>(spec_);
   txn_ = std::make_unique<kafka::Producer>(
@@ -728,10 +730,7 @@ ScaleOutTotals Topology::run() {
   done_index_ = txn_->add_topic(done_topic(o_.group));
   txn_->init_transactions();
   std::vector<std::unique_ptr<Sink>> sinks;
-  if (o_.rows_to_stdout) {
-    deferred_ = std::make_unique<DeferredOutput>(stdout);
-    sinks.push_back(make_sink(o_.format, deferred_->file(), o_.labels));
-  }
+  if (o_.rows_to_stdout) sinks.push_back(make_sink(o_.format, deferred_->file(), o_.labels));
   if (o_.output_topic) {
     out_index_ = txn_->add_topic(*o_.output_topic);
     sinks.push_back(make_topic_sink(*txn_, *o_.output_topic, o_.labels, out_index_));
