@@ -98,11 +98,12 @@ InputItem* KafkaInput::try_take() {
         LaneState s;
         if (refill(p)) return s;
         s.caught_up = source_.caught_up(p);
-        // A partition known to hold more than was fetched is always waited for: a slow fetch
-        // must not make its records late (KIP-695).
+        // A partition known to hold more than was fetched is always waited for, and so is one whose
+        // lag is not known yet (no fetch response): a slow first fetch must not make its records
+        // late (KIP-695). An empty partition answers its first fetch with its end (caught up).
         const auto polled = polled_.find(p);
         const std::int64_t high = source_.cached_high(p);
-        s.lagging = high >= 0 && (polled == polled_.end() || polled->second < high);
+        s.lagging = high < 0 || polled == polled_.end() || polled->second < high;
         return s;
       },
       std::chrono::steady_clock::now());

@@ -527,7 +527,7 @@ bool Topology::take_regroup() {
         s.caught_up = t.eof || (o_.exit_at_end && t.polled >= t.target);
         std::int64_t low = -1, high = -1;
         rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
-        s.lagging = high >= 0 && t.polled < high;
+        s.lagging = high < 0 || t.polled < high;  // lag not known yet (no fetch response): wait, as KafkaInput
         return s;
       },
       Clock::now());
