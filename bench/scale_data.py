@@ -11,7 +11,7 @@ record keeps its weekday and its time of day, and since the data spans about 90.
 never overlap and their concatenation stays in order. Every date field is shifted by the same days
 and keeps its format exactly (call_date_time, call_date, offense_date, report_date: only the leading
 YYYY-MM-DD of each value changes; call_time, a time of day, does not change). crime_id stays a
-string: copy 0 keeps the original ids, copy k > 0 gets the suffix '-k' ('183653763-3'), so ids are
+string: copy 0 keeps the original ids, copy k > 0 gets the suffix '-k' ('1000001-3'), so ids are
 unique across copies as far as they are within one. Each copy is sorted by call_date_time ascending
 with a stable sort (records with equal times keep their order in the file), so --copies 1 is the
 real data re-sorted, nothing else changed.
