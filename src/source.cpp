@@ -94,6 +94,14 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
     defaults.emplace_back("enable.auto.commit", "false");
     defaults.emplace_back("enable.auto.offset.store", "false");
   }
+  if (o.partition_queues) {
+    // With a queue per partition, queued.max.messages.kbytes bounds each partition's prefetch
+    // (librdkafka's CONFIGURATION.md): 1 MiB, one fetch's worth (max.partition.fetch.bytes), keeps
+    // the merge fed where the default, 64 MiB a partition, held the whole topic. A full queue is
+    // fetched again after fetch.queue.backoff.ms (librdkafka 2.1+; default 1 s, a stall here).
+    defaults.emplace_back("queued.max.messages.kbytes", std::to_string(kPartitionPrefetchKiB));
+    defaults.emplace_back("fetch.queue.backoff.ms", std::to_string(kFetchQueueBackoffMs));
+  }
   kafka::Conf conf = kafka::make_conf(config, defaults);
   if (o.group && !o.transactional) rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance);
   return conf;

@@ -51,6 +51,14 @@ struct StartOffset {
 /// @throws UsageError naming the value and the accepted forms.
 StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms);
 
+/// Default queued.max.messages.kbytes of a consumer with a queue per partition, KiB per
+/// partition: one fetch's worth (max.partition.fetch.bytes, 1 MiB), which a fetch may overshoot by
+/// one more (librdkafka's CONFIGURATION.md). bench/memory.py measures the peak RSS it gives.
+inline constexpr int kPartitionPrefetchKiB = 1024;
+/// Default fetch.queue.backoff.ms of such a consumer, ms: how soon a partition whose queue was full
+/// is fetched again (librdkafka 2.1+; its default, 1000 ms, stalls a reader that drains quickly).
+inline constexpr int kFetchQueueBackoffMs = 1;
+
 /// What to read and how.
 struct SourceOptions {
   std::string topic;
@@ -80,8 +88,9 @@ struct SourceOptions {
   /// Each assigned partition's messages stay in a queue of their own (rd_kafka_queue_get_partition
   /// with forwarding removed, set up before the partition is assigned, as librdkafka's author
   /// advises in librdkafka issues 1395 and 2387), read with poll_partition() instead of next().
-  /// librdkafka then bounds what it prefetches per partition (queued.min.messages,
-  /// queued.max.messages.kbytes) and keeps fetching the partitions that are drained, so a
+  /// librdkafka then bounds what it prefetches per partition (queued.max.messages.kbytes, by
+  /// default kPartitionPrefetchKiB here, fetched again kFetchQueueBackoffMs after the queue was
+  /// full; -X overrides both) and keeps fetching the partitions that are drained, so a
   /// reader that merges partitions never has to pause one (a pause throws its prefetched
   /// messages away and the resumed fetch waits behind a long-polling one: up to
   /// fetch.wait.max.ms, 500 ms, per resume).

@@ -36,7 +36,7 @@
 // COORDINATOR_NOT_AVAILABLE, _TRANSPORT = the broker drops the connection, ...), or a number.
 //
 // --create-topics puts a proxy in front of every broker (the printed bootstrap servers are then
-// the proxy's) that serves the Admin API's CreateTopics, which librdkafka 2.0.2's mock cluster
+// the proxy's) that serves the Admin API's CreateTopics, which librdkafka's mock cluster (2.8.0)
 // lacks: its Metadata names a controller (broker 0) that does not exist, so an admin client waits
 // for one until its timeout, and its ApiVersions does not list CreateTopics. The proxy passes every
 // request and response through unchanged except: Metadata and FindCoordinator answers name the
@@ -45,7 +45,8 @@
 // TOPIC_ALREADY_EXISTS; topic configs such as cleanup.policy are accepted and ignored, replication
 // factor -1 is 1). Faults stay the mock cluster's: broker-down also closes that broker's proxy
 // listener (connections refused, as by the mock cluster) and its proxied connections end with the
-// mock's; errors and round trips are the mock's.
+// mock's; errors and round trips are the mock's. The mock then offers Metadata, FindCoordinator and
+// ApiVersions up to v2 only, the versions the proxy parses.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -859,6 +860,10 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Proxy> proxy;
   if (create_topics) {
+    // The proxy rewrites the answers of the versions it can parse (Metadata, FindCoordinator and
+    // ApiVersions up to v2, before KIP-482's flexible versions): the mock offers no later ones.
+    for (const std::int16_t api : {kMetadata, kFindCoordinator, kApiVersions})
+      rd_kafka_mock_set_apiversion(mc, api, 0, 2);
     try {
       proxy = std::make_unique<Proxy>(mc, broker_ports(mc), verbose);
     } catch (const std::exception& e) {

@@ -1,49 +1,32 @@
 """Issue 4 item 8: SASL over TLS to a real broker through -X properties (and a --config file), and
 no secret ever printed.
 
-Two brokers of the test's own (scripts/kafka up --sasl-ssl-port, each in a temporary folder; never
-the shared broker on localhost:9092), each with a SASL_SSL listener requiring client certificates:
+A broker of the test's own (scripts/kafka up --sasl-ssl-port, in a temporary folder; never the
+shared broker of scripts/test), Kafka of scripts/kafka-pom.xml (4.x), on localhost:19292 (PLAINTEXT),
+19293 (controller) and 19294 (SASL_SSL: SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN, client certificates
+required), from the jars scripts/test resolved for the shared broker.
 
-  - Kafka of scripts/kafka-pom.xml (4.x) on localhost:19292 (PLAINTEXT), 19293 (controller) and
-    19294 (SASL_SSL: SCRAM-SHA-512 and PLAIN), from the jars scripts/test resolved for the shared
-    broker;
-  - Kafka 3.9.2 (SCRAM_KAFKA) on localhost:19295, 19296 and 19297 (SASL_SSL: SCRAM-SHA-512), for the
-    SCRAM cases only: scripts/kafka runs it with SFCRIME_KAFKA_VERSION=3.9.2, from jars Maven
-    resolves once into <repo>/.kafka/jars-3.9.2 (kept for the next runs).
-
-The test makes a CA, the brokers' certificate (for localhost, its key encrypted) and a client
+The test makes a CA, the broker's certificate (for localhost, its key encrypted) and a client
 certificate (its key encrypted: ssl.key.password) with openssl; the SCRAM credentials are created
-when a broker's storage is formatted (kafka-storage format --add-scram). Every password is random
+when the broker's storage is formatted (kafka-storage format --add-scram). Every password is random
 and distinct.
 
   - test_commands_through_sasl_ssl[mechanism-via]: topic create, produce, consume, aggregate,
-    inspect, topic list/describe/delete through SASL_SSL given by -X flags or by a --config file
-    (SCRAM on Kafka 3.9.2, PLAIN on 4.x); what is read back equals what was sent, the aggregate
-    equals tests/oracle.py.
-  - test_wrong_password_fails_clearly[mechanism]: a wrong password (SCRAM on 3.9.2, PLAIN on 4.x):
-    an error on stderr, an exit status documented in man/sfcrime.1 (not 0) within the timeout.
-  - test_wrong_password_error_names_authentication: the message says authentication failed (it
-    said "cannot reach broker ... is Kafka running?" until 2026-11-21: librdkafka's error callback
-    only runs from rd_kafka_poll(); the log callback now keeps the failed login as the last error).
+    inspect, topic list/describe/delete through SASL_SSL given by -X flags or by a --config file;
+    what is read back equals what was sent, the aggregate equals tests/oracle.py.
+  - test_wrong_password_fails_clearly[mechanism]: a wrong password: an error on stderr, an exit
+    status documented in man/sfcrime.1 (not 0) within the timeout.
+  - test_wrong_password_error_names_authentication[mechanism]: the message says authentication
+    failed (librdkafka's error callback only runs from rd_kafka_poll(); the log callback keeps the
+    failed login as the last error).
   - test_secrets_never_printed: -X dump (flags, --config, SFCRIME_CONFIG), -v/-vv with librdkafka's
     debug logs, config errors and bad key passwords: no output holds a password or a private key.
-  - test_scram_to_kafka_4: SCRAM with the right password to the 4.x broker: with librdkafka older
-    than 2.6.1, refused as "invalid credentials", promptly, with exit status 69; with a newer one,
-    it works.
-  - test_scram_listener_accepts_the_java_client: Kafka's own Java client logs in with SCRAM to the
-    4.x broker, so the refusal above is librdkafka's, not the broker's set-up (runs while
-    librdkafka is older than 2.6.1).
+  - test_scram_to_kafka_4[mechanism]: SCRAM-SHA-256 and -512 with the right password log in to
+    Kafka 4.x. Kafka 4.0.0 and later check the nonce of SCRAM's client-final message strictly (its
+    fix of CVE-2024-56128), which librdkafka before 2.6.1 got wrong (librdkafka#4895): sfcrime links
+    librdkafka 2.8.0 (scripts/build-librdkafka), and this test holds that.
 
 Every output of every command is kept and grepped for every secret (check_no_secret).
-
-SCRAM-SHA-512 and librdkafka: before 2.6.1 librdkafka puts its client nonce twice into the nonce of
-the SCRAM client-final message (librdkafka#4895, fixed in 2.6.1; Debian 12 ships 2.0.2). Kafka's
-fix of CVE-2024-56128 (3.7.2, 3.8.1, 3.9.0) made the broker check that nonce, but leniently
-(ScramSaslServer: the client's nonce must end with the server's, which librdkafka's does) through
-3.9.x; Kafka 4.0.0 and later require it to equal the server's and refuse librdkafka's login as
-invalid credentials. So the SCRAM cases run against Kafka 3.9.2, the newest release that accepts
-them, and test_scram_to_kafka_4 pins the refusal by 4.x down (rather than a strict xfail, which
-any failure would satisfy, a wrong password or a broken broker included).
 """
 import json
 import os
@@ -68,13 +51,9 @@ ROOT = TESTS_DIR.parent
 h = load_module("sfcrime_integration_helpers", HERE / "helpers.py")
 sc = load_module("sfcrime_soak_cluster", TESTS_DIR / "soak" / "soak_cluster.py")
 
-SCRAM = "SCRAM-SHA-512"
+SCRAM_256, SCRAM = "SCRAM-SHA-256", "SCRAM-SHA-512"
 PORT = 19292          # Kafka 4.x (scripts/kafka-pom.xml): PLAINTEXT (the controller: 19293)
-SASL_PORT = 19294     # its SASL_SSL listener (SCRAM-SHA-512 and PLAIN)
-# The newest Kafka release whose SCRAM check accepts librdkafka < 2.6.1 (see the docstring).
-SCRAM_KAFKA = "3.9.2"
-SCRAM_PORT = 19295       # Kafka 3.9.2: PLAINTEXT (the controller: 19296)
-SCRAM_SASL_PORT = 19297  # its SASL_SSL listener (SCRAM-SHA-512)
+SASL_PORT = 19294     # its SASL_SSL listener (SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN)
 TIMEOUT_S = 3         # --timeout of the commands expected to fail
 BIN = pathlib.Path(os.environ.get("SFCRIME_BIN", ROOT / "build" / "sfcrime"))
 
@@ -90,10 +69,8 @@ def librdkafka_version():
 
 
 LIBRDKAFKA = librdkafka_version()
-# librdkafka#4895: a SCRAM login to Kafka 4.0.0 or later fails, whatever the password.
-SCRAM_BROKEN = LIBRDKAFKA is not None and LIBRDKAFKA < (2, 6, 1)
-# SCRAM runs against Kafka 3.9.2 (fixture secure_scram), PLAIN against 4.x (fixture secure).
-MECHANISMS = [pytest.param(SCRAM, id="scram"), pytest.param("PLAIN", id="plain")]
+MECHANISMS = [pytest.param(SCRAM_256, id="scram-sha-256"), pytest.param(SCRAM, id="scram-sha-512"),
+              pytest.param("PLAIN", id="plain")]
 
 
 def documented_exit_codes():
@@ -136,18 +113,19 @@ class SecureBroker:
     """A broker and everything a client needs: paths, users, passwords (all random).
 
     d: the folder of the PKI (make_pki; shared by both brokers), pw: its passwords; mechanisms:
-    those the SASL_SSL listener offers (SCRAM-SHA-512, PLAIN); version: the Kafka release
-    (SFCRIME_KAFKA_VERSION), None for scripts/kafka-pom.xml's."""
+    those the SASL_SSL listener offers (SCRAM, meaning SCRAM-SHA-256 and -512 for one user, and
+    PLAIN)."""
 
-    def __init__(self, d, pw, port, sasl_port, mechanisms, version=None):
+    def __init__(self, d, pw, port, sasl_port, mechanisms):
         self.dir = d
         self.pw = pw
         self.port, self.sasl_port = port, sasl_port
         self.bootstrap = "localhost:%d" % sasl_port
-        self.version = version
         self.users = {m: (u, p + secrets.token_hex(8)) for m, u, p in (
             (SCRAM, "scram-user", "ScramPw-"), ("PLAIN", "plain-user", "PlainPw-"))
             if m in mechanisms}
+        if SCRAM in self.users:  # scripts/kafka gives a SCRAM user both mechanisms' credentials
+            self.users[SCRAM_256] = self.users[SCRAM]
         self.state = pathlib.Path(tempfile.gettempdir()) / ("sfcrime-security-broker-%d" % port)
         extra = {
             "SFCRIME_KAFKA_SSL_CERT": str(d / "broker.pem"),
@@ -159,10 +137,6 @@ class SecureBroker:
             extra["SFCRIME_KAFKA_SCRAM_USERS"] = "%s=%s" % self.users[SCRAM]
         if "PLAIN" in self.users:
             extra["SFCRIME_KAFKA_PLAIN_USERS"] = "%s=%s" % self.users["PLAIN"]
-        if version:
-            extra.update({"SFCRIME_KAFKA_VERSION": version,
-                          "SFCRIME_KAFKA_JARS": str(sc.jars_dir(version)),
-                          "SFCRIME_KAFKA_HEAP": "512m"})
         self.env = sc.script_env(self.state, port, extra)
         self.key_pem = (d / "client.key").read_text()
 
@@ -232,7 +206,7 @@ def brought_up(b):
         resolved = "resolving its jars with Maven, " if "resolving the jars" in log else ""
         sc.figure("security: Kafka %s with SASL_SSL (%s; client certificates required) on %s up "
                   "in %.1f s (%sformatting and starting); librdkafka %s" % (
-                      b.version or "of scripts/kafka-pom.xml", ", ".join(b.users), b.bootstrap,
+                      "of scripts/kafka-pom.xml", ", ".join(b.users), b.bootstrap,
                       secs, resolved, ".".join(map(str, LIBRDKAFKA or ("?",)))))
         yield b
     finally:
@@ -241,20 +215,8 @@ def brought_up(b):
 
 @pytest.fixture(scope="module")
 def secure(pki):
-    """Kafka of scripts/kafka-pom.xml (4.x), SASL_SSL with SCRAM-SHA-512 and PLAIN."""
+    """Kafka of scripts/kafka-pom.xml (4.x), SASL_SSL with SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN."""
     yield from brought_up(SecureBroker(*pki, PORT, SASL_PORT, (SCRAM, "PLAIN")))
-
-
-@pytest.fixture(scope="module")
-def secure_scram(pki):
-    """Kafka 3.9.2 (SCRAM_KAFKA), SASL_SSL with SCRAM-SHA-512: for the SCRAM cases."""
-    yield from brought_up(SecureBroker(*pki, SCRAM_PORT, SCRAM_SASL_PORT, (SCRAM,),
-                                       version=SCRAM_KAFKA))
-
-
-def broker_for(request, mechanism):
-    """The broker a test logging in with `mechanism` runs against: 3.9.2 for SCRAM, else 4.x."""
-    return request.getfixturevalue("secure_scram" if mechanism == SCRAM else "secure")
 
 
 class Outputs:
@@ -322,8 +284,7 @@ def ok(p, what):
 
 @pytest.mark.parametrize("via", ["flags", "config"])
 @pytest.mark.parametrize("mechanism", MECHANISMS)
-def test_commands_through_sasl_ssl(request, tmp_path, mechanism, via):
-    secure = broker_for(request, mechanism)
+def test_commands_through_sasl_ssl(secure, tmp_path, mechanism, via):
     o = Outputs(secure)
     v = via_flags(secure, mechanism, via)
     n = 300
@@ -376,14 +337,13 @@ def test_commands_through_sasl_ssl(request, tmp_path, mechanism, via):
     ok(o.runs[-1], "topic delete")
     sc.figure("security[%s via %s, Kafka %s]: %d commands through SASL_SSL in %.1f s (%s); %d "
               "records produced, consumed and aggregated" % (
-                  mechanism, via, secure.version or "4.x", len(o.runs), time.monotonic() - t0,
+                  mechanism, via, "4.x", len(o.runs), time.monotonic() - t0,
                   command_summary(o.runs), n))
     o.check_no_secret()
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)
-def test_wrong_password_fails_clearly(request, mechanism):
-    secure = broker_for(request, mechanism)
+def test_wrong_password_fails_clearly(secure, mechanism):
     o = Outputs(secure)
     wrong = "WrongPw-" + secrets.token_hex(8)
     codes = documented_exit_codes()
@@ -407,15 +367,16 @@ def test_wrong_password_fails_clearly(request, mechanism):
         assert secure.bootstrap in p.stderr, p.stderr
         figures.append("%s %d in %.1f s" % (args[0], p.returncode, p.elapsed))
     sc.figure("security[%s, Kafka %s]: wrong password: %s; e.g. %r" % (
-        mechanism, secure.version or "4.x", ", ".join(figures), o.runs[0].stderr.strip()[:200]))
+        mechanism, "4.x", ", ".join(figures), o.runs[0].stderr.strip()[:200]))
     o.check_no_secret(extra=[wrong])
 
 
-def test_wrong_password_error_names_authentication(secure):
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_wrong_password_error_names_authentication(secure, mechanism):
     o = Outputs(secure)
     wrong = "WrongPw-" + secrets.token_hex(8)
     p = o.run("--timeout", "%ds" % TIMEOUT_S, "inspect",
-              via=via_flags(secure, "PLAIN", "flags", password=wrong), timeout=TIMEOUT_S + 60)
+              via=via_flags(secure, mechanism, "flags", password=wrong), timeout=TIMEOUT_S + 60)
     assert p.returncode != 0
     o.check_no_secret(extra=[wrong])
     assert "authentication" in p.stderr.lower(), (
@@ -474,47 +435,18 @@ def test_secrets_never_printed(secure, tmp_path):
               "errors): no password or private key in any output" % (len(o.runs), len(errors)))
 
 
-def test_scram_to_kafka_4(secure):
-    """SCRAM-SHA-512 with the right password to Kafka 4.x: with librdkafka < 2.6.1 the broker
-    refuses the login as invalid credentials (librdkafka#4895), and sfcrime fails promptly with a
-    documented exit status, naming the broker; with a newer librdkafka the login works."""
+@pytest.mark.parametrize("mechanism", [SCRAM_256, SCRAM])
+def test_scram_to_kafka_4(secure, mechanism):
+    """SCRAM with the right password logs in to Kafka 4.x (librdkafka#4895 fixed in the librdkafka
+    sfcrime links), and librdkafka's log (-vv, debug=security) shows the mechanism it used."""
+    assert LIBRDKAFKA is not None and LIBRDKAFKA >= (2, 6, 1), \
+        "sfcrime --version names librdkafka %r: SCRAM to Kafka 4 needs 2.6.1 or later" % (LIBRDKAFKA,)
     o = Outputs(secure)
-    p = o.run("-v", "--timeout", "%ds" % TIMEOUT_S, "inspect",
-              via=via_flags(secure, SCRAM, "flags"), timeout=TIMEOUT_S + 60)
+    p = o.run("--timeout", "%ds" % TIMEOUT_S, "inspect", "--output", "json", "-X", "debug=security",
+              "-vv", via=via_flags(secure, mechanism, "flags"), timeout=TIMEOUT_S + 60)
     o.check_no_secret()
-    if not SCRAM_BROKEN:
-        ok(p, "inspect over SCRAM to Kafka 4.x (librdkafka %s)" % ".".join(map(str, LIBRDKAFKA)))
-        return
-    assert p.returncode == 69, "exited %d (expected 69, broker unavailable):\n%s" % (
-        p.returncode, p.stderr[-2000:])
-    assert p.elapsed < TIMEOUT_S + 10, "took %.1f s (--timeout %ds)" % (p.elapsed, TIMEOUT_S)
-    # -v shows librdkafka's log: the broker's answer to the right password.
-    assert re.search(r"SASL authentication error: .*invalid credentials with SASL mechanism "
-                     r"SCRAM-SHA-512", p.stderr), p.stderr[-2000:]
-    last = p.stderr.strip().splitlines()[-1]
-    assert last.startswith("sfcrime: error: ") and secure.bootstrap in last, last
-    sc.figure("security[SCRAM-SHA-512, Kafka 4.x]: the right password refused (librdkafka %s < "
-              "2.6.1, librdkafka#4895): inspect %d in %.1f s; %r" % (
-                  ".".join(map(str, LIBRDKAFKA)), p.returncode, p.elapsed, last[:160]))
-
-
-@pytest.mark.skipif(not SCRAM_BROKEN, reason="sfcrime logs in with SCRAM to Kafka 4.x: no need")
-def test_scram_listener_accepts_the_java_client(secure):
-    """The 4.x broker's SCRAM set-up is right: Kafka's Java client logs in with the same user."""
-    d = secure.dir
-    ks = d / "java-client-keystore.pem"
-    ks.write_text((d / "client.key").read_text() + (d / "client.pem").read_text())
-    user, password = secure.users[SCRAM]
-    props = d / "java-client.properties"
-    props.write_text(
-        "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
-        'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required '
-        'username="%s" password="%s";\n' % (user, password)
-        + "ssl.truststore.type=PEM\nssl.truststore.location=%s\n" % (d / "ca.pem")
-        + "ssl.keystore.type=PEM\nssl.keystore.location=%s\nssl.key.password=%s\n" % (
-            ks, secure.pw["client_key"]))
-    p = subprocess.run(
-        ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", str(sc.jars_dir() / "*"),
-         "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", secure.bootstrap,
-         "--command-config", str(props), "--list"], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, "the Java client could not log in with SCRAM:\n%s" % p.stderr[-2000:]
+    ok(p, "inspect over %s to Kafka 4.x" % mechanism)
+    assert json.loads(p.stdout)["brokers"], p.stdout
+    assert re.search(r"Authenticated as .*using %s" % re.escape(mechanism), p.stderr), p.stderr[-2000:]
+    sc.figure("security[%s, Kafka 4.x]: the right password logs in (librdkafka %s): inspect in "
+              "%.1f s" % (mechanism, ".".join(map(str, LIBRDKAFKA)), p.elapsed))
