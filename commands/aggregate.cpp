@@ -66,6 +66,7 @@ double per_second(std::uint64_t n, Clock::duration d) {
 int aggregate(const std::vector<std::string>& args) {
   cli::CommandSpec spec;
   spec.name = "aggregate";
+  spec.kafka_defaults = partition_queue_defaults();  // the topic input's consumer (source.hpp)
   spec.synopsis =
       "sfcrime aggregate (--topic TOPIC | --file PATH|-) [--window DURATION [--slide DURATION]]\n"
       "                         [--watermark DURATION] [--output-mode append|update|complete]\n"

@@ -208,8 +208,10 @@ std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec*
     out.push_back({k, shown(k, v), config.origin.at(k)});
   }
   if (!all) return out;
-  const std::vector<kafka::Property> defaults = spec ? spec->kafka_defaults : std::vector<kafka::Property>{};
-  kafka::Conf conf = kafka::make_conf(config, defaults);
+  const std::vector<kafka::Property> role = spec ? spec->kafka_defaults : std::vector<kafka::Property>{};
+  kafka::Conf conf = kafka::make_conf(config, role);
+  std::vector<kafka::Property> defaults = kafka::client_defaults();
+  defaults.insert(defaults.end(), role.begin(), role.end());
   std::size_t n = 0;
   const char** arr = rd_kafka_conf_dump(conf.get(), &n);
   for (std::size_t i = 0; i + 1 < n; i += 2) {
@@ -218,7 +220,7 @@ std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec*
     if (std::find(explicit_keys.begin(), explicit_keys.end(), key) != explicit_keys.end()) continue;
     const bool ours = std::any_of(defaults.begin(), defaults.end(), [&](const auto& d) { return d.first == key; });
     out.push_back({key, shown(key, arr[i + 1]),
-                   {"default", ours ? "sfcrime " + spec->name : std::string("librdkafka ") + rd_kafka_version_str()}});
+                   {"default", ours ? "sfcrime" + (spec ? " " + spec->name : std::string()) : std::string("librdkafka ") + rd_kafka_version_str()}});
   }
   rd_kafka_conf_dump_free(arr, n);
   return out;

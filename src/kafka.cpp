@@ -61,8 +61,11 @@ void check_consumer_error(rd_kafka_t* consumer, const rd_kafka_message_t* m, con
   if (verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m));
 }
 
+std::vector<Property> client_defaults() { return {{"enable.metrics.push", "false"}}; }
+
 Conf make_conf(const Config& config, const std::vector<Property>& defaults) {
   Conf conf(rd_kafka_conf_new());
+  for (const auto& [k, v] : client_defaults()) set_property(conf.get(), k, v, "sfcrime's defaults");
   for (const auto& [k, v] : defaults) set_property(conf.get(), k, v, "sfcrime's defaults");
   set_property(conf.get(), "bootstrap.servers", config.bootstrap_servers, "--bootstrap-servers");
   for (const auto& [k, v] : config.properties) {

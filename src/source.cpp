@@ -65,8 +65,12 @@ StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms) {
   throw bad(best.empty() ? "" : "did you mean '" + best + "'?");
 }
 
-namespace {
+std::vector<kafka::Property> partition_queue_defaults() {
+  return {{"queued.max.messages.kbytes", std::to_string(kPartitionPrefetchKiB)},
+          {"fetch.queue.backoff.ms", std::to_string(kFetchQueueBackoffMs)}};
+}
 
+namespace {
 kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
                           void (*rebalance)(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*)) {
   std::vector<kafka::Property> defaults = {
@@ -99,8 +103,7 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
     // (librdkafka's CONFIGURATION.md): 1 MiB, one fetch's worth (max.partition.fetch.bytes), keeps
     // the merge fed where the default, 64 MiB a partition, held the whole topic. A full queue is
     // fetched again after fetch.queue.backoff.ms (librdkafka 2.1+; default 1 s, a stall here).
-    defaults.emplace_back("queued.max.messages.kbytes", std::to_string(kPartitionPrefetchKiB));
-    defaults.emplace_back("fetch.queue.backoff.ms", std::to_string(kFetchQueueBackoffMs));
+    for (kafka::Property& p : partition_queue_defaults()) defaults.push_back(std::move(p));
   }
   kafka::Conf conf = kafka::make_conf(config, defaults);
   if (o.group && !o.transactional) rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance);

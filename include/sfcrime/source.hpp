@@ -58,6 +58,9 @@ inline constexpr int kPartitionPrefetchKiB = 1024;
 /// Default fetch.queue.backoff.ms of such a consumer, ms: how soon a partition whose queue was full
 /// is fetched again (librdkafka 2.1+; its default, 1000 ms, stalls a reader that drains quickly).
 inline constexpr int kFetchQueueBackoffMs = 1;
+/// The two above as librdkafka properties: the defaults of a consumer with a queue per partition
+/// (SourceOptions::partition_queues), shown by `aggregate -X dump`.
+std::vector<kafka::Property> partition_queue_defaults();
 
 /// What to read and how.
 struct SourceOptions {
