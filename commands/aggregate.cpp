@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "sfcrime/batch_trigger.hpp"
 #include "sfcrime/cli.hpp"
 #include "sfcrime/commands.hpp"
 #include "sfcrime/datetime.hpp"
@@ -43,8 +44,6 @@ std::int64_t duration_option(const cli::po::variables_map& vm, const char* name,
     throw UsageError("--" + std::string(name) + " " + text + " is longer than 36500d (100 years)");
   return ms;
 }
-/// Under the default trigger a batch also ends when no record could be taken for this long.
-constexpr auto kBatchQuiet = std::chrono::milliseconds(500);
 
 enum class ProgressMode { automatic, text, json, none };
 
@@ -469,6 +468,7 @@ int aggregate(const std::vector<std::string>& args) {
               std::to_string(engine.windows_held()) + " windows open, watermark " + format_watermark(engine.watermark()));
   };
 
+  BatchTrigger batch_trigger({std::chrono::duration_cast<std::chrono::milliseconds>(interval), max_per_trigger, true}, t0);
   bool ended = false;
   try {
     while (!interrupted()) {
@@ -488,31 +488,27 @@ int aggregate(const std::vector<std::string>& args) {
       }
       if (!it) break;
       const auto batch_start = Clock::now();
-      // --trigger D: batches start on multiples of D since the query started (Spark's
-      // ProcessingTime); the batch takes what arrives until the next one.
-      Clock::time_point next_trigger{};
-      if (trigger) next_trigger = t0 + ((batch_start - t0) / interval + 1) * interval;
+      batch_trigger.begin(batch_start);
       input->begin_batch();
       process(*it);
-      auto last_record = Clock::now();
+      batch_trigger.took(Clock::now());
       while (!interrupted()) {
         show_line();
-        const auto now = Clock::now();
-        if (max_per_trigger && engine.batch().input >= max_per_trigger) {
-          while (trigger && Clock::now() < next_trigger && !interrupted())
-            std::this_thread::sleep_for(std::min<Clock::duration>(next_trigger - Clock::now(), std::chrono::milliseconds(50)));
+        if (batch_trigger.full(engine.batch().input)) {
+          // A full batch takes nothing more; under --trigger it still ends at its time.
+          while (batch_trigger.timed() && Clock::now() < batch_trigger.end_time() && !interrupted())
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(batch_trigger.end_time() - Clock::now(), std::chrono::milliseconds(50)));
           break;
         }
-        if (trigger ? now >= next_trigger : input->batch_complete()) break;
-        const auto wait = trigger ? std::min<Clock::duration>(next_trigger - now, std::chrono::milliseconds(100))
-                                  : Clock::duration(std::chrono::milliseconds(100));
-        if ((it = input->take(std::chrono::duration_cast<std::chrono::milliseconds>(wait)))) {
+        const auto now = Clock::now();
+        if (batch_trigger.due(now, engine.batch().input, !batch_trigger.timed() && input->batch_complete())) break;
+        if ((it = input->take(batch_trigger.wait(now)))) {
           process(*it);
-          last_record = Clock::now();
+          batch_trigger.took(Clock::now());
           continue;
         }
         if (input->at_end()) break;
-        if (!trigger && Clock::now() - last_record >= kBatchQuiet) break;
       }
       line.clear();
       // The batch that reaches the end of input is the final one: every window closes in it, so

@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "sfcrime/batch_trigger.hpp"
 #include "sfcrime/datetime.hpp"
 #include "sfcrime/errors.hpp"
 #include "sfcrime/kafka.hpp"
@@ -314,7 +315,9 @@ class Topology {
   bool failure_shown_ = false;
   std::size_t done_index_ = 0;
   Clock::time_point last_done_check_{};
-  Clock::time_point batch_start_ = Clock::now(), last_message_ = Clock::now();
+  Clock::time_point batch_start_ = Clock::now();
+  // A batch spans three stages here, so no input can say it caught up: batches are bounded by age.
+  BatchTrigger trigger_{{o_.trigger, o_.max_records_per_trigger, false}, Clock::now()};
 };
 
 void Topology::setup_topics() {
@@ -430,7 +433,7 @@ void Topology::dispatch(kafka::Message m) {
     kafka::check_consumer_error(reader_->get(), m.get(), topic, config_.verbosity);
     return;
   }
-  last_message_ = Clock::now();
+  trigger_.took(Clock::now());
   if (topic == o_.topic) {
     auto it = regroup_.find(p);
     if (it == regroup_.end()) return;  // not ours any more
@@ -642,6 +645,7 @@ void Topology::run_batch() {
   batch_ = BatchCounters{};
   prev_batch_start_ = batch_start_;
   batch_start_ = Clock::now();
+  trigger_.begin(batch_start_);
   batch_offsets_ = regroup_offsets();
 }
 
@@ -743,8 +747,7 @@ ScaleOutTotals Topology::run() {
     if (deferred_) deferred_->discard();
   });
   totals_.rebalances = 0;
-  const auto trigger = o_.trigger;
-  auto next_trigger = Clock::now() + trigger;
+  trigger_.begin(Clock::now());
   try {
     while (!interrupted()) {
       kafka::Message m = reader_->poll(std::chrono::milliseconds(20));
@@ -757,7 +760,7 @@ ScaleOutTotals Topology::run() {
       }
       if (m) dispatch(std::move(m));
       // Regroup what can be taken in event-time order, up to --max-records-per-trigger a batch.
-      while ((!o_.max_records_per_trigger || batch_.input < o_.max_records_per_trigger) && take_regroup()) {
+      while (!trigger_.full(batch_.input) && take_regroup()) {
       }
       const auto now = Clock::now();
       bool pending_end = false;
@@ -766,14 +769,7 @@ ScaleOutTotals Topology::run() {
       for (const auto& [r, t] : aggregate_) pending_end = pending_end || final_due(t);
       for (const auto& [w, t] : assemble_) pending_end = pending_end || final_due(t);
       const bool work = txn_->in_transaction() || pending_end;
-      bool due;
-      if (trigger.count() > 0) {
-        due = now >= next_trigger;
-        if (due) next_trigger = now + trigger;
-      } else {
-        due = (o_.max_records_per_trigger && batch_.input >= o_.max_records_per_trigger) ||
-              now - last_message_ >= std::chrono::milliseconds(100) || now - batch_start_ >= std::chrono::seconds(1);
-      }
+      const bool due = trigger_.due(now, batch_.input, false);
       if (work && due) {
         try {
           run_batch();
@@ -788,6 +784,7 @@ ScaleOutTotals Topology::run() {
         }
       } else if (!work) {
         batch_start_ = now;
+        trigger_.begin(now);
       }
       if (done()) break;
     }
