@@ -291,13 +291,10 @@ int alter_config(const std::vector<std::string>& args) {
       "sfcrime topic alter-config NAME [--set KEY=VALUE]... [--delete KEY]... [--dry-run] [--output table|json]";
   spec.summary =
       "Sets (--set) or removes (--delete: back to the broker's default) configuration keys of topic\n"
-      "NAME, keeping its other settings, as rpk topic alter-config. librdkafka 2.0.2 only has the\n"
-      "non-incremental AlterConfigs, which replaces every setting of the topic, so sfcrime reads the\n"
-      "topic's own settings (DescribeConfigs, source DYNAMIC_TOPIC_CONFIG), applies the changes and\n"
-      "sends the whole set, as kafka-configs.sh did before KIP-339. A change someone else makes\n"
-      "between the two requests is lost. A topic with a secret (sensitive) setting is refused, since\n"
-      "the broker never reveals its value and sending the set without it would erase it.\n"
-      "With --dry-run the broker validates the new set and nothing changes.";
+      "NAME, keeping its other settings, in one IncrementalAlterConfigs request (KIP-339), as rpk\n"
+      "topic alter-config and kafka-configs.sh do. The table shows each key's value before\n"
+      "(read with DescribeConfigs just before; a secret's shows as [redacted]) and after.\n"
+      "With --dry-run the broker validates the change and nothing changes.";
   spec.options.add_options()
       ("name", cli::po::value<std::string>()->required()->value_name("NAME"), "topic name (positional)")
       ("set,s", cli::po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
@@ -331,32 +328,22 @@ int alter_config(const std::vector<std::string>& args) {
   if (sets.empty() && deletes.empty()) throw UsageError("nothing to change: give --set KEY=VALUE or --delete KEY");
 
   kafka::Admin admin(parsed->config);
-  // Read-modify-write: AlterConfigs (non-incremental) replaces the topic's whole dynamic config,
-  // so send the current DYNAMIC_TOPIC_CONFIG entries with the changes applied. Race: a change made
-  // by someone else between describe_topic_configs() and alter_topic_configs() is overwritten.
+  // The values before, for the report: the topic's own settings (source DYNAMIC_TOPIC_CONFIG).
   const std::vector<kafka::Admin::ConfigEntry> current = admin.describe_topic_configs(name);
   std::map<std::string, std::string> before;
-  std::map<std::string, const kafka::Admin::ConfigEntry*> known;
+  std::set<std::string> secret;
   for (const auto& e : current) {
-    known[e.name] = &e;
+    if (sets.count(e.name) && e.read_only)
+      throw UsageError("topic config '" + e.name + "' is read-only (source " + e.source_name + ")");
+    if (e.sensitive) secret.insert(e.name);
     if (e.source != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
-    if (e.sensitive || !e.value)
-      throw Error(Exit::failure, "cannot change the configuration of topic '" + name + "': the broker does not reveal " +
-                                     "the value of its setting '" + e.name + "'" + (e.sensitive ? " (a secret)" : "") +
-                                     ", and AlterConfigs (librdkafka 2.0.2 has no incremental form) would erase it "
-                                     "(use kafka-configs.sh --alter instead)");
-    before[e.name] = *e.value;
+    before[e.name] = e.sensitive || !e.value ? std::string("[redacted]") : *e.value;
   }
-  for (const auto& [k, v] : sets) {
-    auto it = known.find(k);
-    if (it != known.end() && it->second->read_only)
-      throw UsageError("topic config '" + k + "' is read-only (source " + it->second->source_name + ")");
-  }
+  admin.incremental_alter_topic_configs(name, std::vector<kafka::Property>(sets.begin(), sets.end()),
+                                        std::vector<std::string>(deletes.begin(), deletes.end()), dry_run);
   std::map<std::string, std::string> after = before;
   for (const auto& k : deletes) after.erase(k);
-  for (const auto& [k, v] : sets) after[k] = v;
-  std::vector<kafka::Property> props(after.begin(), after.end());
-  admin.alter_topic_configs(name, props, dry_run);
+  for (const auto& [k, v] : sets) after[k] = secret.count(k) ? std::string("[redacted]") : v;
 
   // What changed, key by key: (key, old or nullopt, new or nullopt).
   std::set<std::string> keys;

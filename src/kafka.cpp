@@ -888,26 +888,32 @@ std::vector<Admin::ConfigEntry> Admin::describe_topic_configs(const std::string&
   return out;
 }
 
-void Admin::alter_topic_configs(const std::string& name, const std::vector<Property>& configs, bool validate_only) {
+void Admin::incremental_alter_topic_configs(const std::string& name, const std::vector<Property>& sets,
+                                            const std::vector<std::string>& deletes, bool validate_only) {
   metadata(false);
   ConfigResource res(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
-  for (const auto& [k, v] : configs) {
-    if (rd_kafka_ConfigResource_set_config(res.get(), k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      throw UsageError("cannot set topic config '" + k + "'");
-  }
+  auto add = [&](const std::string& key, rd_kafka_AlterConfigOpType_t op, const char* value) {
+    if (rd_kafka_error_t* e = rd_kafka_ConfigResource_add_incremental_config(res.get(), key.c_str(), op, value)) {
+      const std::string why = rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      throw UsageError("cannot change topic config '" + key + "': " + why);
+    }
+  };
+  for (const auto& [k, v] : sets) add(k, RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET, v.c_str());
+  for (const std::string& k : deletes) add(k, RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE, nullptr);
   rd_kafka_ConfigResource_t* arr[] = {res.get()};
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_ALTERCONFIGS, config().timeout);
+  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, config().timeout);
   char errstr[256];
   if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_AlterConfigs(handle_.get(), arr, 1, opts.get(), q.get());
+  rd_kafka_IncrementalAlterConfigs(handle_.get(), arr, 1, opts.get(), q.get());
   const std::string what = std::string(validate_only ? "the validation of" : "the change of") +
                            " the configuration of topic '" + name + "'";
   auto ev = await(*this, q.get(), what);
   size_t n = 0;
-  const rd_kafka_ConfigResource_t** rs =
-      rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "AlterConfigs returned no result for '" + name + "'");
+  const rd_kafka_ConfigResource_t** rs = rd_kafka_IncrementalAlterConfigs_result_resources(
+      rd_kafka_event_IncrementalAlterConfigs_result(ev.get()), &n);
+  if (n == 0) throw Error(Exit::software, "IncrementalAlterConfigs returned no result for '" + name + "'");
   const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[0]);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));

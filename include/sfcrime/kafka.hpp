@@ -409,14 +409,16 @@ class Admin : public Client {
   ///         answer within Config::timeout; Error(Exit::failure) on another refusal.
   std::vector<ConfigEntry> describe_topic_configs(const std::string& name);
 
-  /// Replaces the dynamic configuration of topic `name` with `configs` (AlterConfigs; keys not
-  /// listed revert to their defaults: the non-incremental API, the only one in librdkafka 2.0.2,
-  /// IncrementalAlterConfigs arriving in 2.2.0). Callers wanting a change of some keys send the
-  /// current dynamic entries with the change applied (see `sfcrime topic alter-config`).
+  /// Sets the keys of `sets` and removes those of `deletes` (back to the broker's default) in the
+  /// dynamic configuration of topic `name`, leaving its other keys alone, in one request
+  /// (IncrementalAlterConfigs, KIP-339: what kafka-configs.sh --alter and rpk topic alter-config
+  /// send).
   /// @param validate_only the broker validates the request and changes nothing.
   /// @throws NoInputError when the topic does not exist; Error(Exit::failure) with the broker's
-  ///         reason (unknown key, invalid value); UnavailableError as describe_topic_configs().
-  void alter_topic_configs(const std::string& name, const std::vector<Property>& configs, bool validate_only);
+  ///         reason (unknown key, invalid value); UnavailableError as describe_topic_configs();
+  ///         UsageError when librdkafka refuses a key locally.
+  void incremental_alter_topic_configs(const std::string& name, const std::vector<Property>& sets,
+                                       const std::vector<std::string>& deletes, bool validate_only);
 
   /// Grows topic `name` to `total` partitions (CreatePartitions), then, unless `validate_only`,
   /// waits (Config::timeout) until every new partition has a leader.

@@ -316,7 +316,7 @@ def test_missing_topic_is_one_sentence(broker):
 
 
 def test_alter_config_keeps_the_other_settings(broker, kcat):
-    """The non-incremental AlterConfigs trap: setting one key must not wipe the others."""
+    """Setting or deleting one key (IncrementalAlterConfigs) leaves the others as they were."""
     name = fresh("alter")
     try:
         make_topic(kcat, name, 1, "--config", "retention.ms=123456789")
