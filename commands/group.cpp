@@ -41,7 +41,7 @@ int list(const std::vector<std::string>& args) {
       "Lists the cluster's consumer groups (ListConsumerGroups, asked of every broker), sorted by id,\n"
       "with their state (Stable, Empty, PreparingRebalance, ...) and type: 'consumer' for a group\n"
       "whose members joined with a protocol, 'simple' for one whose offsets were committed by\n"
-      "clients that never joined (librdkafka 2.0.2 reports only whether a protocol type is set).";
+      "clients that never joined (librdkafka reports only whether a protocol type is set).";
   cli::add_output_option(spec);
   spec.examples = "  sfcrime group list\n  sfcrime group list -o json | jq -r '.groups[] | select(.state == \"Empty\") | .group'\n";
   auto parsed = cli::parse(spec, args);
