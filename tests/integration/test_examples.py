@@ -72,9 +72,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 MAN = ROOT / "man"
 REAL_RECORDS = 199_999  # shared/data/README.md
-# The broker address the documented examples name (as written in README.md and the man pages);
-# replaced by the test broker before an example runs.
-DOCUMENTED_BROKER = "localhost:9092"
+# The broker address the documented examples name: scripts/kafka's default (its `port=` line), as
+# README.md and the man pages write it. Only text to replace: an example runs against the broker
+# scripts/test brought up (SFCRIME_TEST_BOOTSTRAP), whatever its port.
+DOCUMENTED_BROKER = "localhost:" + re.search(
+    r"^port=\$\{SFCRIME_KAFKA_PORT:-(\d+)\}", (ROOT / "scripts" / "kafka").read_text(), re.M).group(1)
 # The command words of `sfcrime --help` (test_help_commands_are_known checks the list), one
 # coverage test each for its --help and its subcommands'.
 COMMANDS = ("produce", "consume", "aggregate", "topic", "group", "inspect", "config")
