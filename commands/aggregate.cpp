@@ -31,6 +31,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kShownRejects = 100;
+/// Records taken between two reads of the clock while records flow without a wait (run's loop).
+constexpr std::uint32_t kClockEvery = 64;
 constexpr std::int64_t kMaxWindowsPerRecord = 10'000;
 /// The longest duration any option takes: 100 years keeps window ends inside the years 0-9999 of
 /// the data's date-times and every clock computation far from overflow.
@@ -491,7 +493,9 @@ int aggregate(const std::vector<std::string>& args) {
       batch_trigger.begin(batch_start);
       input->begin_batch();
       process(*it);
-      batch_trigger.took(Clock::now());
+      Clock::time_point now = Clock::now();
+      batch_trigger.took(now);
+      std::uint32_t flowing = 0;
       while (!interrupted()) {
         show_line();
         if (batch_trigger.full(engine.batch().input)) {
@@ -501,11 +505,26 @@ int aggregate(const std::vector<std::string>& args) {
                 std::min<Clock::duration>(batch_trigger.end_time() - Clock::now(), std::chrono::milliseconds(50)));
           break;
         }
-        const auto now = Clock::now();
+        // While records flow without a wait the clock is read every kClockEvery records (a read
+        // per record took 5% of aggregate's time over a topic). A record was just processed, so
+        // the quiet time (default trigger) starts now; it starts again when nothing is ready.
+        if (flowing >= kClockEvery) {
+          flowing = 0;
+          now = Clock::now();
+          batch_trigger.took(now);
+        }
         if (batch_trigger.due(now, engine.batch().input, !batch_trigger.timed() && input->batch_complete())) break;
-        if ((it = input->take(batch_trigger.wait(now)))) {
+        it = input->take(std::chrono::milliseconds(0));
+        if (!it && !interrupted() && !input->at_end()) {
+          now = Clock::now();
+          batch_trigger.took(now);
+          it = input->take(batch_trigger.wait(now));
+          now = Clock::now();
+        }
+        if (it) {
           process(*it);
-          batch_trigger.took(Clock::now());
+          batch_trigger.took(now);
+          ++flowing;
           continue;
         }
         if (input->at_end()) break;

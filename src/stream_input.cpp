@@ -73,7 +73,7 @@ KafkaInput::KafkaInput(const Config& config, SourceOptions options, const Stream
 bool KafkaInput::refill(std::int32_t partition) {
   polled_batch_.clear();
   if (source_.poll_partition(partition, polled_batch_, kBatch) == 0) return false;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = now_ = std::chrono::steady_clock::now();
   for (kafka::Message& m : polled_batch_) {
     Extracted x;
     extractor_.extract(std::string_view(static_cast<const char*>(m->payload), m->len), x);
@@ -106,7 +106,7 @@ InputItem* KafkaInput::try_take() {
         s.lagging = high < 0 || polled == polled_.end() || polled->second < high;
         return s;
       },
-      std::chrono::steady_clock::now());
+      now_);
   if (!next) return nullptr;
   current_ = merge_.pop(*next);
   const rd_kafka_message_t* m = current_.payload.get();
@@ -124,13 +124,19 @@ InputItem* KafkaInput::try_take() {
 InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
   // Rebalances and errors come through the consumer queue: serve it now and then while records
   // flow, and whenever none is ready.
-  if (++takes_ % 1024 == 0) source_.serve();
+  // The merge's idle clock (now_) is read every 64 takes while records flow, and on every refill
+  // and wait: a read per record cost as much as the merge itself.
+  if (++takes_ % 64 == 0) {
+    now_ = std::chrono::steady_clock::now();
+    if (takes_ % 1024 == 0) source_.serve();
+  }
   if (InputItem* item = try_take()) return item;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
+  now_ = std::chrono::steady_clock::now();
+  const auto deadline = now_ + wait;
   for (;;) {
     source_.serve();
     if (InputItem* item = try_take()) return item;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = now_ = std::chrono::steady_clock::now();
     for (const std::int32_t p : source_.assignment())
       if (source_.caught_up(p)) merge_.seen(p, now);
     if (source_.at_end() || now >= deadline || interrupted()) return try_take();

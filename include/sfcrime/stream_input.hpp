@@ -143,6 +143,8 @@ class KafkaInput final : public StreamInput {
   std::map<std::int32_t, std::int64_t> target_;  // partition -> high watermark at begin_batch()
   std::vector<kafka::Message> polled_batch_;     // scratch of refill()
   std::uint64_t takes_ = 0;                      // take() calls, to serve the consumer queue now and then
+  // The merge's clock: read on each refill and wait, and every 64 takes (take()).
+  std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
   EventTimeMerge<kafka::Message>::Entry current_;
   InputItem item_;
 };
