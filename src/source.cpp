@@ -65,8 +65,10 @@ StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms) {
   throw bad(best.empty() ? "" : "did you mean '" + best + "'?");
 }
 
-std::vector<kafka::Property> partition_queue_defaults() {
-  return {{"queued.max.messages.kbytes", std::to_string(kPartitionPrefetchKiB)},
+std::vector<kafka::Property> partition_queue_defaults(int partitions) {
+  const int kib = std::clamp(kPrefetchTotalKiB / std::max(partitions, 1), kPartitionPrefetchMinKiB, kPartitionPrefetchKiB);
+  return {{"queued.max.messages.kbytes", std::to_string(kib)},
+          {"fetch.message.max.bytes", std::to_string(kib * 1024)},  // alias max.partition.fetch.bytes
           {"fetch.queue.backoff.ms", std::to_string(kFetchQueueBackoffMs)}};
 }
 
@@ -103,7 +105,11 @@ kafka::Conf consumer_conf(const Config& config, const SourceOptions& o,
     // (librdkafka's CONFIGURATION.md): 1 MiB, one fetch's worth (max.partition.fetch.bytes), keeps
     // the merge fed where the default, 64 MiB a partition, held the whole topic. A full queue is
     // fetched again after fetch.queue.backoff.ms (librdkafka 2.1+; default 1 s, a stall here).
-    for (kafka::Property& p : partition_queue_defaults()) defaults.push_back(std::move(p));
+    // The prefetch is bounded in total too: a topic of many partitions gets less per partition,
+    // which needs its partition count before the handle exists (one more metadata request).
+    int parts = static_cast<int>(o.partitions.size());
+    if (o.group || parts == 0) parts = kafka::Admin(config).partition_count(o.topic);
+    for (kafka::Property& p : partition_queue_defaults(parts)) defaults.push_back(std::move(p));
   }
   kafka::Conf conf = kafka::make_conf(config, defaults);
   if (o.group && !o.transactional) rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance);

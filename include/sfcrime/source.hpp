@@ -52,15 +52,24 @@ struct StartOffset {
 StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms);
 
 /// Default queued.max.messages.kbytes of a consumer with a queue per partition, KiB per
-/// partition: one fetch's worth (max.partition.fetch.bytes, 1 MiB), which a fetch may overshoot by
-/// one more (librdkafka's CONFIGURATION.md). bench/memory.py measures the peak RSS it gives.
+/// partition, at most: one fetch's worth (max.partition.fetch.bytes, 1 MiB), which a fetch may
+/// overshoot by one more (librdkafka's CONFIGURATION.md). bench/memory.py measures the peak RSS it gives.
 inline constexpr int kPartitionPrefetchKiB = 1024;
+/// The prefetch of all partitions together, KiB: a topic of more than 16 partitions gets
+/// kPrefetchTotalKiB / partitions per partition (and as max.partition.fetch.bytes), so that the
+/// read-ahead stays bounded however many partitions there are.
+inline constexpr int kPrefetchTotalKiB = 16 * 1024;
+/// The least prefetch per partition, KiB (above 256 partitions the total grows again).
+inline constexpr int kPartitionPrefetchMinKiB = 64;
 /// Default fetch.queue.backoff.ms of such a consumer, ms: how soon a partition whose queue was full
 /// is fetched again (librdkafka 2.1+; its default, 1000 ms, stalls a reader that drains quickly).
 inline constexpr int kFetchQueueBackoffMs = 1;
-/// The two above as librdkafka properties: the defaults of a consumer with a queue per partition
-/// (SourceOptions::partition_queues), shown by `aggregate -X dump`.
-std::vector<kafka::Property> partition_queue_defaults();
+/// The defaults of a consumer with a queue per partition (SourceOptions::partition_queues) that
+/// reads `partitions` partitions: queued.max.messages.kbytes and fetch.message.max.bytes (alias
+/// max.partition.fetch.bytes) per partition (kPartitionPrefetchKiB, less above 16 partitions:
+/// kPrefetchTotalKiB in all, at least kPartitionPrefetchMinKiB) and fetch.queue.backoff.ms.
+/// `aggregate -X dump` shows those of one partition.
+std::vector<kafka::Property> partition_queue_defaults(int partitions = 1);
 
 /// What to read and how.
 struct SourceOptions {
