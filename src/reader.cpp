@@ -69,7 +69,14 @@ bool RecordReader::fill() {
 
 void RecordReader::count_lines(std::size_t upto) {
   if (upto <= counted_) return;
-  line_ += static_cast<std::uint64_t>(std::count(buf_.data() + counted_, buf_.data() + upto, '\n'));
+  // memchr (vectorised in glibc) hops from newline to newline: std::count compiled to a byte loop
+  // at -O2 and took a quarter of `aggregate --file`'s time.
+  const char* at = buf_.data() + counted_;
+  const char* const end = buf_.data() + upto;
+  while ((at = static_cast<const char*>(std::memchr(at, '\n', static_cast<std::size_t>(end - at))))) {
+    ++line_;
+    if (++at == end) break;
+  }
   counted_ = upto;
 }
 
