@@ -315,6 +315,10 @@ std::vector<Property> producer_defaults() {
       {"partitioner", "murmur2_random"},  // the Java client's partitioner: same key, same partition
       {"linger.ms", "5"},
       {"batch.size", "1000000"},
+      // What waits in librdkafka's queue, KiB: 16 MiB keeps the broker busy (6 partitions of
+      // 1 MB batches) where the default, 100,000 messages, held 80 MiB of the real data's records
+      // when the broker was slow, and produce blocks on a full queue rather than grow.
+      {"queue.buffering.max.kbytes", "16384"},
       {"message.timeout.ms", "120000"},  // the Java producer's delivery.timeout.ms
       {"log.connection.close", "false"},
   };

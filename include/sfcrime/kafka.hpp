@@ -182,7 +182,8 @@ struct DeliveryStats {
 
 /// The librdkafka properties every Producer sets before the user's (-X, config file):
 /// enable.idempotence=true, partitioner=murmur2_random (the Java producer's), linger.ms=5,
-/// batch.size=1000000, message.timeout.ms=120000 (the Java producer's delivery.timeout.ms),
+/// batch.size=1000000, queue.buffering.max.kbytes=16384 (a bound on the queue by bytes),
+/// message.timeout.ms=120000 (the Java producer's delivery.timeout.ms),
 /// log.connection.close=false. Also shown by `sfcrime produce -X dump`.
 std::vector<Property> producer_defaults();
 
