@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""bench/run.py - sfcrime side by side with kcat, Kafka's producer perf test, Spark and plain Python.
+"""bench/run.py - sfcrime side by side with kcat, Kafka's producer perf test, Spark, Kafka Streams,
+Quix Streams and plain Python.
 
-One command (issue 5) measures, on the real data (../shared/data/police-department-calls-for-service
-.json.xz: 199,999 records, 112 MB pretty JSON, ~82 MB as compact JSON), against a running Kafka broker:
+One command (issues 5 and 14) measures, on the real data (../shared/data/police-department-calls-for-
+service.json.xz: 199,999 records, 112 MB pretty JSON, ~82 MB as compact JSON), or with --scale N on
+N copies of it (bench/scale_data.py: copy k shifted k*91 days later, crime_id suffixed '-k', all in
+event-time order, written as calls.ndjson), against a running Kafka broker:
 
 1. produce: each tool sends every record into a fresh topic of 6 partitions (replication factor 1,
    created with `sfcrime topic create`), and the topic must then hold every record (sum of the high
    watermarks, `sfcrime inspect --output json`):
-     sfcrime produce --file calls.json          the pretty file as a user runs it; acks=all, idempotent,
-                                                key crime_id
+     sfcrime produce --file calls.json          the pretty file as a user runs it (calls.ndjson at
+                                                --scale N > 1); acks=all, idempotent, key crime_id
      kcat -P -l -K '\\t' calls.keyed.ndjson       the same records as compact NDJSON, "crime_id<TAB>json"
                                                 lines, -X enable.idempotence=true (the comparison)
      kcat -P -l calls.ndjson                    kcat as is: no key, librdkafka's defaults (acks=all)
@@ -18,16 +21,18 @@ One command (issue 5) measures, on the real data (../shared/data/police-departme
                                                 acks=all enable.idempotence=true
 2. aggregate: over one topic filled once (untimed) by `sfcrime produce --order event-time`:
      sfcrime aggregate --window 30m --from-beginning --exit-at-end --output json
-                                                rows must sum to every record, 0 late
+                                                rows must sum to every record, 0 late, and at 1x
+                                                equal tests/oracle.py's answer
      kcat -C -o beginning -e > /dev/null        the transport ceiling, as is and with
                                                 -X fetch.wait.max.ms=10
-     bench/peers/spark_aggregate.py, bench/peers/python_aggregate.py
-                                                (bench/.venv, made by bench/peers/install); their
-                                                total_count must be every record
+     the peers in bench/peers (PEERS below; installed by bench/peers/install): Spark Structured
+     Streaming, Kafka Streams (at_least_once, exactly_once_v2), Quix Streams, plain Python. Each
+     prints one JSON line and writes its rows (--dump-rows); at 1x the rows are compared with
+     tests/oracle.py's and the table says how and why a peer's answer differs.
 3. latency: `sfcrime aggregate --output-mode update --output json --progress json` (default trigger,
-   as soon as possible) runs on a fresh topic while `sfcrime produce --order event-time --rate 5000
-   --limit 50000` feeds it. Each line aggregate prints is stamped with time.time() when this script
-   reads it. A record at (partition p, offset o) was processed in the first batch whose progress
+   as soon as possible) runs on a fresh topic while `sfcrime produce --order event-time --rate R
+   --limit N` feeds it, for each rate R of --latency-rate (5,000 and 50,000 records/s; N: 10 s
+   worth). Each line aggregate prints is stamped with time.time() when this script reads it. A record at (partition p, offset o) was processed in the first batch whose progress
    report has endOffset[p] > o; its latency is the time its batch's progress line was read minus the
    record's CreateTime (set by the producer's librdkafka when the record was handed to it, read back
    with `kcat -J`). The progress line is printed after the batch's rows were written and flushed
@@ -39,8 +44,8 @@ One command (issue 5) measures, on the real data (../shared/data/police-departme
    the command (see LAUNCHER: a child of this script would inherit its peak); for the peers, which
    start other processes (Spark's JVM), the peak of the process tree's summed RSS sampled every
    50 ms when that is larger.
-5. a table with the ratios of the issue's targets, printed, and the whole as JSON in
-   bench/results/<UTC time>-<host>.json and bench/results/latest.json.
+5. a table with the ratios of issue 14's targets, printed, and the whole as JSON in
+   bench/results/<UTC time>-<host>[-xN].json and bench/results/latest.json.
 
 Each timed measurement runs --repeat times (default 3), interleaved (one round of every tool, then
 the next round), and the table gives the median with the min-max spread. Wall time is from the
@@ -79,6 +84,29 @@ PARTITIONS = 6
 MB = 1_000_000          # throughput in MB/s: 10^6 bytes, as sfcrime's summary prints
 REAL_DATA = REPO.parent / "shared" / "data" / "police-department-calls-for-service.json.xz"
 SMOKE_RECORDS = 20_000
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(REPO / "tests"))
+import scale_data  # noqa: E402  bench/scale_data.py: the data N times over
+import oracle  # noqa: E402  tests/oracle.py: the independent batch answer
+
+# The peers (bench/peers, installed by bench/peers/install): key, name (for --peers), table label,
+# script, extra arguments, settings, and what must exist under bench/ for it to run. Each takes the
+# arguments of bench/peers/common.py and prints one JSON line (bench/README.md, "peers").
+PEERS = [
+    ("aggregate.spark", "spark", "Spark", "spark_aggregate.py", [],
+     "Spark Structured Streaming, local[2], availableNow, 30m window, 1h watermark", ".venv"),
+    ("aggregate.kstreams", "kstreams", "Kafka Streams", "kstreams_aggregate.py", ["--guarantee", "at_least_once"],
+     "Kafka Streams 4.1.1, at_least_once, TimeWindows.ofSizeAndGrace(30m, 1h).count()", ".kstreams"),
+    ("aggregate.kstreams_eos", "kstreams", "Kafka Streams", "kstreams_aggregate.py",
+     ["--guarantee", "exactly_once_v2"],
+     "Kafka Streams 4.1.1, exactly_once_v2, TimeWindows.ofSizeAndGrace(30m, 1h).count()", ".kstreams"),
+    ("aggregate.quix", "quix", "Quix Streams", "quix_aggregate.py", [],
+     "Quix Streams, tumbling_window(30m, grace 1h).count().final()", ".venv-quix"),
+    ("aggregate.python", "python", "python peer", "python_aggregate.py", [],
+     "plain Python: confluent-kafka consumer, dict of windows", ".venv"),
+]
+PEER_BY_KEY = {p[0]: p for p in PEERS}
+PEER_NAMES = tuple(dict.fromkeys(p[1] for p in PEERS))
 
 
 class Failed(Exception):
@@ -491,28 +519,46 @@ class Bench:
             with open(pretty, "w", encoding="utf-8") as f:  # the same shape as the real file, fewer records
                 json.dump(records, f, indent=2, ensure_ascii=False)
         nd, keyed = self.tmp / "calls.ndjson", self.tmp / "calls.keyed.ndjson"
-        nbytes = 0
+        scale = a.scale
+        if scale > 1:
+            # bench/scale_data.py's copies, in ascending event time (its docstring); sfcrime produce then
+            # reads calls.ndjson, as there is no pretty file of that size to read.
+            records.sort(key=lambda r: str(r.get("call_date_time", "")))
+            pairs = (kv for k in range(scale) for kv in scale_data.copy_pairs(records, k))
+        else:
+            pairs = ((str(r.get("crime_id", "")), json.dumps(r, separators=(",", ":"), ensure_ascii=False))
+                     for r in records)
+        nbytes = n = 0
         with open(nd, "wb") as f, open(keyed, "wb") as g:
-            for r in records:
-                line = json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode()
+            for key_s, line_s in pairs:
+                line, key = line_s.encode(), key_s.encode()
                 nbytes += len(line)
-                key = str(r.get("crime_id", "")).encode()
+                n += 1
                 if b"\t" in key or b"\n" in key:
                     raise Failed("a crime_id holds a tab or a newline: cannot write calls.keyed.ndjson")
                 f.write(line + b"\n")
                 g.write(key + b"\t" + line + b"\n")
+        if scale > 1:
+            pretty.unlink()
+            pretty = nd
+            src_desc += f" x {scale} (bench/scale_data.py: copy k shifted by k*{scale_data.SHIFT_DAYS} days)"
+        # The oracle's answer {(window start, crime type): count}, at 1x only (it holds every record).
+        self.oracle_rows = None
+        if scale == 1:
+            self.oracle_rows = {(r["window_start"], r["original_crime_type_name"]): r["count"]
+                                for r in oracle.aggregate(records, 1800)}
         # The latency run's warm-up record: the earliest event time, so it makes nothing late.
         first = min(records, key=lambda r: str(r.get("call_date_time", "")))
         (self.tmp / "warmup.ndjson").write_text(json.dumps(first, separators=(",", ":"), ensure_ascii=False) + "\n")
-        self.n = len(records)
+        self.n = n
         self.nbytes = nbytes
         self.pretty, self.nd, self.keyed = pretty, nd, keyed
         self.synthetic = synthetic
-        self.data_info = {"source": src_desc, "synthetic": synthetic, "records": self.n,
+        self.data_info = {"source": src_desc, "synthetic": synthetic, "records": self.n, "scale": scale,
                           "pretty_json_bytes": pretty.stat().st_size, "compact_json_bytes": nbytes,
                           "ndjson_bytes": nd.stat().st_size}
-        log(f"data: {self.n} records, {pretty.stat().st_size / MB:.1f} MB pretty JSON, "
-            f"{nbytes / MB:.1f} MB compact JSON ({src_desc}); temp dir {self.tmp}")
+        log(f"data: {self.n} records, " + (f"{pretty.stat().st_size / MB:.1f} MB pretty JSON, " if scale == 1 else "")
+            + f"{nbytes / MB:.1f} MB compact JSON ({src_desc}); temp dir {self.tmp}")
 
     # --- 1. produce ------------------------------------------------------------------------------
 
@@ -520,7 +566,8 @@ class Bench:
         n, nb = self.n, self.nbytes
         jars = REPO / ".kafka" / "jars"
         tools = [
-            ("produce.sfcrime", "sfcrime", "produce calls.json (pretty array)",
+            ("produce.sfcrime", "sfcrime", "produce calls.json (pretty array)" if self.args.scale == 1
+             else f"produce calls.ndjson (x{self.args.scale})",
              "acks=all, idempotent, key crime_id, linger.ms=5 (sfcrime's defaults)",
              lambda t: self.sfc("produce", "--topic", t, "--file", str(self.pretty))),
             ("produce.kcat_keyed", "kcat", "produce -P -l -K '\\t' calls.keyed.ndjson",
@@ -598,8 +645,10 @@ class Bench:
         topic = None
         try:
             topic = self.new_topic("agg")
-            log(f"filling '{topic}' (untimed): sfcrime produce --order event-time")
-            t = run_timed(self.sfc("produce", "--topic", topic, "--file", str(self.pretty), "--order", "event-time"),
+            # At scale the NDJSON is in event-time order already (bench/scale_data.py): no sort needed.
+            order = ["--order", "event-time"] if self.args.scale == 1 else []
+            log(f"filling '{topic}' (untimed): sfcrime produce {' '.join(order) or '(file in event-time order)'}")
+            t = run_timed(self.sfc("produce", "--topic", topic, "--file", str(self.pretty), *order),
                           timeout=self.args.timeout)
             check_exit(t, "filling the aggregate topic")
             got = self.wait_count(topic, n)
@@ -613,13 +662,14 @@ class Bench:
             if topic:
                 self.drop_topic(topic)
             return
-        venv_py = BENCH / ".venv" / "bin" / "python"
         peer_args = ["--bootstrap-servers", self.b, "--topic", topic, "--window-minutes", "30",
-                     "--watermark-minutes", "60", "--expected-records", str(n)]
+                     "--watermark-minutes", "60", "--expected-records", str(n),
+                     "--timeout-s", str(self.args.peer_timeout)]
         rows = self.tmp / "rows.json"
+        peer_rows = self.tmp / "peer-rows.jsonl"
         tools = [
             ("aggregate.sfcrime", "sfcrime", "aggregate --window 30m -e --output json",
-             "from the broker, rows to a file; librdkafka consumer defaults",
+             "from the broker, rows to a file; sfcrime's consumer defaults",
              lambda: self.sfc("aggregate", "--topic", topic, "--window", "30m", "--from-beginning", "--exit-at-end",
                               "--output", "json"), rows),
             ("consume.kcat", "kcat", "consume -C -o beginning -e > /dev/null (as is)",
@@ -630,34 +680,33 @@ class Bench:
              lambda: ["kcat", "-b", self.b, "-C", "-t", topic, "-o", "beginning", "-e", "-X", "fetch.wait.max.ms=10"],
              None),
         ]
-        for peer, flag in (("spark", "spark"), ("python", "python")):
-            script = BENCH / "peers" / f"{peer}_aggregate.py"
-            tools.append((f"aggregate.{peer}", f"{peer} peer",
-                          "bench/peers/" + script.name + (" (availableNow)" if peer == "spark" else ""),
-                          "Spark Structured Streaming, local[2], 30m window, 1h watermark" if peer == "spark"
-                          else "confluent-kafka consumer, dict of windows", 
-                          (lambda s=script: [str(venv_py), str(s), *peer_args]), None))
+        for key, name, tool, script, extra_args, settings, _needs in PEERS:
+            path = BENCH / "peers" / script
+            tools.append((key, tool, f"bench/peers/{script} {' '.join(extra_args)}".rstrip(), settings,
+                          (lambda p=path, x=extra_args: [sys.executable, str(p), *peer_args, *x,
+                                                          "--dump-rows", str(peer_rows)]), None))
         for key, tool, what, settings, _, _ in tools:
             m = self.measurement(key, "aggregate", tool, what, settings, n, nb)
-            if key in ("aggregate.spark", "aggregate.python"):
-                peer = key.split(".")[1]
-                script = BENCH / "peers" / f"{peer}_aggregate.py"
-                if not getattr(self.args, f"want_{peer}"):
-                    m.skip(f"--no-{peer}" if not self.args.smoke else f"--smoke (add --{peer})")
+            peer = PEER_BY_KEY.get(key)
+            if peer:
+                name, script, needs = peer[1], BENCH / "peers" / peer[3], BENCH / peer[6]
+                if name not in self.args.peers:
+                    m.skip(f"not in --peers" if not self.args.smoke else f"--smoke (add --peers {name})")
                 elif not script.exists():
                     m.skip(f"{script.relative_to(REPO)} does not exist")
-                elif not venv_py.exists():
-                    m.skip("bench/.venv missing (run bench/peers/install, or --install-peers)")
+                elif not needs.exists():
+                    m.skip(f"{needs.relative_to(REPO)} missing (run bench/peers/install, or --install-peers)")
         try:
             for rep in range(self.args.repeat):
                 for key, tool, what, settings, make, out in tools:
                     m = self.m[key]
-                    if m.status == "skipped":
+                    peer = key in PEER_BY_KEY
+                    if m.status == "skipped" or (peer and rep >= self.args.peer_repeat):
                         continue
                     log(f"aggregate {rep + 1}/{self.args.repeat}: {tool} {what}")
                     try:
-                        peer = key in ("aggregate.spark", "aggregate.python")
-                        t = run_timed(make(), timeout=self.args.peer_timeout if peer else self.args.timeout,
+                        peer_rows.unlink(missing_ok=True)
+                        t = run_timed(make(), timeout=self.args.peer_timeout + 60 if peer else self.args.timeout,
                                       stdout=out or (self.tmp / "peer.out" if peer else None), sample_tree=peer)
                         check_exit(t, f"{tool} {what}")
                         if key == "aggregate.sfcrime":
@@ -665,9 +714,11 @@ class Bench:
                         elif key.startswith("consume."):
                             extra = self.check_kcat_consume(t)
                         else:
-                            extra = self.check_peer(key, t, self.tmp / "peer.out")
+                            extra = self.check_peer(key, t, self.tmp / "peer.out", peer_rows)
                         r = m.add(t.wall, t.rss_mib, t.cpu, **extra)
-                        log(f"  {t.wall:.2f} s, {r['records_per_s']:,.0f} records/s, {t.rss_mib:.0f} MiB")
+                        log(f"  {t.wall:.2f} s, {r['records_per_s']:,.0f} records/s, {t.rss_mib:.0f} MiB"
+                            + (f"; query {extra['query_s']:.2f} s" if "query_s" in extra else "")
+                            + (f"; oracle: {extra['oracle']}" if "oracle" in extra else ""))
                     except Failed as e:
                         m.fail(str(e))
                         self.errors.append(str(e))
@@ -681,17 +732,46 @@ class Bench:
         if not m:
             raise Failed(f"sfcrime aggregate printed no summary line\n{tail(t.stderr)}")
         recs, late, invalid, _, batches, rows_out = map(int, m.groups()[:6])
-        total, nrows = 0, 0
+        total, nrows, answer = 0, 0, {}
         with open(rows, "rb") as f:
             for line in f:
                 if line.strip():
-                    total += json.loads(line)["count"]
+                    row = json.loads(line)
+                    total += row["count"]
                     nrows += 1
+                    if self.oracle_rows is not None:
+                        answer[(row["window_start"], row["original_crime_type_name"])] = row["count"]
         if recs != self.n or late or invalid or total != self.n or nrows != rows_out:
             raise Failed(f"sfcrime aggregate: {recs} records, {late} late, {invalid} invalid; rows' counts sum to "
                          f"{total} over {nrows} rows ({rows_out} reported); expected {self.n} records, 0 late")
-        return {"rows": nrows, "total_count": total, "late": late, "batches": batches,
-                "own_s": float(m[7]), "own_records_per_s": float(m[8])}
+        extra = {"rows": nrows, "total_count": total, "late": late, "batches": batches,
+                 "own_s": float(m[7]), "own_records_per_s": float(m[8])}
+        if self.oracle_rows is not None:
+            verdict = self.compare_with_oracle(answer)
+            if verdict != "equal":
+                raise Failed(f"sfcrime aggregate: the rows differ from tests/oracle.py's: {verdict}")
+            extra["oracle"] = verdict
+        return extra
+
+    def compare_with_oracle(self, answer: dict) -> str:
+        """'equal', or how `answer` ({(window start, crime type): count}) differs from the oracle's
+        rows: rows missing (and the records they hold), rows extra, counts that differ."""
+        want = self.oracle_rows
+        missing = [k for k in want if k not in answer]
+        extra = [k for k in answer if k not in want]
+        wrong = [k for k in want if k in answer and answer[k] != want[k]]
+        if not (missing or extra or wrong):
+            return "equal"
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} of {len(want)} rows missing ({sum(want[k] for k in missing)} records"
+                         f", windows from {min(k[0] for k in missing)})")
+        if extra:
+            parts.append(f"{len(extra)} rows not in the oracle's")
+        if wrong:
+            parts.append(f"{len(wrong)} counts differ (sum {sum(answer[k] for k in wrong)} vs "
+                         f"{sum(want[k] for k in wrong)})")
+        return "differs: " + ", ".join(parts)
 
     def check_kcat_consume(self, t: Timed) -> dict:
         # Without -q kcat says where it reached each partition's end: from offset 0, the records read.
@@ -701,23 +781,47 @@ class Bench:
                          f"{sum(ends.values())}, expected {PARTITIONS} and {self.n}\n{tail(t.stderr)}")
         return {"end_offsets_sum": sum(ends.values())}
 
-    def check_peer(self, key: str, t: Timed, out: Path) -> dict:
+    def check_peer(self, key: str, t: Timed, out: Path, rows: Path) -> dict:
+        """The peer's JSON line checked: its total_count must be every record unless the peer says its
+        answer is incomplete ("complete": false, with why); at 1x its rows are compared with the oracle's."""
         lines = [ln for ln in out.read_text(errors="replace").splitlines() if ln.strip()]
         try:
             doc = json.loads(lines[-1])
         except (IndexError, ValueError):
             raise Failed(f"{key}: no JSON line on stdout\n{tail(t.stderr)}")
-        if doc.get("total_count") != self.n:
+        complete = doc.get("complete", True)
+        if complete and doc.get("total_count") != self.n:
             raise Failed(f"{key}: total_count {doc.get('total_count')} (records {doc.get('records')}), "
                          f"expected {self.n}")
-        extra = {k: doc[k] for k in ("records", "rows", "windows", "total_count", "wall_s", "query_s",
-                                     "records_per_s", "processedRowsPerSecond") if isinstance(doc.get(k), (int, float))}
+        if doc.get("records") is not None and doc["records"] != self.n:
+            raise Failed(f"{key}: read {doc['records']} records, expected {self.n}")
+        extra = {k: doc[k] for k in ("records", "rows", "windows", "total_count", "wall_s", "query_s", "jvm_start_s",
+                                     "records_per_s", "processedRowsPerSecond", "open_windows", "dropped")
+                 if isinstance(doc.get(k), (int, float)) and not isinstance(doc.get(k), bool)}
         extra = {("own_" + k if k in ("wall_s", "records_per_s") else k): v for k, v in extra.items()}
-        for k in ("spark_version", "client"):
+        if "query_s" in extra and extra["query_s"] > 0:
+            extra["query_records_per_s"] = self.n / extra["query_s"]
+        for k in ("spark_version", "client", "version", "kafka_streams_version", "guarantee", "settings", "store",
+                  "complete", "why_incomplete", "dropped_late", "missing"):
             if k in doc:
                 extra[k] = doc[k]
+        if not complete and not extra.get("why_incomplete") and doc.get("dropped_late"):
+            extra["why_incomplete"] = (f"{doc['dropped_late']} of {self.n} records dropped as later than the grace "
+                                       f"(stream time runs per task after the repartition)")
         if "progress" in doc:
             extra["progress"] = doc["progress"]
+        if self.oracle_rows is not None:
+            if not rows.exists():
+                raise Failed(f"{key}: wrote no --dump-rows file")
+            answer = {}
+            for line in rows.read_text().splitlines():
+                if line.strip():
+                    r = json.loads(line)
+                    answer[(r["window_start"], r["type"])] = r["count"]
+            extra["oracle"] = self.compare_with_oracle(answer)
+            if extra["oracle"] != "equal" and complete:
+                raise Failed(f"{key}: says its answer is complete but it differs from tests/oracle.py's: "
+                             f"{extra['oracle']}")
         extra["tree_rss_mib"] = t.tree_kb / 1024
         extra["maxrss_mib"] = t.maxrss_kb / 1024
         return extra
@@ -725,9 +829,13 @@ class Bench:
     # --- 3. latency ------------------------------------------------------------------------------
 
     def latency_section(self) -> None:
-        n = min(self.args.latency_records, self.n)
-        rate = self.args.latency_rate
-        m = self.measurement("latency.sfcrime", "latency", "sfcrime",
+        for rate in self.args.latency_rates:
+            self.latency_at(rate)
+
+    def latency_at(self, rate: int) -> None:
+        """--repeat latency runs at `rate` records/s: --latency-records, or 10 s worth of records."""
+        n = min(self.args.latency_records or rate * 10, self.n)
+        m = self.measurement(f"latency.{rate}", "latency", "sfcrime",
                              f"aggregate --output-mode update, fed by produce --rate {rate}",
                              "default trigger (as soon as possible); latency = progress line read - CreateTime",
                              n, None)
@@ -735,6 +843,7 @@ class Bench:
             log(f"latency {rep + 1}/{self.args.repeat}: {n} records at {rate}/s")
             try:
                 r = self.latency_run(rep, n, rate)
+                r["rate"] = rate
                 self.latency.append(r)
                 m.add(r["produce_wall_s"], r["aggregate_rss_mib"], r["aggregate_cpu_s"], **{k: v for k, v in r.items()
                                                                        if isinstance(v, (int, float))})
@@ -748,7 +857,7 @@ class Bench:
                 log(str(e))
 
     def latency_run(self, rep: int, n: int, rate: int) -> dict:
-        topic = self.new_topic(f"lat-{rep}")
+        topic = self.new_topic(f"lat-{rate}-{rep}")
         out_lines: list[tuple[float, bytes]] = []
         err_lines: list[tuple[float, bytes]] = []
         progress: list[tuple[float, dict]] = []
@@ -800,7 +909,8 @@ class Bench:
             wait_until(lambda: len(progress) >= 1, 30, "reporting the warm-up record's batch")
             with lock:
                 warm_batches = len(progress)
-            ptimed = run_timed(self.sfc("produce", "--topic", topic, "--file", str(self.nd), "--order", "event-time",
+            order = ["--order", "event-time"] if self.args.scale == 1 else []  # scaled data: in order already
+            ptimed = run_timed(self.sfc("produce", "--topic", topic, "--file", str(self.nd), *order,
                                         "--rate", str(rate), "--limit", str(n)),
                                timeout=n / rate * 3 + 60)
             check_exit(ptimed, "sfcrime produce --rate")
@@ -940,30 +1050,41 @@ class Bench:
 
     # --- report ----------------------------------------------------------------------------------
 
+    def med(self, key: str, field: str = "records_per_s") -> float | None:
+        """The median of a field over a measurement's good runs; None when it did not run."""
+        m = self.m.get(key)
+        return m.stat(field)["median"] if m and m.status == "ok" else None
+
+    def peer_rate(self, *keys: str) -> float | None:
+        """A peer's records/s over its query alone (query_s: from its start of processing to its
+        answer, the JVM's or interpreter's start left out); the best of `keys` (its configurations)."""
+        rates = [r for r in (self.med(k, "query_records_per_s") for k in keys) if r]
+        return max(rates) if rates else None
+
     def targets(self) -> list[dict]:
-        def med(key, field="records_per_s"):
-            m = self.m.get(key)
-            if not m or m.status != "ok":
-                return None
-            return m.stat(field)["median"]
+        """Issue 14's targets, each with its value (None when not measured) and met or not. They are
+        meant at 10x (--scale 10), medians of 3; at other sizes they are printed as information."""
+        med = self.med
 
         def ratio(a, b):
             return a / b if a is not None and b else None
 
-        lat = self.m.get("latency.sfcrime")
-        p99 = lat.stat("p99_ms")["median"] if lat and lat.status == "ok" else None
+        agg = med("aggregate.sfcrime")
         t = [
-            ("produce records/s, sfcrime / kcat (keyed, idempotent)", ratio(med("produce.sfcrime"), med("produce.kcat_keyed")),
-             ">=", 0.9, "x"),
-            ("produce peak RSS, sfcrime (MiB)", med("produce.sfcrime", "peak_rss_mib"), "<", 64, " MiB"),
-            ("aggregate records/s, sfcrime", med("aggregate.sfcrime"), ">=", 1_000_000, "/s"),
-            ("aggregate / consume records/s, sfcrime / kcat (as is)", ratio(med("aggregate.sfcrime"), med("consume.kcat")),
+            ("aggregate records/s, sfcrime / kcat -C -e fetch.wait.max.ms=10", ratio(agg, med("consume.kcat_fw10")),
              ">=", 0.8, "x"),
-            ("sfcrime records/s / Spark processedRowsPerSecond",
-             ratio(med("aggregate.sfcrime"), med("aggregate.spark", "processedRowsPerSecond")), ">=", 100, "x"),
-            ("produce wall, sfcrime (s)", med("produce.sfcrime", "wall_s"), "<", 1.0, " s"),
-            ("aggregate wall, sfcrime (s)", med("aggregate.sfcrime", "wall_s"), "<", 1.0, " s"),
-            ("latency p99 at the fixed rate (ms)", p99, "<", 50.0, " ms"),
+            ("aggregate peak RSS, sfcrime (MiB)", med("aggregate.sfcrime", "peak_rss_mib"), "<", 128, " MiB"),
+            ("produce records/s, sfcrime / kcat -P (keyed, idempotent)",
+             ratio(med("produce.sfcrime"), med("produce.kcat_keyed")), ">=", 0.95, "x"),
+            ("produce peak RSS, sfcrime (MiB)", med("produce.sfcrime", "peak_rss_mib"), "<", 64, " MiB"),
+            ("aggregate records/s, sfcrime / Kafka Streams (query)",
+             ratio(agg, self.peer_rate("aggregate.kstreams", "aggregate.kstreams_eos")), ">=", 5, "x"),
+            ("aggregate records/s, sfcrime / Spark (query)", ratio(agg, self.peer_rate("aggregate.spark")),
+             ">=", 10, "x"),
+            ("aggregate records/s, sfcrime / Quix Streams (query)", ratio(agg, self.peer_rate("aggregate.quix")),
+             ">=", 20, "x"),
+            ("end-to-end latency p99 at 5,000 records/s (ms)", med("latency.5000", "p99_ms"), "<", 10.0, " ms"),
+            ("end-to-end latency p99 at 50,000 records/s (ms)", med("latency.50000", "p99_ms"), "<", 50.0, " ms"),
         ]
         out = []
         for name, value, op, goal, unit in t:
@@ -972,20 +1093,21 @@ class Bench:
         return out
 
     def info_ratios(self) -> list[tuple[str, float | None]]:
-        def med(key, field="records_per_s"):
-            m = self.m.get(key)
-            return m.stat(field)["median"] if m and m.status == "ok" else None
+        med = self.med
 
         def ratio(a, b):
             return a / b if a is not None and b else None
+        agg = med("aggregate.sfcrime")
         return [
             ("produce sfcrime / kcat as is (no key, not idempotent)", ratio(med("produce.sfcrime"), med("produce.kcat"))),
             ("produce sfcrime / kafka-producer-perf-test", ratio(med("produce.sfcrime"), med("produce.perf_test"))),
-            ("aggregate sfcrime / kcat consume with fetch.wait.max.ms=10",
-             ratio(med("aggregate.sfcrime"), med("consume.kcat_fw10"))),
-            ("aggregate sfcrime / Spark peer records/s (wall)", ratio(med("aggregate.sfcrime"), med("aggregate.spark"))),
-            ("aggregate sfcrime / plain Python peer records/s (wall)",
-             ratio(med("aggregate.sfcrime"), med("aggregate.python"))),
+            ("aggregate sfcrime / kcat consume as is", ratio(agg, med("consume.kcat"))),
+            ("aggregate sfcrime / Kafka Streams exactly_once_v2 (query)",
+             ratio(agg, self.peer_rate("aggregate.kstreams_eos"))),
+            ("aggregate sfcrime / Spark (wall, JVM start included)", ratio(agg, med("aggregate.spark"))),
+            ("aggregate sfcrime / Kafka Streams (wall, JVM start included)", ratio(agg, med("aggregate.kstreams"))),
+            ("aggregate sfcrime / Quix Streams (wall)", ratio(agg, med("aggregate.quix"))),
+            ("aggregate sfcrime / plain Python peer (wall)", ratio(agg, med("aggregate.python"))),
         ]
 
     def table(self) -> str:
@@ -1012,18 +1134,22 @@ class Bench:
                 rows.append([m.tool, m.what, "", "", "", "", "", "", m.note])
                 continue
             note = m.settings
-            if key == "latency.sfcrime" and m.ok_runs():
+            if key.startswith("latency.") and m.ok_runs():
                 note = (f"p50 {cell(m, 'p50_ms', '.1f', True)} ms, p99 {cell(m, 'p99_ms', '.1f', True)} ms, "
                         f"max {cell(m, 'max_ms', '.1f')} ms, {cell(m, 'batches', '.0f')} batches, {cell(m, 'late', '.0f')} late; "
                         f"wall, records/s: the producer's; CPU, RSS: aggregate's")
-            elif key == "aggregate.spark" and m.ok_runs():
-                note = (f"processedRowsPerSecond {cell(m, 'processedRowsPerSecond', ',.0f', True)}, "
-                        f"query_s {cell(m, 'query_s', '.2f')}; RSS: JVM + Python tree; " + m.settings)
             elif key in ("produce.sfcrime", "aggregate.sfcrime") and m.ok_runs():
                 note = (f"own summary: {cell(m, 'own_s', '.2f')} s, {cell(m, 'own_records_per_s', ',.0f')} records/s; "
-                        + m.settings)
-            elif key == "aggregate.python" and m.ok_runs():
-                note = f"query_s {cell(m, 'query_s', '.2f')}; " + m.settings
+                        + m.settings + (f"; oracle: {m.ok_runs()[-1]['oracle']}" if "oracle" in m.ok_runs()[-1] else ""))
+            elif key in PEER_BY_KEY and m.ok_runs():
+                last = m.ok_runs()[-1]
+                note = (f"query {cell(m, 'query_s', '.2f')} s = {cell(m, 'query_records_per_s', ',.0f')} records/s"
+                        + (f", JVM start {cell(m, 'jvm_start_s', '.2f')} s" if "jvm_start_s" in last else "")
+                        + (f", processedRowsPerSecond {cell(m, 'processedRowsPerSecond', ',.0f')}"
+                           if "processedRowsPerSecond" in last else "")
+                        + (f"; oracle: {last['oracle']}" if "oracle" in last else "")
+                        + (f" ({last['why_incomplete']})" if last.get("why_incomplete") else "")
+                        + "; " + m.settings)
             if m.status == "failed":
                 note = "FAILED: " + m.note
             rows.append([m.tool, m.what, str(m.records), cell(m, "wall_s", ".2f", True), cell(m, "cpu_s", ".2f"),
@@ -1089,7 +1215,7 @@ class Bench:
               f"the {self.rss_floor_kib / 1024:.1f} MiB of the launcher that measures it)")
         tg = self.targets()
         print()
-        head = "targets (issue 5)" + (" - smoke run: these figures are not the targets' figures" if self.args.smoke
+        head = "targets (issue 14, meant at --scale 10)" + (" - smoke run: these figures are not the targets' figures" if self.args.smoke
                                       or self.synthetic or (self.args.records and self.args.records < 199_999) else "")
         print(head + ":")
         for t in tg:
@@ -1131,7 +1257,8 @@ class Bench:
             res = Path(self.args.results_dir)
             res.mkdir(parents=True, exist_ok=True)
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            path = res / f"{stamp}-{socket.gethostname()}.json"
+            scale = f"-x{self.args.scale}" if self.args.scale > 1 else ""
+            path = res / f"{stamp}-{socket.gethostname()}{scale}.json"
             text = json.dumps(doc, indent=2, default=str) + "\n"
             path.write_text(text)
             (res / "latest.json").write_text(text)
@@ -1174,14 +1301,22 @@ def parse_args(argv=None):
     ap.add_argument("--only", action="append", choices=("produce", "aggregate", "latency"),
                     help="run only this part (repeatable)")
     ap.add_argument("--keep-topics", action="store_true", help="do not delete the topics the run creates")
+    ap.add_argument("--scale", type=int, default=1, metavar="N",
+                    help="run everything on the data N times over (bench/scale_data.py: copy k shifted k*91 days "
+                         "later, crime_id suffixed '-k'); the targets are meant at 10")
+    ap.add_argument("--peers", metavar="LIST",
+                    help=f"the peers to run, comma-separated from {','.join(PEER_NAMES)} (default all; --smoke none); "
+                         "'none' for none")
+    ap.add_argument("--peer-repeat", type=int, metavar="K", help="runs of each peer (default --repeat)")
     ap.add_argument("--no-spark", action="store_true", help="leave out the Spark peer")
     ap.add_argument("--no-python", action="store_true", help="leave out the plain Python peer")
     ap.add_argument("--spark", action="store_true", help="with --smoke: include the Spark peer")
     ap.add_argument("--python", action="store_true", help="with --smoke: include the plain Python peer")
     ap.add_argument("--install-peers", action="store_true", help="run bench/peers/install first")
     ap.add_argument("--latency-records", type=int, metavar="N",
-                    help="records in the latency run (default 50000, i.e. 10 s at 5000/s; --smoke 5000)")
-    ap.add_argument("--latency-rate", type=int, default=5000, metavar="R", help="records/s in the latency run")
+                    help="records in each latency run (default 10 s worth at its rate, at most the data; --smoke 5000)")
+    ap.add_argument("--latency-rate", metavar="R[,R...]",
+                    help="records/s of the latency runs, comma-separated (default 5000,50000; --smoke 5000)")
     ap.add_argument("--timeout", type=float, default=300, metavar="S",
                     help="timeout of each timed sfcrime/kcat/JVM process (default 300 s)")
     ap.add_argument("--peer-timeout", type=float, default=1200, metavar="S",
@@ -1192,12 +1327,27 @@ def parse_args(argv=None):
     a = ap.parse_args(argv)
     if a.repeat is None:
         a.repeat = 1 if a.smoke else 3
-    if a.latency_records is None:
-        a.latency_records = 5000 if a.smoke else 50_000
-    if a.repeat < 1 or a.latency_records < 1 or a.latency_rate < 1 or (a.records is not None and a.records < 1):
-        ap.error("--repeat, --records, --latency-records and --latency-rate must be positive")
-    a.want_spark = not a.no_spark and (a.spark or not a.smoke)
-    a.want_python = not a.no_python and (a.python or not a.smoke)
+    if a.latency_records is None and a.smoke:
+        a.latency_records = 5000
+    try:
+        a.latency_rates = [int(r) for r in (a.latency_rate or ("5000" if a.smoke else "5000,50000")).split(",")]
+    except ValueError:
+        ap.error(f"--latency-rate expects records/s, comma-separated: '{a.latency_rate}'")
+    if a.peer_repeat is None:
+        a.peer_repeat = a.repeat
+    if (a.repeat < 1 or a.peer_repeat < 1 or (a.latency_records is not None and a.latency_records < 1)
+            or min(a.latency_rates) < 1 or a.scale < 1 or (a.records is not None and a.records < 1)):
+        ap.error("--repeat, --peer-repeat, --records, --scale, --latency-records and --latency-rate must be positive")
+    if a.peers is None:
+        peers = set() if a.smoke else set(PEER_NAMES)
+    else:
+        peers = set() if a.peers == "none" else {x.strip() for x in a.peers.split(",") if x.strip()}
+        unknown = peers - set(PEER_NAMES)
+        if unknown:
+            ap.error(f"--peers: unknown peer(s) {', '.join(sorted(unknown))}; choose from {', '.join(PEER_NAMES)}")
+    peers |= {x for x in ("spark", "python") if getattr(a, x)}
+    peers -= {x for x in ("spark", "python") if getattr(a, "no_" + x)}
+    a.peers = sorted(peers)
     a.sfcrime = str(Path(a.sfcrime).absolute())
     return a
 
