@@ -100,8 +100,8 @@ PEERS = [
     ("aggregate.kstreams_eos", "kstreams", "Kafka Streams", "kstreams_aggregate.py",
      ["--guarantee", "exactly_once_v2"],
      "Kafka Streams 4.1.1, exactly_once_v2, TimeWindows.ofSizeAndGrace(30m, 1h).count()", ".kstreams"),
-    ("aggregate.quix", "quix", "Quix Streams", "quix_aggregate.py", [],
-     "Quix Streams, tumbling_window(30m, grace 1h).count().final()", ".venv-quix"),
+    ("aggregate.quix", "quix", "Quix Streams", "quix_aggregate.py", ["--emit", "final"],
+     "Quix Streams 3.28.1, tumbling_window(30m, grace 1h).count().final()", ".venv-quix"),
     ("aggregate.python", "python", "python peer", "python_aggregate.py", [],
      "plain Python: confluent-kafka consumer, dict of windows", ".venv"),
 ]
