@@ -529,11 +529,16 @@ class Bench:
             pairs = ((str(r.get("crime_id", "")), json.dumps(r, separators=(",", ":"), ensure_ascii=False))
                      for r in records)
         nbytes = n = 0
-        with open(nd, "wb") as f, open(keyed, "wb") as g:
+        # kafka-producer-perf-test holds its whole --payload-file in its heap (512 MiB): at scale it
+        # gets the first copy, from which it draws its payloads at random as it does at 1x.
+        self.payload = nd if scale == 1 else self.tmp / "calls.payload.ndjson"
+        with open(nd, "wb") as f, open(keyed, "wb") as g, open(self.payload if scale > 1 else os.devnull, "wb") as pl:
             for key_s, line_s in pairs:
                 line, key = line_s.encode(), key_s.encode()
                 nbytes += len(line)
                 n += 1
+                if scale > 1 and n <= len(records):
+                    pl.write(line + b"\n")
                 if b"\t" in key or b"\n" in key:
                     raise Failed("a crime_id holds a tab or a newline: cannot write calls.keyed.ndjson")
                 f.write(line + b"\n")
@@ -580,11 +585,12 @@ class Bench:
         ]
         perf_ok = jars.is_dir() and any(jars.glob("kafka-tools-*.jar"))
         perf = ("produce.perf_test", "kafka-producer-perf-test", "ProducerPerformance --payload-file calls.ndjson",
-                "acks=all, idempotent, no key, payloads drawn at random from the lines, JVM -Xmx512M",
+                "acks=all, idempotent, no key, payloads drawn at random from the lines"
+                + (" of the first copy" if self.args.scale > 1 else "") + ", JVM -Xmx512M",
                 lambda t: ["java", "-Xmx512M", "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
                            "-XX:InitiatingHeapOccupancyPercent=35", "-Djava.awt.headless=true",
                            "-cp", f"{jars}/*", "org.apache.kafka.tools.ProducerPerformance", "--topic", t,
-                           "--num-records", str(n), "--payload-file", str(self.nd), "--payload-delimiter", "\n",
+                           "--num-records", str(n), "--payload-file", str(self.payload), "--payload-delimiter", "\n",
                            "--throughput", "-1", "--producer-props", f"bootstrap.servers={self.b}", "acks=all",
                            "enable.idempotence=true"])
         tools.append(perf)
