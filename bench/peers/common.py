@@ -2,6 +2,7 @@
 under bench/.venv and the command-line interface bench/run.py calls them with."""
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,23 @@ def ensure_venv(module, t0):
         script = Path(sys.argv[0]).resolve()
         os.execv(str(venv_python), [str(venv_python), str(script), *sys.argv[1:]])
     die(f"{module} is not installed for this interpreter and bench/.venv is missing: run bench/peers/install")
+
+
+def finish(args, answer, rows, records, out=None):
+    """Ends a peer's run: writes --dump-rows (one JSON line per row, {"window_start", "type",
+    "count"}, sorted; `rows` yields (window start text, type, count)), dies when --expected-records
+    was given and `records` (read) differs, else prints `answer` as one JSON line on `out`
+    (default stdout)."""
+    if args.dump_rows:
+        with open(args.dump_rows, "w") as f:
+            for ws, t, n in sorted(rows, key=lambda r: (r[0] or "", r[1] or "")):
+                f.write(json.dumps({"window_start": ws, "type": t, "count": n}) + "\n")
+    if args.expected_records is not None and records != args.expected_records:
+        log(json.dumps(answer))
+        die(f"read {records} records from '{args.topic}', expected {args.expected_records}")
+    out = out or sys.stdout
+    out.write(json.dumps(answer) + "\n")
+    out.flush()
 
 
 def start_time(t0):

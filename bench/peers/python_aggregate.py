@@ -182,15 +182,7 @@ def main():
         "watermark_minutes": args.watermark_minutes,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    if args.dump_rows:
-        rows.sort(key=lambda r: (r[0] or "", r[1] or ""))
-        with open(args.dump_rows, "w") as f:
-            for ws, t, n in rows:
-                f.write(json.dumps({"window_start": ws, "type": t, "count": n}) + "\n")
-    if args.expected_records is not None and records != args.expected_records:
-        log(json.dumps(answer))
-        die(f"read {records} records from '{args.topic}', expected {args.expected_records}")
-    print(json.dumps(answer), flush=True)
+    common.finish(args, answer, rows, records)
 
 
 if __name__ == "__main__":

@@ -358,14 +358,7 @@ def main():
         "topics_deleted": deleted,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    if args.dump_rows:
-        with open(args.dump_rows, "w") as f:
-            for (s, t), c in sorted(emitted.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-                f.write(json.dumps({"window_start": fmt(s), "type": t, "count": c}) + "\n")
-    if args.expected_records is not None and records != args.expected_records:
-        log(json.dumps(answer))
-        die(f"read {records} records from '{args.topic}', expected {args.expected_records}")
-    print(json.dumps(answer), flush=True)
+    common.finish(args, answer, ((fmt(s), t, c) for (s, t), c in emitted.items()), records)
 
 
 if __name__ == "__main__":

@@ -255,15 +255,7 @@ def main():
     spark.stop()
     signal.alarm(0)
 
-    if args.dump_rows:
-        with open(args.dump_rows, "w") as f:
-            for (ws, t), n in sorted(answer.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
-                f.write(json.dumps({"window_start": ws, "type": t, "count": n}) + "\n")
-    if args.expected_records is not None and records != args.expected_records:
-        log(json.dumps(result))
-        die(f"read {records} records from '{args.topic}', expected {args.expected_records}")
-    answer_out.write(json.dumps(result) + "\n")
-    answer_out.flush()
+    common.finish(args, result, ((ws, t, n) for (ws, t), n in answer.items()), records, answer_out)
 
 
 if __name__ == "__main__":
