@@ -382,6 +382,11 @@ Conf producer_conf(const Config& config, const std::vector<Property>& extra, voi
     const std::vector<Property> txn = transactional_defaults(config, extra);
     defaults.insert(defaults.end(), txn.begin(), txn.end());
   }
+  // The queue's byte bound must hold one message of the largest size allowed, or a message that
+  // size would wait for room forever (QUEUE_FULL on an empty queue).
+  const std::int64_t largest_kib = producer_number(config, extra, "message.max.bytes", 1000000) / 1024 + 1;
+  if (largest_kib > producer_number(config, extra, "queue.buffering.max.kbytes", 16384))
+    defaults.emplace_back("queue.buffering.max.kbytes", std::to_string(largest_kib));
   Conf conf = make_conf(config, defaults);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), dr);
   return conf;

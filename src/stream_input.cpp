@@ -131,10 +131,12 @@ InputItem* KafkaInput::take(std::chrono::milliseconds wait) {
     if (takes_ % 1024 == 0) source_.serve();
   }
   if (InputItem* item = try_take()) return item;
+  if (wait.count() == 0) return nullptr;  // the caller's "is one ready?": it waits with take(wait) next
   now_ = std::chrono::steady_clock::now();
   const auto deadline = now_ + wait;
   for (;;) {
     source_.serve();
+    now_ = std::chrono::steady_clock::now();
     if (InputItem* item = try_take()) return item;
     const auto now = now_ = std::chrono::steady_clock::now();
     for (const std::int32_t p : source_.assignment())

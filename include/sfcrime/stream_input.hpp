@@ -38,7 +38,8 @@ struct InputItem {
 class StreamInput {
  public:
   virtual ~StreamInput() = default;
-  /// The next record in processing order, waiting at most `wait` for input.
+  /// The next record in processing order, waiting at most `wait` for input (0: only one that is
+  /// ready now, at the least cost: a KafkaInput then neither serves its consumer queue nor waits).
   /// @returns nullptr when none is ready in time or the input ended (see at_end()).
   /// @throws DataError for a file whose framing breaks (reader.hpp); UnavailableError and
   ///         NoInputError from the consumer (source.hpp); IoError.
