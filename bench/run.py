@@ -524,6 +524,14 @@ class Bench:
             # bench/scale_data.py's copies, in ascending event time (its docstring); sfcrime produce then
             # reads calls.ndjson, as there is no pretty file of that size to read.
             records.sort(key=lambda r: str(r.get("call_date_time", "")))
+            times = [str(r.get("call_date_time", ""))[:10] for r in (records[0], records[-1])] if records else []
+            try:
+                span = (dt.date.fromisoformat(times[1]) - dt.date.fromisoformat(times[0])).days if times else 0
+            except ValueError:
+                raise Failed(f"--scale needs a call_date_time in every record ('{src_desc}')")
+            if span >= scale_data.SHIFT_DAYS:
+                raise Failed(f"--scale needs data that spans less than {scale_data.SHIFT_DAYS} days (the shift between "
+                             f"copies), or the copies overlap in event time; '{src_desc}' spans {span} days")
             pairs = (kv for k in range(scale) for kv in scale_data.copy_pairs(records, k))
         else:
             pairs = ((str(r.get("crime_id", "")), json.dumps(r, separators=(",", ":"), ensure_ascii=False))
@@ -550,8 +558,11 @@ class Bench:
         # The oracle's answer {(window start, crime type): count}, at 1x only (it holds every record).
         self.oracle_rows = None
         if scale == 1:
-            self.oracle_rows = {(r["window_start"], r["original_crime_type_name"]): r["count"]
-                                for r in oracle.aggregate(records, 1800)}
+            try:
+                self.oracle_rows = {(r["window_start"], r["original_crime_type_name"]): r["count"]
+                                    for r in oracle.aggregate(records, 1800)}
+            except (ValueError, KeyError, TypeError) as e:
+                raise Failed(f"tests/oracle.py cannot answer for '{src_desc}': {e!r}")
         # The latency run's warm-up record: the earliest event time, so it makes nothing late.
         first = min(records, key=lambda r: str(r.get("call_date_time", "")))
         (self.tmp / "warmup.ndjson").write_text(json.dumps(first, separators=(",", ":"), ensure_ascii=False) + "\n")
@@ -1341,6 +1352,8 @@ def parse_args(argv=None):
         ap.error(f"--latency-rate expects records/s, comma-separated: '{a.latency_rate}'")
     if a.peer_repeat is None:
         a.peer_repeat = a.repeat
+    if a.peer_repeat > a.repeat:
+        ap.error(f"--peer-repeat {a.peer_repeat} is more than --repeat {a.repeat}: the peers run in the rounds of --repeat")
     if (a.repeat < 1 or a.peer_repeat < 1 or (a.latency_records is not None and a.latency_records < 1)
             or min(a.latency_rates) < 1 or a.scale < 1 or (a.records is not None and a.records < 1)):
         ap.error("--repeat, --peer-repeat, --records, --scale, --latency-records and --latency-rate must be positive")
