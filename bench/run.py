@@ -339,6 +339,11 @@ def check_exit(t: Timed, what: str, ok=(0,)) -> None:
 # ------------------------------------------------------------------------------------------------
 # Figures
 
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing (a measurement that did not run) or b is 0."""
+    return a / b if a is not None and b else None
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list (q in 0..100)."""
     if not sorted_values:
@@ -1082,10 +1087,6 @@ class Bench:
         """Issue 14's targets, each with its value (None when not measured) and met or not. They are
         meant at 10x (--scale 10), medians of 3; at other sizes they are printed as information."""
         med = self.med
-
-        def ratio(a, b):
-            return a / b if a is not None and b else None
-
         agg = med("aggregate.sfcrime")
         t = [
             ("aggregate records/s, sfcrime / kcat -C -e fetch.wait.max.ms=10", ratio(agg, med("consume.kcat_fw10")),
@@ -1111,9 +1112,6 @@ class Bench:
 
     def info_ratios(self) -> list[tuple[str, float | None]]:
         med = self.med
-
-        def ratio(a, b):
-            return a / b if a is not None and b else None
         agg = med("aggregate.sfcrime")
         return [
             ("produce sfcrime / kcat as is (no key, not idempotent)", ratio(med("produce.sfcrime"), med("produce.kcat"))),

@@ -42,6 +42,23 @@ def ensure_venv(module, t0):
     die(f"{module} is not installed for this interpreter and bench/.venv is missing: run bench/peers/install")
 
 
+def topic_metadata(client, topic, timeout_s):
+    """(the broker's metadata of every topic, that of `topic`), asked of a confluent-kafka Consumer
+    or AdminClient (every topic: a broker that auto-creates topics does not create this one); dies
+    when the broker does not answer within `timeout_s` or the topic is missing or empty."""
+    from confluent_kafka import KafkaException
+
+    try:
+        md = client.list_topics(timeout=timeout_s)
+    except KafkaException as e:
+        die(f"cannot read the broker's metadata within {timeout_s:.0f} s ({e}); "
+            "is Kafka running? see --bootstrap-servers")
+    t = md.topics.get(topic)
+    if t is None or t.error is not None or not t.partitions:
+        die(f"topic '{topic}' does not exist or has no partitions ({t.error if t else 'absent'})")
+    return md, t
+
+
 def finish(args, answer, rows, records, out=None):
     """Ends a peer's run: writes --dump-rows (one JSON line per row, {"window_start", "type",
     "count"}, sorted; `rows` yields (window start text, type, count)), dies when --expected-records

@@ -53,14 +53,7 @@ def high_watermarks(consumer, topic, timeout_s):
     """{partition: high watermark} of the topic now, i.e. the end this run reads up to."""
     from confluent_kafka import KafkaException, TopicPartition
 
-    try:
-        md = consumer.list_topics(topic, timeout=timeout_s)
-    except KafkaException as e:
-        die(f"cannot read the metadata of topic '{topic}' within {timeout_s:.0f} s ({e}); "
-            "is Kafka running? see --bootstrap-servers")
-    t = md.topics.get(topic)
-    if t is None or t.error is not None or not t.partitions:
-        die(f"topic '{topic}' does not exist or has no partitions ({t.error if t else 'absent'})")
+    _md, t = common.topic_metadata(consumer, topic, timeout_s)
     ends = {}
     for p in sorted(t.partitions):
         try:

@@ -144,16 +144,9 @@ def parse_args():
 
 def topic_ends(admin, consumer_conf, topic, timeout_s):
     """(every topic name on the broker, records in `topic` = sum of high - low watermarks)."""
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
+    from confluent_kafka import Consumer, TopicPartition
 
-    try:
-        md = admin.list_topics(timeout=timeout_s)
-    except KafkaException as e:
-        die(f"cannot read the broker's metadata within {timeout_s:.0f} s ({e}); "
-            "is Kafka running? see --bootstrap-servers")
-    t = md.topics.get(topic)
-    if t is None or t.error is not None or not t.partitions:
-        die(f"topic '{topic}' does not exist or has no partitions ({t.error if t else 'absent'})")
+    md, t = common.topic_metadata(admin, topic, timeout_s)
     c = Consumer(consumer_conf)
     try:
         total = 0
