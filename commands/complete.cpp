@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "sfcrime/cli.hpp"
-#include "sfcrime/commands.hpp"
-#include "sfcrime/config.hpp"
-#include "sfcrime/errors.hpp"
-#include "sfcrime/kafka.hpp"
+#include "sfcrime/base/config.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/cli/cli.hpp"
+#include "sfcrime/commands/commands.hpp"
+#include "sfcrime/kafka/kafka.hpp"
 
 namespace sfcrime::commands {
 

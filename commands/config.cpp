@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "sfcrime/cli.hpp"
-#include "sfcrime/commands.hpp"
-#include "sfcrime/errors.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/cli/cli.hpp"
+#include "sfcrime/commands/commands.hpp"
 
 namespace sfcrime::commands {
 

@@ -10,11 +10,11 @@
 #include <memory>
 #include <optional>
 
-#include "sfcrime/cli.hpp"
-#include "sfcrime/commands.hpp"
-#include "sfcrime/envelope.hpp"
-#include "sfcrime/errors.hpp"
-#include "sfcrime/source.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/cli/cli.hpp"
+#include "sfcrime/commands/commands.hpp"
+#include "sfcrime/kafka/envelope.hpp"
+#include "sfcrime/kafka/source.hpp"
 
 namespace sfcrime::commands {
 

@@ -30,15 +30,15 @@
 #include <unordered_map>
 #include <utility>
 
-#include "sfcrime/cli.hpp"
-#include "sfcrime/commands.hpp"
-#include "sfcrime/envelope.hpp"
-#include "sfcrime/errors.hpp"
-#include "sfcrime/event_sort.hpp"
-#include "sfcrime/kafka.hpp"
-#include "sfcrime/progress.hpp"
-#include "sfcrime/reader.hpp"
-#include "sfcrime/record.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/base/progress.hpp"
+#include "sfcrime/cli/cli.hpp"
+#include "sfcrime/commands/commands.hpp"
+#include "sfcrime/kafka/envelope.hpp"
+#include "sfcrime/kafka/kafka.hpp"
+#include "sfcrime/records/event_sort.hpp"
+#include "sfcrime/records/reader.hpp"
+#include "sfcrime/records/record.hpp"
 
 namespace sfcrime::commands {
 

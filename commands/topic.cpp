@@ -10,10 +10,10 @@
 #include <optional>
 #include <set>
 
-#include "sfcrime/cli.hpp"
-#include "sfcrime/commands.hpp"
-#include "sfcrime/errors.hpp"
-#include "sfcrime/kafka.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/cli/cli.hpp"
+#include "sfcrime/commands/commands.hpp"
+#include "sfcrime/kafka/kafka.hpp"
 
 namespace sfcrime::commands {
 

@@ -1,4 +1,4 @@
-// libFuzzer harness of the streaming reader (include/sfcrime/reader.hpp): fuzz/README.md.
+// libFuzzer harness of the streaming reader (include/sfcrime/records/reader.hpp): fuzz/README.md.
 //
 // Input: one header byte, then the bytes the reader reads.
 //   header bits 0-1  how the bytes reach the reader's descriptor:
@@ -39,8 +39,8 @@
 #include <thread>
 #include <vector>
 
-#include "sfcrime/errors.hpp"
-#include "sfcrime/reader.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/records/reader.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// libFuzzer harness of the record parser and validator (include/sfcrime/record.hpp) and of the
-// aggregate engine's Extractor (include/sfcrime/engine.hpp): fuzz/README.md.
+// libFuzzer harness of the record parser and validator (include/sfcrime/records/record.hpp) and of the
+// aggregate engine's Extractor (include/sfcrime/stream/engine.hpp): fuzz/README.md.
 //
 // Input: one record's JSON text, as the reader or a Kafka message hands it over.
 //
@@ -50,9 +50,10 @@
 #include <string_view>
 #include <vector>
 
-#include "sfcrime/datetime.hpp"
-#include "sfcrime/engine.hpp"
-#include "sfcrime/record.hpp"
+#include "sfcrime/base/datetime.hpp"
+#include "sfcrime/cli/query_options.hpp"
+#include "sfcrime/records/record.hpp"
+#include "sfcrime/stream/engine.hpp"
 #include "../tests/unit/compact_model.hpp"  // compact_json's model, shared with the unit tests
 
 namespace {

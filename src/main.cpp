@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sfcrime/cli.hpp"
-#include "sfcrime/commands.hpp"
-#include "sfcrime/errors.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/cli/cli.hpp"
+#include "sfcrime/commands/commands.hpp"
 
 namespace {
 
@@ -78,7 +78,7 @@ int help(const std::vector<std::string>& args) {
     if (a.empty() || a[0] == '-') continue;
     const CommandEntry* c = find(a);
     if (!c) {
-      const std::string best = sfcrime::cli::suggest(a, command_names());
+      const std::string best = sfcrime::suggest(a, command_names());
       throw sfcrime::UsageError("no help for unknown command '" + a + "'" +
                                 (best.empty() ? "" : " (did you mean '" + best + "'?)"));
     }
@@ -133,7 +133,7 @@ int run(int argc, char** argv) {
   const CommandEntry* c = find(word);
   if (!c) {
     std::string msg = "unknown command '" + word + "'";
-    if (const std::string best = sfcrime::cli::suggest(word, command_names()); !best.empty())
+    if (const std::string best = sfcrime::suggest(word, command_names()); !best.empty())
       msg += " (did you mean '" + best + "'?)";
     throw sfcrime::UsageError(msg + "; see 'sfcrime --help'");
   }

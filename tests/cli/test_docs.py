@@ -10,7 +10,7 @@
 - the options of issue 3 (the streaming engine, docs/streaming.md) are listed by `--help` (this
   fails against a binary built before the engine), and are documented and completed with their
   values; the aggregate page describes the engine, its exit statuses and the live demo;
-- every exit status of include/sfcrime/errors.hpp is listed in sfcrime.1;
+- every exit status of include/sfcrime/base/errors.hpp is listed in sfcrime.1;
 - every page has the sections a man page is expected to have, `man -l` renders it without
   warnings (skipped only when man is not installed) and `mandoc -T lint -W warning` finds nothing;
 - the bash completion loads and offers words and option values; the zsh and fish ones parse and
@@ -34,7 +34,7 @@ MAN = ROOT / "man"
 BASH = ROOT / "completions" / "sfcrime.bash"
 ZSH = ROOT / "completions" / "_sfcrime"
 FISH = ROOT / "completions" / "sfcrime.fish"
-ERRORS_HPP = ROOT / "include" / "sfcrime" / "errors.hpp"
+ERRORS_HPP = ROOT / "include" / "sfcrime" / "base" / "errors.hpp"
 
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "SEE ALSO"]
 LONG_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")

@@ -1,4 +1,4 @@
-"""Every exit status of include/sfcrime/errors.hpp, reached through the real binary the way a user
+"""Every exit status of include/sfcrime/base/errors.hpp, reached through the real binary the way a user
 reaches it (issue 6, item 7), and a closed or failing standard output.
 
 - one or more user actions per status (CASES): 0, 1 (the broker refuses), 64 (usage), 65 (bad
@@ -27,7 +27,7 @@ import pytest
 
 from conftest import BIN, BOOTSTRAP, ROOT, clean_env, run
 
-ERRORS_HPP = ROOT / "include" / "sfcrime" / "errors.hpp"
+ERRORS_HPP = ROOT / "include" / "sfcrime" / "base" / "errors.hpp"
 MAN = ROOT / "man"
 # Statuses tested elsewhere or not reachable by a user.
 ELSEWHERE = {130: "tests/cli/test_signals.py", 143: "tests/cli/test_signals.py",

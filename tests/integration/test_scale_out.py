@@ -1,5 +1,5 @@
 """`sfcrime aggregate --scale-out` (issue 4, item 3; docs/exactly-once.md "Scale-out";
-include/sfcrime/topology.hpp) through the real broker: any number of processes of one --group
+include/sfcrime/pipeline/topology.hpp) through the real broker: any number of processes of one --group
 share the query in three stages (regroup by group key into G-aggregate-repartition, aggregate per
 repartition partition into G-aggregate-rows, assemble per rows partition), every batch one Kafka
 transaction with the offsets of every consumed partition, task state in the compacted

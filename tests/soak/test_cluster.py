@@ -303,7 +303,7 @@ def test_broker_killed_during_produce_and_aggregate(variant, tmp_path, sfcrime_b
 KNOWN_BUGS = {
     "commit-hang": (
         "intermittent: aggregate --group blocks for ever in the synchronous rd_kafka_commit() "
-        "after a batch (TopicSource::commit_partitions, src/source.cpp; from "
+        "after a batch (TopicSource::commit_partitions, src/kafka/source.cpp; from "
         "commands/aggregate.cpp) when the group's coordinator is gone and no broker can take over: "
         "no message, no exit, and SIGTERM is not acted on; only a second signal ends it. Other "
         "runs exit 69 after ~40 s ('cannot commit the offsets of group ...')"),

@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "sfcrime/batch_trigger.hpp"
+#include "sfcrime/stream/batch_trigger.hpp"
 
 // When a micro-batch ends (batch_trigger.hpp), with times chosen by hand.
 

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "sfcrime/config.hpp"
-#include "sfcrime/duration.hpp"
-#include "sfcrime/errors.hpp"
+#include "sfcrime/base/config.hpp"
+#include "sfcrime/base/duration.hpp"
+#include "sfcrime/base/errors.hpp"
 
 namespace {
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "sfcrime/diagnostics.hpp"
-#include "sfcrime/engine.hpp"
+#include "sfcrime/stream/diagnostics.hpp"
+#include "sfcrime/stream/engine.hpp"
 
 // What aggregate says when its answer differs from the batch answer: late records and their
 // measured cause, --by fields that no record has.

@@ -10,8 +10,9 @@
 #include <tuple>
 #include <vector>
 
-#include "sfcrime/engine.hpp"
-#include "sfcrime/errors.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/cli/query_options.hpp"
+#include "sfcrime/stream/engine.hpp"
 
 // The streaming engine against the rules of docs/streaming.md, with hand-computed expectations.
 

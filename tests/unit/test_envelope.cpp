@@ -6,9 +6,9 @@
 #include <cstring>
 #include <string>
 
-#include "sfcrime/envelope.hpp"
-#include "sfcrime/errors.hpp"
-#include "sfcrime/source.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/kafka/envelope.hpp"
+#include "sfcrime/kafka/source.hpp"
 
 using namespace sfcrime;
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "sfcrime/datetime.hpp"
-#include "sfcrime/errors.hpp"
-#include "sfcrime/event_sort.hpp"
+#include "sfcrime/base/datetime.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/records/event_sort.hpp"
 
 namespace {
 

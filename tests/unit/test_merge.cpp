@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "sfcrime/merge.hpp"
+#include "sfcrime/stream/merge.hpp"
 
 // The event-time merge of docs/streaming.md ("Input order"), with hand-computed expectations.
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sfcrime/query_progress.hpp"
+#include "sfcrime/stream/query_progress.hpp"
 
 // The per-batch progress report: Spark's StreamingQueryProgress names, in Spark's order.
 

@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "sfcrime/errors.hpp"
-#include "sfcrime/reader.hpp"
+#include "sfcrime/base/errors.hpp"
+#include "sfcrime/records/reader.hpp"
 
 namespace {
 

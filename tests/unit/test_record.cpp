@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "sfcrime/datetime.hpp"
-#include "sfcrime/record.hpp"
+#include "sfcrime/base/datetime.hpp"
+#include "sfcrime/records/record.hpp"
 
 #include "compact_model.hpp"
 

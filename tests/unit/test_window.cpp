@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "sfcrime/engine.hpp"
-#include "sfcrime/window.hpp"
+#include "sfcrime/stream/engine.hpp"
+#include "sfcrime/stream/window.hpp"
 
 namespace {
 
