@@ -45,7 +45,7 @@ std::int64_t duration_option(const cli::po::variables_map& vm, const char* name,
   const std::string text = vm[name].as<std::string>();
   const std::int64_t ms = parse_duration(text, std::string("--") + name, allow_zero).count();
   if (ms > kMaxDurationMs)
-    throw UsageError("--" + std::string(name) + " " + text + " is longer than 36500d (100 years)");
+    throw OptionError(name, "--" + std::string(name) + " " + text + " is longer than 36500d (100 years)");
   return ms;
 }
 
@@ -56,7 +56,7 @@ ProgressMode parse_progress(const std::string& s) {
   if (s == "text") return ProgressMode::text;
   if (s == "json") return ProgressMode::json;
   if (s == "none") return ProgressMode::none;
-  throw UsageError("invalid --progress '" + s + "' (expected auto, text, json or none)");
+  throw OptionError("progress", "invalid --progress '" + s + "' (expected auto, text, json or none)");
 }
 
 double per_second(std::uint64_t n, Clock::duration d) {
@@ -168,10 +168,10 @@ int aggregate(const std::vector<std::string>& args) {
   if (vm.count("slide")) {
     q.windows.slide_ms = duration_option(vm, "slide");
     if (q.windows.slide_ms > q.windows.size_ms)
-      throw UsageError("--slide " + vm["slide"].as<std::string>() + " is longer than --window " +
+      throw OptionError("slide", "--slide " + vm["slide"].as<std::string>() + " is longer than --window " +
                        vm["window"].as<std::string>() + " (a hopping window slides by at most its length)");
     if (q.windows.size_ms / q.windows.slide_ms > kMaxWindowsPerRecord)
-      throw UsageError("--window / --slide gives more than " + std::to_string(kMaxWindowsPerRecord) +
+      throw OptionError("slide", "--window / --slide gives more than " + std::to_string(kMaxWindowsPerRecord) +
                        " windows per record; choose a longer --slide");
   }
   // "0s" is allowed for the watermark: no delay at all.
@@ -186,12 +186,12 @@ int aggregate(const std::vector<std::string>& args) {
                                                "final", "batch_id"};
     for (const char* k : kRowKeys)
       if (q.by[i] == k)
-        throw UsageError("--by " + q.by[i] + " is a column of the answer's own rows; group by another field");
+        throw OptionError("by", "--by " + q.by[i] + " is a column of the answer's own rows; group by another field");
     for (std::size_t j = 0; j < i; ++j)
-      if (q.by[j] == q.by[i]) throw UsageError("--by names '" + q.by[i] + "' twice");
+      if (q.by[j] == q.by[i]) throw OptionError("by", "--by names '" + q.by[i] + "' twice");
   }
   q.time_field = vm["time-field"].as<std::string>();
-  if (q.time_field.empty()) throw UsageError("--time-field needs a field name");
+  if (q.time_field.empty()) throw OptionError("time-field", "--time-field needs a field name");
   if (vm.count("filter"))
     for (const std::string& f : vm["filter"].as<std::vector<std::string>>()) q.filters.push_back(parse_filter(f));
   if (vm.count("top")) q.top = static_cast<std::size_t>(cli::positive(vm, "top"));
@@ -211,7 +211,7 @@ int aggregate(const std::vector<std::string>& args) {
     // Writing into the topic being read would feed the answer back into itself.
     const std::string& in = vm["topic"].as<std::string>();
     if ((output_topic && *output_topic == in) || (late_topic && *late_topic == in))
-      throw UsageError("--output-topic and --late-topic must differ from the input topic '" + in + "'");
+      throw OptionError(output_topic && *output_topic == in ? "output-topic" : "late-topic", "--output-topic and --late-topic must differ from the input topic '" + in + "'");
   }
   const bool scale_out = vm.count("scale-out") > 0;
   const bool exactly_once = vm.count("exactly-once") > 0;
@@ -553,9 +553,8 @@ int aggregate(const std::vector<std::string>& args) {
     line.clear();
     // The hint only where it applies: other fatal errors (authorization, ...) need no hunt for a
     // second process.
-    const std::string what = e.what();
-    if (what.find("enced") == std::string::npos && what.find("epoch") == std::string::npos) throw;
-    throw FencedError(what + " (did another 'sfcrime aggregate --exactly-once --group " + group +
+    if (e.kind() != FencedError::Kind::fenced) throw;
+    throw FencedError(e.kind(), std::string(e.what()) + " (did another 'sfcrime aggregate --exactly-once --group " + group +
                       "' start? it takes over group '" + group + "' and this process stops)");
   }
   input->close();

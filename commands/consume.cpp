@@ -100,17 +100,17 @@ int consume(const std::vector<std::string>& args) {
     const std::string& text = vm["offset"].as<std::string>();
     // -o is --offset, as in kcat and rpk; someone used to -o for the output format gets a hint.
     if (text == "text" || text == "json")
-      throw UsageError("invalid --offset '" + text + "' (-o is --offset, as in kcat and rpk; did you mean --output " +
+      throw OptionError("offset", "invalid --offset '" + text + "' (-o is --offset, as in kcat and rpk; did you mean --output " +
                        text + "?)");
     const StartOffset start = parse_start_offset(text, now);
     if (vm.count("from-beginning") && start.kind != StartOffset::Kind::beginning)
-      throw UsageError("--from-beginning and --offset '" + vm["offset"].as<std::string>() +
+      throw OptionError("offset", "--from-beginning and --offset '" + vm["offset"].as<std::string>() +
                        "' disagree (--from-beginning is --offset beginning; give one)");
     if (o.group) {
       // A group starts each partition at its committed offset; like kafka-console-consumer and
       // kcat -G, the offset only picks auto.offset.reset for partitions without one.
       if (start.kind != StartOffset::Kind::beginning && start.kind != StartOffset::Kind::end)
-        throw UsageError("--offset '" + vm["offset"].as<std::string>() +
+        throw OptionError("offset", "--offset '" + vm["offset"].as<std::string>() +
                          "' does not go with --group (a group starts at its committed offsets; with --group, "
                          "--offset beginning or end says where a partition without one starts; drop --group "
                          "to start elsewhere)");
@@ -126,7 +126,7 @@ int consume(const std::vector<std::string>& args) {
     if (o.group)
       throw UsageError("--partition does not go with --group (the group assigns the partitions; drop one)");
     for (const int p : vm["partition"].as<std::vector<int>>()) {
-      if (p < 0) throw UsageError("invalid --partition " + std::to_string(p) + " (expected a partition number, 0 or more)");
+      if (p < 0) throw OptionError("partition", "invalid --partition " + std::to_string(p) + " (expected a partition number, 0 or more)");
       o.partitions.push_back(p);
     }
   }

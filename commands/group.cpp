@@ -289,7 +289,7 @@ struct SeekTarget {
 SeekTarget parse_to(const std::string& s) {
   auto number = [&](const std::string& digits) {
     if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError("--to expects start, end, an OFFSET or @TIMESTAMP_MS, got '" + s + "'");
+      throw OptionError("to", "--to expects start, end, an OFFSET or @TIMESTAMP_MS, got '" + s + "'");
     return std::stoll(digits);
   };
   if (s == "start" || s == "earliest" || s == "beginning") return {SeekTarget::start, 0};

@@ -60,7 +60,7 @@ double parse_speedup(const std::string& s) {
   char* end = nullptr;
   const double x = s.empty() ? NAN : std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(x) || x <= 0)
-    throw UsageError("invalid --speedup '" + s +
+    throw OptionError("speedup", "invalid --speedup '" + s +
                      "' (expected a positive number: seconds of event time per second, e.g. 3600 or 0.5)");
   return x;
 }
@@ -232,14 +232,14 @@ void check_distinct_files(const std::string& input, const std::vector<std::pair<
     struct stat st {};
     const bool exists = ::stat(path.c_str(), &st) == 0;
     if (exists && in_known && S_ISREG(st.st_mode) && st.st_dev == in_st.st_dev && st.st_ino == in_st.st_ino)
-      throw UsageError(opt + " '" + path + "' is the input file: it would be truncated before it is read (give " + opt +
+      throw OptionError(opt, opt + " '" + path + "' is the input file: it would be truncated before it is read (give " + opt +
                        " another file)");
     for (std::size_t j = 0; j < i; ++j) {
       struct stat st2 {};
       const bool same = outputs[j].second == path ||
                         (exists && ::stat(outputs[j].second.c_str(), &st2) == 0 && st.st_dev == st2.st_dev &&
                          st.st_ino == st2.st_ino);
-      if (same) throw UsageError(outputs[j].first + " and " + opt + " name the same file '" + path + "'");
+      if (same) throw OptionError(opt, outputs[j].first + " and " + opt + " name the same file '" + path + "'");
     }
   }
 }
@@ -568,20 +568,20 @@ int produce(const std::vector<std::string>& args) {
   std::uint64_t skip = 0;
   if (vm.count("skip")) {
     const long long n = vm["skip"].as<long long>();
-    if (n < 0) throw UsageError("invalid --skip " + std::to_string(n) + " (expected a number of records, 0 or more)");
+    if (n < 0) throw OptionError("skip", "invalid --skip " + std::to_string(n) + " (expected a number of records, 0 or more)");
     skip = static_cast<std::uint64_t>(n);
   }
   auto text_option = [&](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
     std::string v = vm[name].as<std::string>();
-    if (v.empty()) throw UsageError(std::string("--") + name + " needs a value (see 'sfcrime produce --help')");
+    if (v.empty()) throw OptionError(name, std::string("--") + name + " needs a value (see 'sfcrime produce --help')");
     return v;
   };
   const std::optional<std::string> dl_topic = text_option("dead-letter-topic");
   const std::optional<std::string> dl_path = text_option("dead-letter-file");
   const std::optional<std::string> failed_path = text_option("failed-file");
   if (dl_topic && *dl_topic == topic)
-    throw UsageError("--dead-letter-topic '" + *dl_topic + "' is the topic the records go to (give another topic)");
+    throw OptionError("dead-letter-topic", "--dead-letter-topic '" + *dl_topic + "' is the topic the records go to (give another topic)");
   {
     std::vector<std::pair<std::string, std::string>> outputs;
     if (dl_path) outputs.emplace_back("--dead-letter-file", *dl_path);
@@ -611,7 +611,7 @@ int produce(const std::vector<std::string>& args) {
     for (const std::string& h : vm["header"].as<std::vector<std::string>>()) {
       const std::size_t eq = h.find('=');
       if (eq == std::string::npos || eq == 0)
-        throw UsageError("invalid --header '" + h + "' (expected KEY=VALUE, e.g. -H source=cad)");
+        throw OptionError("header", "invalid --header '" + h + "' (expected KEY=VALUE, e.g. -H source=cad)");
       extra_headers.push_back({h.substr(0, eq), h.substr(eq + 1)});
     }
   // --input-format envelope: the text kept in the failed file for envelope `e` read as `text`

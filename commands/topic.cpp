@@ -23,7 +23,7 @@ namespace {
 kafka::Property key_value(const std::string& kv, const char* option) {
   const auto eq = kv.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw UsageError(std::string(option) + " expects KEY=VALUE, got '" + kv + "'");
+    throw OptionError(option, std::string(option) + " expects KEY=VALUE, got '" + kv + "'");
   return {kv.substr(0, eq), kv.substr(eq + 1)};
 }
 
@@ -403,7 +403,7 @@ int add_partitions(const std::vector<std::string>& args) {
   kafka::Admin admin(parsed->config);
   const int before = admin.partition_count(name);
   if (add > std::numeric_limits<std::int32_t>::max() - before)
-    throw UsageError("--num " + std::to_string(add) + " would make more than 2^31 - 1 partitions");
+    throw OptionError("num", "--num " + std::to_string(add) + " would make more than 2^31 - 1 partitions");
   const int total = before + static_cast<int>(add);
   admin.create_partitions(name, total, dry_run);
   if (json)

@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     // A value the command refused that came from the config file or environment, not the command
     // line: a configuration error (78), naming the key and where it was set.
-    if (e.code() == sfcrime::Exit::usage) {
-      if (const std::string where = sfcrime::cli::config_default_behind(e.what()); !where.empty()) {
+    if (const auto* o = dynamic_cast<const sfcrime::OptionError*>(&e)) {
+      if (const std::string where = sfcrime::cli::config_default_behind(*o); !where.empty()) {
         std::fprintf(stderr, "sfcrime: error: %s; from %s\n", e.what(), where.c_str());
         return static_cast<int>(sfcrime::Exit::config);
       }

@@ -10,7 +10,7 @@ namespace sfcrime {
 
 std::chrono::milliseconds parse_duration(std::string_view text, std::string_view what, bool allow_zero) {
   auto bad = [&] {
-    return UsageError("invalid duration '" + std::string(text) + "' for " + std::string(what) +
+    return OptionError(what, "invalid duration '" + std::string(text) + "' for " + std::string(what) +
                       " (expected a " + (allow_zero ? "" : "positive ") +
                       "whole number and a unit s, m, h or d, e.g. 30m)");
   };

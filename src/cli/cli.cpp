@@ -128,27 +128,16 @@ std::vector<const OptionDefault*> applicable_defaults(const CommandSpec& spec, c
 
 namespace {
 // The options whose values apply_option_defaults() took from the config file or environment:
-// option -> {value, "'KEY' (ORIGIN)"}; read by config_default_behind() when a command refuses one.
-std::map<std::string, std::pair<std::string, std::string>>& applied_defaults() {
-  static std::map<std::string, std::pair<std::string, std::string>> applied;
+// option -> "'KEY' (ORIGIN)"; read by config_default_behind() when a command refuses one.
+std::map<std::string, std::string>& applied_defaults() {
+  static std::map<std::string, std::string> applied;
   return applied;
 }
 }  // namespace
 
-std::string config_default_behind(std::string_view message) {
-  // The option a refusal is about is the first one it names ("invalid --window '30x'", "invalid
-  // duration '30x' for --window"); a message that names a configured option only in passing
-  // ("--exactly-once needs --topic and --group") is about another one. The configured value must
-  // appear too, so that a hint ("did you mean --output text?") is not taken for the refusal.
-  std::size_t at = message.find("--");
-  while (at != std::string_view::npos && !(at + 2 < message.size() && std::isalpha(static_cast<unsigned char>(message[at + 2]))))
-    at = message.find("--", at + 2);
-  if (at == std::string_view::npos) return "";
-  std::size_t end = at + 2;
-  while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-')) ++end;
-  const auto it = applied_defaults().find(std::string(message.substr(at + 2, end - at - 2)));
-  if (it == applied_defaults().end() || message.find(it->second.first) == std::string_view::npos) return "";
-  return it->second.second;
+std::string config_default_behind(const OptionError& e) {
+  const auto it = applied_defaults().find(e.option());
+  return it == applied_defaults().end() ? "" : it->second;
 }
 
 void apply_option_defaults(const CommandSpec& spec, const Config& config, po::variables_map& vm) {
@@ -179,7 +168,7 @@ void apply_option_defaults(const CommandSpec& spec, const Config& config, po::va
     } catch (const po::error& e) {
       throw ConfigError("'" + d->key + "' (" + d->origin.text() + "): " + e.what());
     }
-    applied_defaults()[d->option] = {d->value, "'" + d->key + "' (" + d->origin.text() + ")"};
+    applied_defaults()[d->option] = "'" + d->key + "' (" + d->origin.text() + ")";
   }
 }
 
@@ -303,7 +292,7 @@ std::string one_of(const po::variables_map& vm, const char* name, std::initializ
   if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
   const std::vector<std::string_view> words(allowed);
   const std::string best = suggest(v, words);
-  throw UsageError("invalid --" + std::string(name) + " '" + v + "' (expected " + or_list(words) +
+  throw OptionError(name, "invalid --" + std::string(name) + " '" + v + "' (expected " + or_list(words) +
                    (best.empty() ? std::string() : "; did you mean '" + best + "'?") + ")");
 }
 
@@ -315,7 +304,7 @@ void add_output_option(CommandSpec& spec) {
 bool json_output(const po::variables_map& vm) {
   const std::string s = vm["output"].as<std::string>();
   const OutputFormat f = parse_output_format(s);
-  if (f == OutputFormat::csv) throw UsageError("--output must be table or json, got '" + s + "'");
+  if (f == OutputFormat::csv) throw OptionError("output", "--output must be table or json, got '" + s + "'");
   return f == OutputFormat::json;
 }
 
@@ -388,8 +377,8 @@ boost::json::array id_array(const std::int32_t* ids, int n) {
 
 long long positive(const po::variables_map& vm, const char* name, long long max) {
   const long long v = vm[name].as<long long>();
-  if (v <= 0) throw UsageError(std::string("--") + name + " must be positive, got " + std::to_string(v));
-  if (v > max) throw UsageError(std::string("--") + name + " must be at most " + std::to_string(max) + ", got " + std::to_string(v));
+  if (v <= 0) throw OptionError(name, std::string("--") + name + " must be positive, got " + std::to_string(v));
+  if (v > max) throw OptionError(name, std::string("--") + name + " must be at most " + std::to_string(max) + ", got " + std::to_string(v));
   return v;
 }
 

@@ -8,7 +8,7 @@ OutputMode parse_output_mode(const std::string& s) {
   if (s == "append") return OutputMode::append;
   if (s == "update") return OutputMode::update;
   if (s == "complete") return OutputMode::complete;
-  throw UsageError("invalid --output-mode '" + s + "' (expected append, update or complete)");
+  throw OptionError("output-mode", "invalid --output-mode '" + s + "' (expected append, update or complete)");
 }
 
 std::vector<std::string> parse_field_list(const std::string& text, const char* what) {
@@ -18,7 +18,7 @@ std::vector<std::string> parse_field_list(const std::string& text, const char* w
     const std::size_t comma = text.find(',', from);
     std::string part = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
     if (part.empty())
-      throw UsageError(std::string("invalid ") + what + " '" + text + "' (expected FIELD[,FIELD...] with no empty field)");
+      throw OptionError(what, std::string("invalid ") + what + " '" + text + "' (expected FIELD[,FIELD...] with no empty field)");
     out.push_back(std::move(part));
     if (comma == std::string::npos) break;
     from = comma + 1;
@@ -29,7 +29,7 @@ std::vector<std::string> parse_field_list(const std::string& text, const char* w
 Filter parse_filter(const std::string& text) {
   const std::size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw UsageError("invalid --filter '" + text + "' (expected FIELD=VALUE[,VALUE...], e.g. "
+    throw OptionError("filter", "invalid --filter '" + text + "' (expected FIELD=VALUE[,VALUE...], e.g. "
                      "original_crime_type_name=Assault,Burglary)");
   Filter f;
   f.field = text.substr(0, eq);
@@ -50,7 +50,7 @@ OutputFormat parse_output_format(const std::string& s) {
   if (s == "table") return OutputFormat::table;
   if (s == "json") return OutputFormat::json;
   if (s == "csv") return OutputFormat::csv;
-  throw UsageError("invalid --output '" + s + "' (expected table, json or csv)");
+  throw OptionError("output", "invalid --output '" + s + "' (expected table, json or csv)");
 }
 
 }  // namespace sfcrime

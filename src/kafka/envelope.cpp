@@ -297,7 +297,7 @@ MessageFormat::MessageFormat(std::string_view format) {
     text.clear();
   };
   auto bad = [&](const std::string& why) {
-    return UsageError("invalid --format '" + std::string(format) + "': " + why +
+    return OptionError("format", "invalid --format '" + std::string(format) + "': " + why +
                       " (tokens: %t %p %o %T %k %K %s %v %S %h %%; escapes: \\n \\r \\t \\\\ \\xNN)");
   };
   for (std::size_t i = 0; i < format.size(); ++i) {

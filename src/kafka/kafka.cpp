@@ -393,6 +393,17 @@ Conf producer_conf(const Config& config, const std::vector<Property>& extra, voi
 }
 }  // namespace
 
+namespace {
+/// The kind of a fatal error: a newer producer with the same transactional.id took over (Kafka's
+/// PRODUCER_FENCED, INVALID_PRODUCER_EPOCH, librdkafka's _FENCED), or anything else.
+FencedError::Kind fatal_kind(rd_kafka_resp_err_t code) noexcept {
+  return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                 code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH
+             ? FencedError::Kind::fenced
+             : FencedError::Kind::fatal;
+}
+}  // namespace
+
 Producer::Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
                    const std::vector<Property>& extra_defaults)
     : Client(RD_KAFKA_PRODUCER, config, producer_conf(config, extra_defaults, &Producer::on_delivery)),
@@ -491,13 +502,8 @@ bool Producer::produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std:
       continue;
     }
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char reason[512];
-      rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
-      if (in_transaction_) {
-        in_transaction_ = false;
-        throw FencedError(std::string("the transactional producer cannot go on: ") + reason);
-      }
-      throw UnavailableError(std::string("the producer hit a fatal error: ") + reason);
+      if (in_transaction_) throw_fatal();
+      throw UnavailableError("the producer hit a fatal error: " + fatal_error());
     }
     // Per-message refusal (e.g. larger than message.max.bytes): counted as a failed delivery.
     ++stats_.failed;
@@ -538,7 +544,7 @@ void Producer::transaction_error(rd_kafka_error_t* error, const std::string& wha
   bool fatal = rd_kafka_error_is_fatal(error);
   const bool abort = rd_kafka_error_txn_requires_abort(error);
   const bool retriable = rd_kafka_error_is_retriable(error);
-  const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  rd_kafka_resp_err_t code = rd_kafka_error_code(error);
   rd_kafka_error_destroy(error);
   // A call can fail with only what the failed transaction did to it: send_offsets_to_transaction
   // whose TxnOffsetCommit step found the transaction failed by a late AddPartitionsToTxn refusal
@@ -551,13 +557,14 @@ void Producer::transaction_error(rd_kafka_error_t* error, const std::string& wha
       if (rd_kafka_error_code(cause) != code) {
         reason = rd_kafka_error_string(cause);
         fatal = rd_kafka_error_is_fatal(cause);
+        code = rd_kafka_error_code(cause);
       }
       rd_kafka_error_destroy(cause);
     }
   }
   if (fatal) {
     in_transaction_ = false;
-    throw FencedError("the transactional producer cannot go on (" + what + "): " + reason);
+    throw FencedError(fatal_kind(code), "the transactional producer cannot go on (" + what + "): " + reason);
   }
   if (abort) {
     abort_transaction();
@@ -640,6 +647,13 @@ int Producer::flush(int timeout_ms) {
 
 int Producer::in_flight() const { return rd_kafka_outq_len(handle_.get()); }
 
+void Producer::throw_fatal() {
+  char reason[512];
+  const rd_kafka_resp_err_t code = rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+  in_transaction_ = false;
+  throw FencedError(fatal_kind(code), std::string("the transactional producer cannot go on: ") + reason);
+}
+
 std::string Producer::fatal_error() const {
   char reason[512];
   if (rd_kafka_fatal_error(handle_.get(), reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) return "";
@@ -664,10 +678,7 @@ void Producer::deliver_all(const std::string& what) {
     // request_refused, 8 in parallel), and the run ended 38 s after brokers stopped answering
     // (12 s round trips, --timeout 2s, update mode; 4.4 s now).
     poll(0);
-    if (const std::string why = fatal_error(); !why.empty()) {
-      in_transaction_ = false;
-      throw FencedError("the transactional producer cannot go on: " + why);
-    }
+    if (!fatal_error().empty()) throw_fatal();
     return;
   }
   std::optional<std::chrono::steady_clock::time_point> give_up;

@@ -25,7 +25,7 @@ StartOffset parse_start_offset(std::string_view text, std::int64_t now_ms) {
       " (expected beginning, end, an offset N, -N for N before the end, or @TIME: milliseconds since the epoch, "
       "an ISO date or date-time in UTC such as @2024-05-01T13:00:00, or @-1h for an hour ago)";
   auto bad = [&](const std::string& why) {
-    return UsageError("invalid --offset '" + std::string(text) + "'" + (why.empty() ? "" : ": " + why) + forms);
+    return OptionError("offset", "invalid --offset '" + std::string(text) + "'" + (why.empty() ? "" : ": " + why) + forms);
   };
   using Kind = StartOffset::Kind;
   if (text == "beginning" || text == "start" || text == "oldest" || text == "earliest") return {Kind::beginning, 0};

@@ -8,6 +8,7 @@
 ///   (SIGINT), 143 terminated (SIGTERM).
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace sfcrime {
 
@@ -42,6 +43,23 @@ class Error : public std::runtime_error {
 struct UsageError : Error {
   explicit UsageError(const std::string& m) : Error(Exit::usage, m) {}
 };
+/// A value of a command option was refused (exit 64). Carries the option, so that main() can tell
+/// a value the command line gave from one the config file or environment gave (then a
+/// configuration error, exit 78, naming the key: cli::config_default_behind).
+class OptionError : public UsageError {
+ public:
+  /// @param option the option whose value is refused: its long name ("window"), or as a message
+  ///        writes it ("--window", "--offset @-"; the name is what follows the dashes, up to a space).
+  OptionError(std::string_view option, const std::string& m) : UsageError(m) {
+    if (option.substr(0, 2) == "--") option.remove_prefix(2);
+    option_ = std::string(option.substr(0, option.find(' ')));
+  }
+  /// The long option name without dashes ("window").
+  const std::string& option() const noexcept { return option_; }
+
+ private:
+  std::string option_;
+};
 /// Malformed input data (exit 65).
 struct DataError : Error {
   explicit DataError(const std::string& m) : Error(Exit::data, m) {}
@@ -54,10 +72,20 @@ struct NoInputError : Error {
 struct UnavailableError : Error {
   explicit UnavailableError(const std::string& m) : Error(Exit::unavailable, m) {}
 };
-/// A transactional producer was fenced (exit 69): a newer producer with the same transactional.id
-/// took over, or the broker declared the producer's state unusable (librdkafka's fatal errors).
-struct FencedError : UnavailableError {
-  using UnavailableError::UnavailableError;
+/// A transactional producer cannot go on (exit 69): a newer producer with the same
+/// transactional.id took over (fenced), or another of librdkafka's fatal errors (say, an
+/// authorization failure) made its state unusable.
+class FencedError : public UnavailableError {
+ public:
+  enum class Kind {
+    fenced,  ///< another producer with the same transactional.id (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH)
+    fatal    ///< any other fatal error
+  };
+  FencedError(Kind kind, const std::string& m) : UnavailableError(m), kind_(kind) {}
+  Kind kind() const noexcept { return kind_; }
+
+ private:
+  Kind kind_;
 };
 /// A transaction was aborted after an error that required it (exit 69): nothing of it became
 /// visible to read_committed readers; running the command again resumes from the last commit.

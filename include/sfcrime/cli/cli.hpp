@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sfcrime/base/config.hpp"
+#include "sfcrime/base/errors.hpp"
 #include "sfcrime/base/suggest.hpp"
 
 namespace sfcrime::cli {
@@ -90,12 +91,12 @@ void apply_option_defaults(const CommandSpec& spec, const Config& config, po::va
 
 /// Where the value of an option that a command refused came from, when that value was a default
 /// from the config file or environment that apply_option_defaults() stored (not the command
-/// line): "'KEY' (ORIGIN)" when the first --OPTION that `message` names is such an option and
-/// `message` holds its configured value, else "". main() turns such a UsageError (exit 64) into a
+/// line): "'KEY' (ORIGIN)" when `e`'s option is such an option, else "". main() turns such an
+/// OptionError (exit 64) into a
 /// configuration error (exit 78) naming the key, as a value refused by the config layer itself is
 /// (SFCRIME_WINDOW=30x: "invalid duration '30x' for --window (...); from 'sfcrime.window' (env
 /// SFCRIME_WINDOW)").
-std::string config_default_behind(std::string_view message);
+std::string config_default_behind(const OptionError& e);
 /// Prints the help text of `spec` (usage, summary, options, shared options, examples).
 void print_help(const CommandSpec& spec, const po::options_description& common);
 

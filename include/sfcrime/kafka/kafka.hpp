@@ -302,6 +302,8 @@ class Producer : public Client {
   /// librdkafka's fatal error (the idempotent or transactional producer cannot go on), or "" if
   /// none was raised.
   std::string fatal_error() const;
+  /// Ends the transaction's bookkeeping and throws the fatal error as a FencedError of its kind.
+  [[noreturn]] void throw_fatal();
 
   /// Fails every message still queued or in flight at once (rd_kafka_purge), e.g. after a fatal
   /// error, so that flush() need not wait message.timeout.ms; their delivery reports carry
