@@ -277,15 +277,17 @@ int aggregate(const std::vector<std::string>& args) {
   std::unique_ptr<changelog::Writer> state_log;
   std::string group;
   auto report_failure = [](const char* what) {
-    return [what](std::uint64_t n, rd_kafka_resp_err_t err) {
-      std::fprintf(stderr, "sfcrime: %s %llu not delivered: %s\n", what, static_cast<unsigned long long>(n),
-                   rd_kafka_err2str(err));
+    return [what](const kafka::DeliveryReport& r) {
+      if (!r.delivered())
+        std::fprintf(stderr, "sfcrime: %s %llu not delivered: %s\n", what, static_cast<unsigned long long>(r.record),
+                     r.error_text);
     };
   };
   // In a transaction one failed message fails the whole batch: say it once, not per message.
   auto report_first_failure = [](const char* what) {
-    return [what, shown = false](std::uint64_t, rd_kafka_resp_err_t err) mutable {
-      if (!std::exchange(shown, true)) std::fprintf(stderr, "sfcrime: %s not delivered: %s\n", what, rd_kafka_err2str(err));
+    return [what, shown = false](const kafka::DeliveryReport& r) mutable {
+      if (!r.delivered() && !std::exchange(shown, true))
+        std::fprintf(stderr, "sfcrime: %s not delivered: %s\n", what, r.error_text);
     };
   };
   // In a transaction, stdout shows a batch's rows once the batch committed. Made first: a run
@@ -403,7 +405,7 @@ int aggregate(const std::vector<std::string>& args) {
     }
     if (added || !late_out) return;
     // Nothing is lost: the late record goes on unchanged, with why in its headers.
-    std::vector<kafka::Property> headers = late_headers(it.x.event_ms, engine.watermark());
+    std::vector<kafka::Header> headers = late_headers(it.x.event_ms, engine.watermark());
     if (from_file) {
       headers.emplace_back("sfcrime.source.file", vm["file"].as<std::string>());
       headers.emplace_back("sfcrime.source.record", std::to_string(it.offset));
@@ -412,7 +414,7 @@ int aggregate(const std::vector<std::string>& args) {
       headers.emplace_back("sfcrime.source.partition", std::to_string(it.partition));
       headers.emplace_back("sfcrime.source.offset", std::to_string(it.offset));
     }
-    if (!late_out->send_to(late_index, it.key, it.value, ++late_sent, headers))
+    if (!late_out->send({.topic = late_index, .key = it.key, .value = it.value, .headers = headers}, ++late_sent))
       throw InterruptedError("interrupted while sending late records to '" + *late_topic + "'");
   };
 

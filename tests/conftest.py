@@ -9,6 +9,7 @@ and skipped when it is absent: a fresh machine without shared/ still runs everyt
 """
 import importlib.util
 import os
+import tempfile
 import pathlib
 import sys
 import shutil
@@ -63,13 +64,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="SFCRIME_TEST_NO_BROKER=1"))
 
 
+# Where `produce` makes a failed file when none was given ($XDG_STATE_HOME/sfcrime): a directory
+# of the test session's, not the developer's ~/.local/state.
+STATE_HOME = tempfile.mkdtemp(prefix="sfcrime-tests-state-")
+os.environ["XDG_STATE_HOME"] = STATE_HOME
+
+
 def clean_env(extra=None):
-    """A copy of os.environ for running sfcrime in a test: every SFCRIME_* variable removed and
+    """A copy of os.environ for running sfcrime in a test: every SFCRIME_* variable removed,
     XDG_CONFIG_HOME pointing nowhere, so that neither the developer's settings nor their
     ~/.config/sfcrime/config leak into a test (a test sets XDG_CONFIG_HOME to use a file of its
-    own); plus the `extra` entries."""
+    own), and XDG_STATE_HOME the session's STATE_HOME; plus the `extra` entries."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("SFCRIME_")}
     e["XDG_CONFIG_HOME"] = "/nonexistent/sfcrime-tests"
+    e["XDG_STATE_HOME"] = STATE_HOME
     if extra:
         e.update(extra)
     return e

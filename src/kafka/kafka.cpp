@@ -404,10 +404,10 @@ FencedError::Kind fatal_kind(rd_kafka_resp_err_t code) noexcept {
 }
 }  // namespace
 
-Producer::Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
+Producer::Producer(const Config& config, const std::string& topic, ReportHandler on_report,
                    const std::vector<Property>& extra_defaults)
     : Client(RD_KAFKA_PRODUCER, config, producer_conf(config, extra_defaults, &Producer::on_delivery)),
-      on_failure_(std::move(on_failure)) {
+      on_report_(std::move(on_report)) {
   add_topic(topic);
 }
 
@@ -424,6 +424,24 @@ std::size_t Producer::add_topic(const std::string& topic) {
   return topics_.size() - 1;
 }
 
+namespace {
+/// Errors about the message itself, not about the broker: the other messages can still go.
+bool message_specific(rd_kafka_resp_err_t err) noexcept {
+  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+         err == RD_KAFKA_RESP_ERR_INVALID_RECORD || err == RD_KAFKA_RESP_ERR_INVALID_MSG;
+}
+
+DeliveryReport report_of(std::uint64_t record, rd_kafka_resp_err_t err) {
+  DeliveryReport r;
+  r.record = record;
+  r.error = err;
+  r.error_text = err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : rd_kafka_err2str(err);
+  r.message_specific = message_specific(err);
+  r.purged = err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+  return r;
+}
+}  // namespace
+
 void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Producer*>(static_cast<Client*>(opaque));
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -432,67 +450,40 @@ void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
     self->note_alive();
   } else {
     ++self->stats_.failed;
-    if (self->on_failure_) self->on_failure_(reinterpret_cast<std::uintptr_t>(m->_private), m->err);
   }
-  if (self->on_report_) {
-    Report r;
-    r.record = reinterpret_cast<std::uintptr_t>(m->_private);
-    r.err = m->err;
-    r.status = rd_kafka_message_status(m);
-    r.partition = m->partition;
-    r.offset = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? m->offset : -1;
-    r.value = std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-    r.message = m;
-    self->on_report_(r);
-  }
+  if (!self->on_report_) return;
+  DeliveryReport r = report_of(reinterpret_cast<std::uintptr_t>(m->_private), m->err);
+  // librdkafka 2.8.0 reported some messages of a broker stopped mid-produce as NOT_PERSISTED that
+  // were in the topic: every one that timed out or was purged in flight counts as possibly written.
+  r.possibly_written = rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED ||
+                       m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+  r.partition = m->partition;
+  r.offset = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? m->offset : -1;
+  r.value = std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  r.message = m;
+  self->on_report_(r);
 }
 
-bool Producer::send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record) {
-  return send_to(0, key, value, record);
-}
-
-bool Producer::send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
-                    const std::vector<Property>& headers) {
-  return send_to(0, key, value, record, headers);
-}
-
-bool Producer::send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value,
-                       std::uint64_t record, const std::vector<Property>& headers, std::int32_t partition) {
-  return produce_one(topics_.at(index).get(), partition, key,
-                     value.data() ? std::optional<std::string_view>(value) : std::nullopt, 0, record,
-                     headers.empty() ? nullptr : &headers, nullptr);
-}
-
-bool Producer::send_message(const OutMessage& m, std::uint64_t record) {
-  return produce_one(topics_.at(0).get(), m.partition, m.key, m.value, m.timestamp_ms, record, nullptr,
-                     m.headers && !m.headers->empty() ? m.headers : nullptr);
-}
-
-bool Producer::produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std::optional<std::string_view> key,
-                           std::optional<std::string_view> value, std::int64_t timestamp_ms, std::uint64_t record,
-                           const std::vector<Property>* properties, const std::vector<Header>* headers) {
-  void* key_data = key ? const_cast<char*>(key->data()) : nullptr;  // nullptr: a null key
-  const std::size_t key_size = key ? key->size() : 0;
-  void* value_data = value ? const_cast<char*>(value->data()) : nullptr;  // nullptr: a null value
-  const std::size_t value_size = value ? value->size() : 0;
+bool Producer::send(const OutMessage& m, std::uint64_t record) {
+  rd_kafka_topic_t* topic = topics_.at(m.topic).get();
+  void* key_data = m.key ? const_cast<char*>(m.key->data()) : nullptr;  // nullptr: a null key
+  const std::size_t key_size = m.key ? m.key->size() : 0;
+  void* value_data = m.value ? const_cast<char*>(m.value->data()) : nullptr;  // nullptr: a null value
+  const std::size_t value_size = m.value ? m.value->size() : 0;
   for (;;) {
-    // librdkafka owns the header list once producev succeeds; a new one for every attempt.
+    // librdkafka owns the header list once producev succeeds; a new one for every attempt. A null
+    // list is allowed: no headers are sent.
     rd_kafka_headers_t* hdrs = nullptr;
-    if (properties) {
-      hdrs = rd_kafka_headers_new(properties->size());
-      for (const auto& [name, v] : *properties)
-        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(), static_cast<ssize_t>(v.size()));
-    } else if (headers) {
-      hdrs = rd_kafka_headers_new(headers->size());
-      for (const Header& h : *headers)
+    if (!m.headers.empty()) {
+      hdrs = rd_kafka_headers_new(m.headers.size());
+      for (const Header& h : m.headers)
         rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value ? h.value->data() : nullptr,
                             h.value ? static_cast<ssize_t>(h.value->size()) : 0);
     }
-    // A null header list is allowed: librdkafka sends no headers then.
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(m.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
-        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_TIMESTAMP(m.timestamp_ms), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(record))), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) rd_kafka_headers_destroy(hdrs);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
@@ -505,14 +496,13 @@ bool Producer::produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std:
       if (in_transaction_) throw_fatal();
       throw UnavailableError("the producer hit a fatal error: " + fatal_error());
     }
-    // Per-message refusal (e.g. larger than message.max.bytes): counted as a failed delivery.
+    // Refused at once (e.g. larger than message.max.bytes): a failed delivery of its own.
     ++stats_.failed;
-    if (on_failure_) on_failure_(record, err);
     if (on_report_) {
-      Report r;
-      r.record = record;
-      r.err = err;
-      r.value = value ? *value : std::string_view();
+      DeliveryReport r = report_of(record, err);
+      r.partition = m.partition;
+      r.value = m.value.value_or(std::string_view());
+      r.refused = &m;
       on_report_(r);
     }
     return true;

@@ -172,7 +172,7 @@ Restored restore_partition(const Config& config, const std::string& topic, std::
 }
 
 void Writer::send(const std::string& key, std::string_view value) {
-  if (!producer_.send_to(index_, key, value, ++sent_, {}, partition_))
+  if (!producer_.send({.topic = index_, .key = key, .value = value, .partition = partition_}, ++sent_))
     throw InterruptedError("interrupted while writing the state to the changelog");
 }
 

@@ -26,7 +26,7 @@ class TopicSink final : public Sink {
       v_.clear();
       writer_.append(v_, s, e, w, r, final, batch_.batch_id);
       const std::string& v = v_;
-      if (!producer_.send_to(index_, k, v, ++sent_)) throw InterruptedError("interrupted while sending answers to '" + topic_ + "'");
+      if (!producer_.send({.topic = index_, .key = k, .value = v}, ++sent_)) throw InterruptedError("interrupted while sending answers to '" + topic_ + "'");
     }
   }
 
@@ -51,7 +51,7 @@ std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string top
   return std::make_unique<TopicSink>(producer, std::move(topic), std::move(labels), topic_index);
 }
 
-std::vector<std::pair<std::string, std::string>> late_headers(std::int64_t event_ms, std::int64_t watermark) {
+std::vector<kafka::Header> late_headers(std::int64_t event_ms, std::int64_t watermark) {
   const std::string wm = format_watermark(watermark);
   return {{"sfcrime.late.reason", "event time " + format_naive_datetime(event_ms) +
                                       ": every window of the record ended at or before the watermark " + wm},

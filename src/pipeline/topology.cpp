@@ -218,7 +218,7 @@ class RowsSink final : public Sink {
     const std::string key = std::to_string(start);
     for (const WindowRow& r : rows) {
       const std::string v = boost::json::serialize(group_stats_json(r.group, *r.stats, scratch_));
-      if (!producer_.send_to(index_, key, v, ++sent_))
+      if (!producer_.send({.topic = index_, .key = key, .value = v}, ++sent_))
         throw InterruptedError("interrupted while sending rows to the assemble stage");
     }
   }
@@ -491,7 +491,7 @@ void Topology::dispatch(kafka::Message m) {
     ++totals_.late;
     ++batch_.late;
     if (!o_.late_topic) return;
-    std::vector<kafka::Property> headers = late_headers(x.event_ms, t.engine->watermark());
+    std::vector<kafka::Header> headers = late_headers(x.event_ms, t.engine->watermark());
     std::optional<std::string> original_key;
     rd_kafka_headers_t* h = nullptr;
     if (rd_kafka_message_headers(m.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -509,7 +509,7 @@ void Topology::dispatch(kafka::Message m) {
     // The late record as it came in: its own key and value.
     const std::optional<std::string_view> late_key =
         original_key ? std::optional<std::string_view>(*original_key) : std::nullopt;
-    if (!txn_->send_to(late_index_, late_key, value, ++late_sent_, headers))
+    if (!txn_->send({.topic = late_index_, .key = late_key, .value = value, .headers = headers}, ++late_sent_))
       throw InterruptedError("interrupted while sending late records to '" + *o_.late_topic + "'");
     return;
   }
@@ -568,12 +568,12 @@ bool Topology::take_regroup() {
   boost::json::array parts;
   std::vector<std::string> scratch;
   group_key::append_json(b.x.group, parts, scratch);
-  std::vector<kafka::Property> headers = {{"sfcrime.source.topic", o_.topic},
-                                          {"sfcrime.source.partition", std::to_string(best_p)},
-                                          {"sfcrime.source.offset", std::to_string(m->offset)}};
+  std::vector<kafka::Header> headers = {{"sfcrime.source.topic", o_.topic},
+                                        {"sfcrime.source.partition", std::to_string(best_p)},
+                                        {"sfcrime.source.offset", std::to_string(m->offset)}};
   // The record's own key rides along, for a late record to keep it (kKeyHeader).
   if (m->key) headers.emplace_back(std::string(kKeyHeader), std::string(key_of(m)));
-  if (!txn_->send_to(rep_index_, boost::json::serialize(parts), value_of(m), ++rep_sent_, headers))
+  if (!txn_->send({.topic = rep_index_, .key = boost::json::serialize(parts), .value = value_of(m), .headers = headers}, ++rep_sent_))
     throw InterruptedError("interrupted while regrouping records");
   return true;
 }
@@ -594,7 +594,7 @@ void Topology::run_batch() {
     t.idle_sent = idle;
     const std::string v = boost::json::serialize(
         boost::json::object{{"source", p}, {"max_event_ms", t.max_event}, {"end", t.ended}, {"idle", idle}});
-    for (std::int32_t r = 0; r < P_; ++r) txn_->send_to(rep_index_, kPunctuation, v, ++rep_sent_, {}, r);
+    for (std::int32_t r = 0; r < P_; ++r) txn_->send({.topic = rep_index_, .key = kPunctuation, .value = v, .partition = r}, ++rep_sent_);
   }
   // Aggregate: changed rows to the rows topic, the watermark to every rows partition.
   for (auto& [r, t] : aggregate_) {
@@ -606,7 +606,7 @@ void Topology::run_batch() {
     t.final_done = t.final_done || final;
     const std::string v = boost::json::serialize(
         boost::json::object{{"task", r}, {"watermark", t.engine->watermark()}, {"end", t.final_done}});
-    for (std::int32_t w = 0; w < P_; ++w) txn_->send_to(rows_index_, kPunctuation, v, ++rep_sent_, {}, w);
+    for (std::int32_t w = 0; w < P_; ++w) txn_->send({.topic = rows_index_, .key = kPunctuation, .value = v, .partition = w}, ++rep_sent_);
   }
   // Assemble: the user's rows.
   for (auto& [w, t] : assemble_) {
@@ -619,7 +619,7 @@ void Topology::run_batch() {
     if (!t.dirty && !final) continue;
     t.engine->advance_watermark(mark);
     batch_.rows_out += t.engine->end_batch(final, *sink_, t.log.get());
-    if (final && !txn_->send_to(done_index_, "assemble-" + std::to_string(w), "{\"final\":true}", ++rep_sent_))
+    if (final && !txn_->send({.topic = done_index_, .key = "assemble-" + std::to_string(w), .value = "{\"final\":true}"}, ++rep_sent_))
       throw InterruptedError("interrupted while ending the query");
     t.final_done = t.final_done || final;
   }
@@ -720,11 +720,11 @@ ScaleOutTotals Topology::run() {
   extractor_ = std::make_unique<Extractor>(spec_);
   txn_ = std::make_unique<kafka::Producer>(
       config_, state_topic(o_.group),
-      [this](std::uint64_t, rd_kafka_resp_err_t err) {
+      [this](const kafka::DeliveryReport& r) {
         // Purged by an abort (a rebalance): expected. Anything else fails the commit; say it once.
-        if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
+        if (r.delivered() || r.purged) return;
         if (!std::exchange(failure_shown_, true))
-          std::fprintf(stderr, "sfcrime: a message of the transaction was not delivered: %s\n", rd_kafka_err2str(err));
+          std::fprintf(stderr, "sfcrime: a message of the transaction was not delivered: %s\n", r.error_text);
       },
       std::vector<kafka::Property>{{"transactional.id", "sfcrime-aggregate-" + o_.group + "-" + random_suffix()},
                                    // Kafka Streams' exactly-once default: a dead process's open

@@ -544,6 +544,32 @@ def resume_command(stderr):
     return shlex.split(m.group(1))[1:]
 
 
+def follow_resume(broker, src, stderr, timeout=300):
+    """Runs the resume command of `stderr` as a user would: each part of "A && B" in turn, "<the
+    same input> | sfcrime produce ..." with `src` piped in again. @returns the exit statuses."""
+    m = re.search(r"resume exactly with: (.*?)(?: \(it first looks| \(give the value|;|$)", stderr, re.M)
+    assert m, "no resume command in:\n" + stderr[-3000:]
+    statuses = []
+    for part in m.group(1).split(" && "):
+        again = part.startswith("<the same input> | ")
+        args = shlex.split(part.replace("<the same input> | ", ""))
+        assert args[:2] == ["sfcrime", "produce"], part
+        cmd = [str(BIN), "-b", broker.bootstrap, *args[1:]]
+        if again:
+            assert str(src).endswith(".xz"), part
+            xz = subprocess.Popen(["xz", "-dc", str(src)], stdout=subprocess.PIPE)
+            p = subprocess.Popen(cmd, stdin=xz.stdout, stderr=subprocess.PIPE, env=clean_env())
+            xz.stdout.close()
+        else:
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, env=clean_env())
+        rc, err = finish(p, timeout)
+        statuses.append(rc)
+        if rc != 0:
+            print(err[-2000:])
+            break
+    return statuses
+
+
 def delivered_prefix(stderr):
     m = re.search(r"records 1\.\.(\d+) were all delivered or rejected", stderr)
     assert m, stderr[-3000:]
@@ -651,10 +677,11 @@ def test_broker_frozen_possibly_delivered_not_sent_twice(own_broker, restart_inp
 
 
 @pytest.mark.broker
-def test_skip_resume_without_failed_file_one_partition(own_broker, restart_input, kcat):
-    """Without --failed-file reading stops at the first failure; on one partition the records are
-    delivered in order, so `--skip K` (the prefix the error names) resumes exactly, unless the error
-    says how many records after K would be sent again."""
+def test_resume_without_failed_file_one_partition(own_broker, restart_input, kcat):
+    """Without --failed-file reading stops at the first failure and the records not delivered are
+    kept in a failed file made in $XDG_STATE_HOME/sfcrime; following the resume command the error
+    names (that file, then the input after the last record read) puts every record in the topic
+    exactly once."""
     name, src, keys = restart_input
     with fresh_topic(BIN, own_broker.bootstrap, partitions=1, prefix="skip", kcat=kcat) as topic:
         t0 = time.monotonic()
@@ -668,19 +695,57 @@ def test_skip_resume_without_failed_file_one_partition(own_broker, restart_input
             own_broker.up()
         assert rc == 69, err[-3000:]
         s = summary(err)
-        k = int(re.search(r"resume with --skip (\d+)", err).group(1))
-        assert k == delivered_prefix(err)
-        again = re.search(r"which sends again the (\d+) records?", err)
-        maybe = re.search(r"(\d+) of them were sent without an answer", err)
-        p2 = start_produce(own_broker, src, "--topic", topic, "--skip", k)
-        rc2, err2 = finish(p2)
-        assert rc2 == 0, err2[-3000:]
-        assert summary(err2)["skipped"] == k
+        rcs = follow_resume(own_broker, src, err)
+        assert rcs and all(r == 0 for r in rcs), (rcs, err[-2000:])
         got = kcat_keys(kcat, own_broker.bootstrap, topic)
         expected = collections.Counter(keys)
-        assert not expected - got, diff(got, expected)
-        extra = sum((got - expected).values())
-        bound = (int(again.group(1)) if again else 0) + (int(maybe.group(1)) if maybe else 0)
-        assert extra <= bound, "%d records twice, the error said at most %d" % (extra, bound)
-        figures("--skip without a failed file, " + name, records=len(keys), exit=rc, seconds="%.1f" % secs,
-                read=s["read"], delivered=s["sent"], prefix_k=k, sent_twice=extra, resume_exit=rc2)
+        assert got == expected, diff(got, expected)
+        figures("resume without a failed file, " + name, records=len(keys), exit=rc, seconds="%.1f" % secs,
+                read=s["read"], delivered=s["sent"], prefix_k=delivered_prefix(err), resume_exits=rcs)
+
+
+STOPS = {
+    # name: (extra produce args, broker down at (s) or None, signal, signal at (s))
+    "sigterm-broker-down-failed-file": (["--failed-file", "{tmp}/failed.ndjson"], 2, signal.SIGTERM, 6),
+    "sigterm-broker-down": ([], 2, signal.SIGTERM, 6),
+    "sigint-broker-up": ([], None, signal.SIGINT, 2),
+    "sigterm-event-time-sending": (["--order", "event-time", "--speedup", "360000"], None, signal.SIGTERM, 8),
+    "sigterm-event-time-reading": (["--order", "event-time"], None, signal.SIGTERM, 0.3),
+}
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_any_stop_resumes_exactly(own_broker, restart_input, kcat, tmp_path, stop):
+    """After any stop, the last message names one exact way to resume, and following it leaves every
+    input record in the topic exactly once (the multiset of keys equals the input's): SIGTERM while
+    the broker is down (with and without --failed-file; what is queued or in flight is purged after
+    --timeout and kept, none is left 'without a delivery report'), SIGINT with the broker up, SIGTERM
+    while --order event-time sends (the rest is kept in event-time order) and while it still reads."""
+    name, src, keys = restart_input
+    extra, down_at, sig, sig_at = STOPS[stop]
+    extra = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    with fresh_topic(BIN, own_broker.bootstrap, partitions=6, prefix="stop", kcat=kcat) as topic:
+        t0 = time.monotonic()
+        p = start_produce(own_broker, src, "--timeout", "3s", "--topic", topic, *extra)
+        try:
+            if down_at is not None:
+                time.sleep(down_at)
+                own_broker.down()
+            time.sleep(max(0.0, sig_at - (time.monotonic() - t0)))
+            p.send_signal(sig)
+            rc, err = finish(p)
+        finally:
+            if down_at is not None:
+                own_broker.up()
+        assert rc == 128 + sig, err[-3000:]
+        assert "without a delivery report" not in err, err[-3000:]
+        assert "resume exactly with: " in err.splitlines()[-1], err[-3000:]
+        rcs = follow_resume(own_broker, src, err)
+        assert rcs and all(r == 0 for r in rcs), (rcs, err[-3000:])
+        got = kcat_keys(kcat, own_broker.bootstrap, topic)
+        expected = collections.Counter(keys)
+        assert got == expected, diff(got, expected)
+        s = summary(err)
+        figures(stop + ", " + name, records=len(keys), exit=rc, read=s["read"], delivered=s["sent"],
+                failed=s["failed"], not_sent=s["not_sent"], resume=len(rcs))

@@ -1,7 +1,7 @@
 #pragma once
 /// Messages as text: the NDJSON envelope that `consume --output json` writes and
 /// `produce --input-format envelope` reads back (so the two copy a topic), kcat's --format
-/// strings (`consume --format`), and the byte-level helpers they share (UTF-8 check, base64).
+/// strings (`consume --format`).
 ///
 /// The envelope, one JSON object per line (field order as written here):
 ///   {"topic": "T", "partition": P or null, "offset": O or null, "timestamp": ms or null,
@@ -23,20 +23,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sfcrime/base/bytes.hpp"
 #include "sfcrime/kafka/kafka.hpp"
 
 namespace sfcrime {
-
-/// True when `s` is well-formed UTF-8 (simdjson::validate_utf8: no overlongs, surrogates or code
-/// points past U+10FFFF).
-bool valid_utf8(std::string_view s) noexcept;
-
-/// Standard base64 (RFC 4648 section 4, with '=' padding), by OpenSSL's EVP_EncodeBlock.
-std::string base64_encode(std::string_view in);
-
-/// Decodes standard padded base64 (no whitespace, length a multiple of 4) into `out`.
-/// @returns false, leaving `out` unspecified, when `in` is not such base64.
-bool base64_decode(std::string_view in, std::string& out);
 
 /// Appends one envelope line (with its newline) for a consumed message `m` to `out`.
 /// `topic` is the topic's name (m->rkt may be null for a message built by hand). A partition or
@@ -44,6 +34,10 @@ bool base64_decode(std::string_view in, std::string& out);
 /// `create_time` (ms) is written, as a "create" timestamp, when librdkafka gives none for `m`:
 /// rd_kafka_message_timestamp() has none for a delivery report with an error.
 void append_envelope(const rd_kafka_message_t& m, std::string_view topic, std::string& out,
+                     std::optional<std::int64_t> create_time = std::nullopt);
+/// As above for the message of delivery report `r`: the message librdkafka reports, or for a
+/// refusal by Producer::send() the message as it was given.
+void append_envelope(const kafka::DeliveryReport& r, std::string_view topic, std::string& out,
                      std::optional<std::int64_t> create_time = std::nullopt);
 
 /// What `produce --input-format envelope` sends for one envelope line.

@@ -12,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -187,29 +189,51 @@ struct DeliveryStats {
 /// log.connection.close=false. Also shown by `sfcrime produce -X dump`.
 std::vector<Property> producer_defaults();
 
-/// An idempotent producer (enable.idempotence=true, hence acks=all) for one topic.
+/// One message to send, for every use (records, envelopes, answer rows, late records, the
+/// changelog and the scale-out topics): everything Kafka lets a producer set.
+struct OutMessage {
+  std::size_t topic = 0;                  ///< Producer::add_topic()'s index; 0: the constructor's topic
+  std::optional<std::string_view> key;    ///< std::nullopt: a null key (an empty string is a key)
+  std::optional<std::string_view> value;  ///< std::nullopt: a null value (a tombstone)
+  std::span<const Header> headers;        ///< in order; none when empty
+  std::int64_t timestamp_ms = 0;          ///< CreateTime, ms since the epoch; 0: the time of sending
+  std::int32_t partition = -1;            ///< -1: the partitioner's choice by key
+};
+
+/// One delivery report, delivered or not: what the Producer's one callback is given. The views
+/// and `message` are valid only during the call.
+struct DeliveryReport {
+  std::uint64_t record = 0;     ///< the record number given to Producer::send()
+  int error = 0;                ///< 0 when delivered, else librdkafka's error code (rd_kafka_resp_err_t)
+  const char* error_text = "";  ///< librdkafka's text for `error` ("" when delivered)
+  /// The error is about this message alone (larger than the broker takes, invalid): the other
+  /// messages can still go.
+  bool message_specific = false;
+  /// Sent and no answer came (timed out, purged in flight, librdkafka's POSSIBLY_PERSISTED): the
+  /// broker may have written it. A message that timed out may be written all the same
+  /// (librdkafka's INTRODUCTION.md, "Message timeout considerations").
+  bool possibly_written = false;
+  /// Failed by Producer::purge() (or an aborted transaction) rather than by the broker.
+  bool purged = false;
+  std::int32_t partition = -1;  ///< the partition chosen, -1 if none was
+  std::int64_t offset = -1;     ///< the message's offset when delivered, else -1
+  std::string_view value;       ///< the value as sent
+  /// The message as librdkafka reports it (for append_envelope), or nullptr for a refusal by send().
+  const rd_kafka_message_t* message = nullptr;
+  /// For a refusal by send(): the message as it was given; else nullptr.
+  const OutMessage* refused = nullptr;
+  bool delivered() const noexcept { return error == 0; }
+};
+
+/// An idempotent producer (enable.idempotence=true, hence acks=all) for one topic, or several
+/// (add_topic()).
 class Producer : public Client {
  public:
-  /// Called once for each record whose delivery failed: its record number and the error.
-  using FailureHandler = std::function<void(std::uint64_t record, rd_kafka_resp_err_t err)>;
+  /// Called for every delivery report (including a refusal by send(): partition -1), on the
+  /// thread that calls send(), poll(), flush() or deliver_all().
+  using ReportHandler = std::function<void(const DeliveryReport&)>;
 
-  /// One delivery report, delivered or not, as on_report() hands it over. `value` is valid only
-  /// during the call.
-  struct Report {
-    std::uint64_t record = 0;  ///< the record number given to send()
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;  ///< NO_ERROR when delivered
-    /// rd_kafka_message_status(): PERSISTED when delivered; POSSIBLY_PERSISTED when the message
-    /// was sent and no answer came (the broker may have written it); NOT_PERSISTED otherwise.
-    rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
-    std::int32_t partition = -1;  ///< the partition chosen, -1 if none was
-    std::int64_t offset = -1;     ///< the message's offset when delivered, else -1
-    std::string_view value;       ///< the value as sent
-    /// The message as librdkafka reports it (key, headers, timestamp), or nullptr for a refusal
-    /// by send(); valid only during the call.
-    const rd_kafka_message_t* message = nullptr;
-  };
-  using ReportHandler = std::function<void(const Report&)>;
-
+  /// @param on_report the one delivery callback (may be empty).
   /// @param extra_defaults producer properties sfcrime sets for this use, under the user's. With a
   ///        transactional.id (here or from the user) sfcrime also sets, under the user's:
   ///        socket.timeout.ms = Config::timeout in ms (10 .. transaction.timeout.ms, librdkafka's
@@ -217,44 +241,21 @@ class Producer : public Client {
   ///        reconnect.backoff.ms), so that a transaction's requests end within Config::timeout
   ///        (see commit_transaction()).
   /// @throws ConfigError, UnavailableError as Client; NoInputError if `topic` does not exist.
-  Producer(const Config& config, const std::string& topic, FailureHandler on_failure,
+  Producer(const Config& config, const std::string& topic, ReportHandler on_report,
            const std::vector<Property>& extra_defaults = {});
   ~Producer() override;
 
-  /// Enqueues one message (key and value are copied). While librdkafka's local queue is full it
-  /// serves delivery reports and retries, so it blocks rather than drops, until interrupted().
-  /// @param key the message key; std::nullopt sends a null key (an empty string is a key).
-  /// @param record the record number reported to the FailureHandler.
+  /// Enqueues one message (key, value and headers are copied). While librdkafka's local queue is
+  /// full it serves delivery reports and retries, so it blocks rather than drops, until
+  /// interrupted(). A message librdkafka refuses at once (e.g. larger than message.max.bytes) gets
+  /// its delivery report before this returns, and counts as failed.
+  /// @param record the number the message's delivery report carries.
   /// @returns false when interrupted() while waiting for room: the message was not enqueued.
-  /// @throws UnavailableError on a fatal producer error (e.g. idempotence broken).
-  bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record);
+  /// @throws UnavailableError on a fatal producer error (e.g. idempotence broken); FencedError in
+  ///         a transaction.
+  bool send(const OutMessage& message, std::uint64_t record);
 
-  /// As send(key, value, record), with message headers (name, value), e.g. why a record is late.
-  /// @returns and @throws as send(key, value, record).
-  bool send(std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
-            const std::vector<Property>& headers);
-
-  /// As send(key, value, record, headers), to the topic of add_topic()'s `index` (0: the
-  /// constructor's topic), to `partition` (-1: the partitioner's choice by key). A value whose
-  /// data() is null (a default std::string_view) is sent as a null value: a tombstone.
-  bool send_to(std::size_t index, std::optional<std::string_view> key, std::string_view value, std::uint64_t record,
-               const std::vector<Property>& headers = {}, std::int32_t partition = -1);
-
-  /// One message with everything Kafka lets a producer set, for send_message().
-  struct OutMessage {
-    std::optional<std::string_view> key;    ///< std::nullopt: a null key
-    std::optional<std::string_view> value;  ///< std::nullopt: a null value (a tombstone)
-    const std::vector<Header>* headers = nullptr;  ///< none when null or empty
-    std::int64_t timestamp_ms = 0;  ///< CreateTime in ms since the epoch; 0: the time of sending
-    std::int32_t partition = -1;    ///< -1: the partitioner's choice by key
-  };
-
-  /// As send_to(0, ...) for a message given field by field (`produce --input-format envelope`):
-  /// header values may be null and the timestamp is the caller's.
-  /// @returns and @throws as send().
-  bool send_message(const OutMessage& message, std::uint64_t record);
-
-  /// Adds `topic` as a destination for send_to(). @returns its index.
+  /// Adds `topic` as a destination (OutMessage::topic). @returns its index.
   /// @throws NoInputError if it does not exist; UnavailableError as Client::partition_count().
   std::size_t add_topic(const std::string& topic);
 
@@ -324,14 +325,8 @@ class Producer : public Client {
 
   const DeliveryStats& stats() const noexcept { return stats_; }
 
-  /// Also calls `handler` for every delivery report (after the FailureHandler for a failure),
-  /// including a refusal by send() (status NOT_PERSISTED, partition -1). Reports are served on
-  /// the thread that calls send(), poll(), flush() or deliver_all().
-  void on_report(ReportHandler handler) { on_report_ = std::move(handler); }
-
  private:
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
-  FailureHandler on_failure_;
   ReportHandler on_report_;
   // Throws for `error` (owned: destroyed here) of the transactional call `what` as documented
   // above; returns when it is retriable and `deadline` has not passed (the caller retries).
@@ -343,13 +338,6 @@ class Producer : public Client {
 
   // 'a', 'b': the topics of this producer, for messages.
   std::string topic_names() const;
-  // Hands one message to librdkafka, retrying while its queue is full, with the headers of
-  // `properties` and of `headers` (either may be null). The common part of send_to and
-  // send_message.
-  bool produce_one(rd_kafka_topic_t* topic, std::int32_t partition, std::optional<std::string_view> key,
-                   std::optional<std::string_view> value, std::int64_t timestamp_ms, std::uint64_t record,
-                   const std::vector<Property>* properties, const std::vector<Header>* headers);
-
   DeliveryStats stats_;
   std::vector<Topic> topics_;  // [0]: the constructor's topic
   bool in_transaction_ = false;

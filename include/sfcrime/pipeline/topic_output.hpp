@@ -24,6 +24,6 @@ std::unique_ptr<Sink> make_topic_sink(kafka::Producer& producer, std::string top
 
 /// The headers of a late record sent to --late-topic: why it is late and the watermark
 /// (sfcrime.late.reason, sfcrime.late.watermark); the caller adds where it came from.
-std::vector<std::pair<std::string, std::string>> late_headers(std::int64_t event_ms, std::int64_t watermark);
+std::vector<kafka::Header> late_headers(std::int64_t event_ms, std::int64_t watermark);
 
 }  // namespace sfcrime
