@@ -936,6 +936,10 @@ int produce(const std::vector<std::string>& args) {
       continue;
     }
     ++read;
+    if (raw.too_large) {
+      reject(raw.number, raw.line, raw.text, too_large_reason(raw.text.size()));
+      continue;
+    }
     if (rate && !sorter && !stop_sending) {
       // Pace against the start: record k leaves no earlier than k / rate seconds after t0.
       if (!wait_until(after(t0, static_cast<double>(read - 1) / static_cast<double>(rate)))) {
