@@ -2,7 +2,8 @@
 //
 // Input: one header byte, then the bytes the reader reads.
 //   header bits 0-1  how the bytes reach the reader's descriptor:
-//                    0, 3  a memfd (a regular file: one read(2) returns everything, poll is ready)
+//                    0, 3  a memfd (a regular file: one read(2) returns everything, poll is ready);
+//                          3 also with set_compact(true), as produce reads
 //                    1     a pipe written in full (and closed) before reading
 //                    2     a SOCK_SEQPACKET socket pair fed by a writer thread in packets of the
 //                          chunk size below: every read(2) returns exactly one packet, so records
@@ -12,13 +13,13 @@
 //
 // Besides memory safety and undefined behaviour, the harness checks what the reader promises,
 // against an independent model:
-//   - records are numbered 1, 2, ...; each is non-empty, has no surrounding whitespace, is no
-//     larger than max_record_bytes, stands in the input at increasing offsets, and its line is
-//     the line it starts on;
-//   - NDJSON: the records are exactly the non-blank lines, trimmed; the only error allowed is a
-//     record over the limit, and only when that line really is over it;
+//   - records are numbered 1, 2, ...; each is non-empty, has no surrounding whitespace, is marked
+//     too_large exactly when it is larger than max_record_bytes (and then has no compact form),
+//     stands in the input at increasing offsets, and its line is the line it starts on;
+//   - NDJSON: the records are exactly the non-blank lines, trimmed, over the limit or not; no
+//     error is allowed;
 //   - JSON array: when Boost.JSON accepts the whole input, the records are exactly its elements
-//     (each parses to the same value), unless a record over the limit stops the reader;
+//     (each parses to the same value), over the limit or not, and no error is thrown;
 //   - at the normal end, every byte was consumed and ready() is true.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -164,6 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   Feed feed(mode, chunk, data);
   if (feed.fd() < 0) return 0;
   RecordReader reader(feed.fd(), "fuzz input", max_record);
+  reader.set_compact(mode == 3);
   const bool always_ready = mode != 2;
 
   // Read everything, checking what holds for every record.
@@ -181,7 +183,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       CHECK(r.number == got.size() + 1);
       CHECK(!r.text.empty());
       CHECK(!is_ws(r.text.front()) && !is_ws(r.text.back()));
-      CHECK(r.text.size() <= max_record, std::to_string(r.text.size()) + " > " + std::to_string(max_record));
+      CHECK(r.too_large == (r.text.size() > max_record),
+            std::to_string(r.text.size()) + " bytes, limit " + std::to_string(max_record));
+      if (r.too_large || mode != 3)
+        CHECK(r.compact.empty());
+      else
+        CHECK(!r.compact.empty() && r.compact.size() <= r.text.size());
       CHECK(r.text.data() != nullptr);
       const void* at = ::memmem(data.data() + cursor, data.size() - cursor, r.text.data(), r.text.size());
       CHECK(at != nullptr, "record " + std::to_string(r.number) + " is not in the input after the previous one");
@@ -202,7 +209,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
 
   const std::string_view body = data.substr(bom ? 3 : 0);
   const std::string_view first = trim(body);
-  const bool too_large = error && error->find("larger than the limit") != std::string::npos;
   if (first.empty()) {
     CHECK(!error && got.empty());
     CHECK(reader.format() == RecordReader::Format::unknown);
@@ -216,42 +222,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
 
   if (reader.format() == RecordReader::Format::ndjson) {
     // The model: the non-blank lines, trimmed.
-    struct Line {
-      std::string_view raw, text;
-    };
-    std::vector<Line> lines;
+    std::vector<std::string_view> lines;
     std::size_t from = 0;
     while (from <= body.size()) {
       std::size_t nl = body.find('\n', from);
       if (nl == std::string_view::npos) nl = body.size();
-      const std::string_view raw = body.substr(from, nl - from);
-      if (!trim(raw).empty()) lines.push_back({raw, trim(raw)});
+      if (const std::string_view text = trim(body.substr(from, nl - from)); !text.empty()) lines.push_back(text);
       from = nl + 1;
     }
-    CHECK(!error || too_large, *error);
-    CHECK(got.size() <= lines.size());
+    // A line over the limit is a record marked too_large (checked above), not an error.
+    CHECK(!error, *error);
+    CHECK(got.size() == lines.size(), std::to_string(got.size()) + " records, " + std::to_string(lines.size()) + " lines");
     for (std::size_t i = 0; i < got.size(); ++i)
-      CHECK(got[i].text == lines[i].text, "record " + std::to_string(i + 1));
-    if (error) {
-      // Stopped at the line after the last record: that line, from its first non-blank byte to
-      // its end (trailing whitespace may count: a read may end before the line does), is over the
-      // limit.
-      CHECK(got.size() < lines.size(), "a record over the limit after the last line: " + *error);
-      const std::string_view raw = lines[got.size()].raw;
-      const std::size_t from = lines[got.size()].text.data() - raw.data();
-      CHECK(raw.size() - from > max_record, *error);
-    } else {
-      CHECK(got.size() == lines.size());
-    }
+      CHECK(got[i].text == lines[i], "record " + std::to_string(i + 1));
   } else if (reader.format() == RecordReader::Format::array) {
     boost::system::error_code ec;
     const boost::json::value whole = boost::json::parse(body, ec);
     if (!ec) {
       CHECK(whole.is_array());
       const boost::json::array& elements = whole.get_array();
-      CHECK(!error || too_large, *error);
-      CHECK(got.size() <= elements.size());
-      if (!error) CHECK(got.size() == elements.size());
+      CHECK(!error, *error);
+      CHECK(got.size() == elements.size());
       for (std::size_t i = 0; i < got.size(); ++i) {
         const boost::json::value v = boost::json::parse(got[i].text, ec);
         CHECK(!ec && same_json(v, elements[i]), "record " + std::to_string(i + 1) + " differs from the array's element");

@@ -398,6 +398,10 @@ void ProduceRun::read_input() {
       continue;
     }
     ++n_.read;
+    if (raw.too_large) {
+      reject(raw.number, raw.line, raw.text, too_large_reason(raw.text.size()));
+      continue;
+    }
     if (pacer_.rate_limited() && !sorter_ && !stop_sending_ && !wait_until(pacer_.due(n_.read - 1, std::nullopt))) {
       // Pace against the start: interrupted before this record was looked at.
       --n_.read;

@@ -36,7 +36,12 @@ InputItem* FileInput::take(std::chrono::milliseconds wait) {
   item_.value = raw_.text;
   item_.offset = static_cast<std::int64_t>(raw_.number);
   item_.line = raw_.line;
-  extractor_.extract(raw_.text, item_.x);
+  if (raw_.too_large) {  // invalid like any record that is not one; the file goes on
+    item_.x.kind = Extracted::Kind::invalid;
+    item_.x.reason = too_large_reason(raw_.text.size(), reader_.max_record_bytes());
+  } else {
+    extractor_.extract(raw_.text, item_.x);
+  }
   return &item_;
 }
 

@@ -21,6 +21,13 @@ constexpr std::size_t kChunk = 1u << 20;  // bytes asked of read(2) at a time
 bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 }  // namespace
 
+std::string too_large_reason(std::size_t record_bytes, std::size_t limit) {
+  std::string s = "record is " + std::to_string(record_bytes) + " bytes, over the limit of " + std::to_string(limit) +
+                  " bytes";
+  if (limit >= (1u << 20) && limit % (1u << 20) == 0) s += " (" + std::to_string(limit >> 20) + " MiB)";
+  return s;
+}
+
 RecordReader::RecordReader(const std::string& path, std::size_t max_record_bytes)
     : name_(path == "-" ? "standard input" : path), max_record_(max_record_bytes) {
   if (path == "-") {
@@ -106,16 +113,16 @@ bool RecordReader::skip_ws() {
   }
 }
 
-void RecordReader::check_size(std::size_t from, std::size_t to) {
-  if (to - from > max_record_)
-    throw DataError("record " + std::to_string(number_ + 1) + " is larger than the limit of " +
-                    std::to_string(max_record_) + " bytes" + where(from));
-}
-
 std::size_t RecordReader::scan_value(std::size_t from) {
   std::size_t i = from;
+  // The compact form is given up once the value is over the limit (a too_large record has none):
+  // it would be a second copy of the whole record.
+  bool compact = compact_on_;
   auto more = [&](std::size_t at) {
-    check_size(from, at);
+    if (compact && at - from > max_record_) {
+      compact = false;
+      compact_.clear();
+    }
     if (!fill())
       throw DataError("truncated input: record " + std::to_string(number_ + 1) +
                       " is cut off by the end of the input" + where(from));
@@ -125,14 +132,18 @@ std::size_t RecordReader::scan_value(std::size_t from) {
     // A scalar (number, true, false, null, or garbage the JSON parser will name).
     for (;;) {
       while (i < end_ && !is_ws(buf_[i]) && buf_[i] != ',' && buf_[i] != ']' && buf_[i] != '}') ++i;
-      check_size(from, i);
       if (i < end_ || !fill()) break;
     }
     if (i == from)
       throw DataError(std::string("expected a record, found '") + first + "' (record " + std::to_string(number_ + 1) +
                       ")" + where(from));
     scanned_lines_ = 0;
-    if (compact_on_) compact_.assign(buf_.data() + from, i - from);
+    if (compact_on_) {
+      if (i - from <= max_record_)
+        compact_.assign(buf_.data() + from, i - from);
+      else
+        compact_.clear();
+    }
     return i;
   }
   std::vector<char> closers;  // expected closing brackets, innermost last
@@ -156,7 +167,11 @@ std::size_t RecordReader::scan_value(std::size_t from) {
         more(end_);  // the buffer may move: positions are indices
       }
       lines += static_cast<std::uint64_t>(std::count(buf_.data() + open, buf_.data() + close, '\n'));
-      if (compact_on_) compact_.append(buf_.data() + open, close - open);
+      if (compact && close - from > max_record_) {
+        compact = false;
+        compact_.clear();
+      }
+      if (compact) compact_.append(buf_.data() + open, close - open);
       i = close;
       if (closers.empty()) break;  // a top-level string
       continue;
@@ -175,10 +190,12 @@ std::size_t RecordReader::scan_value(std::size_t from) {
         throw DataError(std::string("mismatched '") + c + "' in record " + std::to_string(number_ + 1) + where(i));
       closers.pop_back();
     }
-    if (compact_on_) compact_.push_back(c);
+    if (compact) compact_.push_back(c);
     ++i;
     if (closers.empty()) break;
   }
+  // Over the limit within what was buffered (more() was not needed to see it).
+  if (i - from > max_record_) compact_.clear();
   scanned_lines_ = lines;
   return i;
 }
@@ -240,11 +257,11 @@ bool RecordReader::next(RawRecord& out) {
     count_lines(start);
     const std::uint64_t line = line_;
     const std::size_t end = scan_value(start);
-    check_size(start, end);
     line_ += scanned_lines_;  // scan_value counted the record's own lines
     counted_ = end;
     out.text = std::string_view(buf_.data() + start, end - start);
-    out.compact = compact_on_ ? std::string_view(compact_) : std::string_view();
+    out.too_large = end - start > max_record_;
+    out.compact = compact_on_ && !out.too_large ? std::string_view(compact_) : std::string_view();
     out.number = ++number_;
     out.line = line;
     pos_ = end;
@@ -264,9 +281,9 @@ bool RecordReader::next(RawRecord& out) {
     } else {
       // No end of line yet. The line's leading whitespace (no '\n' in it) is not part of the
       // record: skip it, so that it neither counts against the limit nor stays in the buffer.
+      // A line over the limit is read to its end all the same (the record is returned whole).
       while (pos_ < end_ && is_ws(buf_[pos_])) ++pos_;
       searched = end_;
-      check_size(pos_, end_);
       drop_consumed();  // blank lines skipped in this call: a long run of them must not grow the buffer
       if (fill()) continue;
       line_end = next_pos = end_;  // the last line has no newline
@@ -289,11 +306,11 @@ bool RecordReader::next(RawRecord& out) {
       }
       continue;
     }
-    check_size(b, e);
     count_lines(b);
     out.text = std::string_view(buf_.data() + b, e - b);
-    if (compact_on_) compact_json(out.text, compact_);
-    out.compact = compact_on_ ? std::string_view(compact_) : std::string_view();
+    out.too_large = e - b > max_record_;
+    if (compact_on_ && !out.too_large) compact_json(out.text, compact_);
+    out.compact = compact_on_ && !out.too_large ? std::string_view(compact_) : std::string_view();
     out.number = ++number_;
     out.line = line_;
     pos_ = next_pos;
@@ -315,6 +332,7 @@ struct ReadAheadReader::Batch {
     std::size_t text_at, text_len, compact_at, compact_len;
     std::uint64_t number, line;
     std::uint64_t bytes_read;  // the reader's bytes_read() after this record
+    bool too_large;
   };
   std::string bytes;           // the records' texts and compact forms, one after another
   std::vector<Entry> entries;
@@ -322,6 +340,8 @@ struct ReadAheadReader::Batch {
   std::uint64_t end_bytes = 0; // with `end`: the reader's bytes_read() when it stopped
   std::exception_ptr error;    // thrown by the reader after the entries
   void clear() {
+    // After a record much larger than a batch: the storage goes, not to be kept by every batch.
+    if (bytes.capacity() > 2 * kBatchBytes) std::string().swap(bytes);
     bytes.clear();
     entries.clear();
     end = false;
@@ -347,6 +367,7 @@ ReadAheadReader::~ReadAheadReader() {
 void ReadAheadReader::run() noexcept {
   ::pthread_setname_np(::pthread_self(), "sfcrime-read");  // as top, perf and gdb show it
   RawRecord raw;
+  bool pending = false;  // `raw` is a too_large record that ended the last batch unsent: it starts this one
   for (;;) {
     std::unique_ptr<Batch> b;
     {
@@ -359,16 +380,21 @@ void ReadAheadReader::run() noexcept {
     b->clear();
     try {
       while (b->entries.size() < kBatchRecords && b->bytes.size() < kBatchBytes) {
-        if (!reader_->next(raw)) {
+        if (!pending && !reader_->next(raw)) {
           b->end = true;
           break;
         }
+        // A too_large record is a batch of its own: the one before goes out first. `raw` stays
+        // valid meanwhile (the reader is not called until it is copied).
+        pending = raw.too_large && !b->entries.empty();
+        if (pending) break;
         Batch::Entry e{b->bytes.size(), raw.text.size(), 0, raw.compact.size(), raw.number, raw.line,
-                       reader_->bytes_read()};
+                       reader_->bytes_read(), raw.too_large};
         b->bytes.append(raw.text);
         e.compact_at = b->bytes.size();
         b->bytes.append(raw.compact);
         b->entries.push_back(e);
+        if (raw.too_large) break;
       }
     } catch (...) {
       b->error = std::current_exception();
@@ -408,6 +434,7 @@ bool ReadAheadReader::next(RawRecord& out) {
   out.compact = std::string_view(current_->bytes.data() + e.compact_at, e.compact_len);
   out.number = e.number;
   out.line = e.line;
+  out.too_large = e.too_large;
   bytes_read_ = e.bytes_read;
   return true;
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -34,6 +35,7 @@ struct Rec {
   std::string text;
   std::uint64_t number;
   std::uint64_t line;
+  bool too_large;
 };
 
 /// Writes into a pipe from a thread; a writer blocked on a full pipe when the reader stops
@@ -82,7 +84,7 @@ using sfcrime::test::TempFile;
 std::vector<Rec> drain(RecordReader& r) {
   std::vector<Rec> out;
   RawRecord rec;
-  while (r.next(rec)) out.push_back({std::string(rec.text), rec.number, rec.line});
+  while (r.next(rec)) out.push_back({std::string(rec.text), rec.number, rec.line, rec.too_large});
   return out;
 }
 
@@ -485,26 +487,56 @@ BOOST_AUTO_TEST_CASE(record_larger_than_one_mib) {
 // max_record_bytes
 // ---------------------------------------------------------------------------------------------
 
+// A record over the limit is returned whole, marked too_large, and the input goes on (issue 15).
+
 BOOST_AUTO_TEST_CASE(max_record_bytes_exceeded_across_reads) {
+  // 3 MiB under a 1 MiB limit: the record spans several reads, and still comes out whole.
   const std::string big = "{\"pad\":\"" + std::string(3u << 20, 'z') + "\"}";
-  BOOST_CHECK_THROW(read_file("[" + big + "]", 1u << 20), sfcrime::DataError);
-  BOOST_CHECK_THROW(read_pipe("[{\"a\":1}," + big + "]", 65536, 1u << 20), sfcrime::DataError);
-  BOOST_CHECK_THROW(read_file("{\"a\":1}\n" + big + "\n", 1u << 20), sfcrime::DataError);
-  BOOST_CHECK_THROW(read_pipe(big + "\n", 65536, 1u << 20), sfcrime::DataError);
-  // The same input is fine under the default limit (16 MiB).
-  BOOST_TEST(read_file("[" + big + "]").size() == 1u);
+  const std::string a = "{\"a\":1}", b = "{\"b\":2}";
+  for (const auto& recs : {read_file("[" + a + "," + big + "," + b + "]", 1u << 20),
+                           read_pipe("[" + a + ",\n" + big + ",\n" + b + "]", 65536, 1u << 20),
+                           read_file(a + "\n" + big + "\n" + b + "\n", 1u << 20),
+                           read_pipe(a + "\n" + big + "\n" + b, 65536, 1u << 20)}) {
+    BOOST_REQUIRE_EQUAL(recs.size(), 3u);
+    BOOST_TEST(recs[0].text == a);
+    BOOST_TEST(!recs[0].too_large);
+    BOOST_TEST(recs[1].text.size() == big.size());
+    BOOST_TEST((recs[1].text == big));
+    BOOST_TEST(recs[1].too_large);
+    BOOST_TEST(recs[1].number == 2u);
+    BOOST_TEST(recs[2].text == b);
+    BOOST_TEST(!recs[2].too_large);
+    BOOST_TEST(recs[2].number == 3u);
+  }
+  // The same input is within the default limit (16 MiB).
+  const auto recs = read_file("[" + big + "]");
+  BOOST_REQUIRE_EQUAL(recs.size(), 1u);
+  BOOST_TEST(!recs[0].too_large);
 }
 
 BOOST_AUTO_TEST_CASE(max_record_bytes_exceeded_within_one_buffer) {
-  // "the largest record accepted" is max_record_bytes, whether or not the record happens to sit
-  // inside one read buffer.
+  // The limit is max_record_bytes, whether or not the record happens to sit inside one read
+  // buffer; a record of exactly the limit is within it.
   const std::string rec64 = "{\"pad\":\"" + std::string(64 - 10, 'y') + "\"}";
   BOOST_REQUIRE_EQUAL(rec64.size(), 64u);
+  const std::string rec65 = "{\"pad\":\"" + std::string(65 - 10, 'y') + "\"}";
   const std::string rec200 = "{\"pad\":\"" + std::string(190, 'y') + "\"}";
-  BOOST_TEST(read_file("[" + rec64 + "]", 64).size() == 1u);
-  BOOST_TEST(read_file(rec64 + "\n", 64).size() == 1u);
-  BOOST_CHECK_THROW(read_file("[" + rec200 + "]", 64), sfcrime::DataError);
-  BOOST_CHECK_THROW(read_file(rec200 + "\n", 64), sfcrime::DataError);
+  for (const auto& recs : {read_file("[" + rec64 + "," + rec65 + ", " + rec200 + "]", 64),
+                           read_file(rec64 + "\n" + rec65 + "\n  " + rec200 + "  \n", 64)}) {
+    BOOST_REQUIRE_EQUAL(recs.size(), 3u);
+    BOOST_TEST(!recs[0].too_large);
+    BOOST_TEST(recs[1].too_large);
+    BOOST_TEST(recs[2].too_large);
+    BOOST_TEST(recs[2].text == rec200);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(too_large_reason_names_size_and_limit) {
+  BOOST_TEST(sfcrime::too_large_reason(17825792) ==
+             "record is 17825792 bytes, over the limit of 16777216 bytes (16 MiB)");
+  BOOST_TEST(sfcrime::too_large_reason(65, 64) == "record is 65 bytes, over the limit of 64 bytes");
+  BOOST_TEST(sfcrime::too_large_reason(3u << 20, 1u << 20) ==
+             "record is 3145728 bytes, over the limit of 1048576 bytes (1 MiB)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,17 +593,20 @@ namespace {
 struct Full {
   std::string text, compact;
   std::uint64_t number, line;
+  bool too_large;
   bool operator==(const Full&) const = default;
 };
 
 std::ostream& operator<<(std::ostream& os, const Full& f) {
-  return os << "#" << f.number << " line " << f.line << " '" << f.text << "' -> '" << f.compact << "'";
+  return os << "#" << f.number << " line " << f.line << (f.too_large ? " too large" : "") << " '"
+            << (f.text.size() > 200 ? f.text.substr(0, 200) + "..." : f.text) << "' -> '" << f.compact << "'";
 }
 
 /// Every record of `input` (a temp file) with its compact form, and the error thrown after them
 /// ("" when none), read by RecordReader directly or through a ReadAheadReader.
-std::pair<std::vector<Full>, std::string> read_path(const std::string& path, bool ahead) {
-  auto r = std::make_unique<RecordReader>(path);
+std::pair<std::vector<Full>, std::string> read_path(const std::string& path, bool ahead,
+                                                    std::size_t max = sfcrime::kMaxRecordBytes) {
+  auto r = std::make_unique<RecordReader>(path, max);
   r->set_compact(true);
   BOOST_TEST(r->regular_file());
   std::vector<Full> out;
@@ -580,9 +615,11 @@ std::pair<std::vector<Full>, std::string> read_path(const std::string& path, boo
   try {
     if (ahead) {
       sfcrime::ReadAheadReader a(std::move(r));
-      while (a.next(rec)) out.push_back({std::string(rec.text), std::string(rec.compact), rec.number, rec.line});
+      while (a.next(rec))
+        out.push_back({std::string(rec.text), std::string(rec.compact), rec.number, rec.line, rec.too_large});
     } else {
-      while (r->next(rec)) out.push_back({std::string(rec.text), std::string(rec.compact), rec.number, rec.line});
+      while (r->next(rec))
+        out.push_back({std::string(rec.text), std::string(rec.compact), rec.number, rec.line, rec.too_large});
     }
   } catch (const sfcrime::DataError& e) {
     error = e.what();
@@ -590,9 +627,10 @@ std::pair<std::vector<Full>, std::string> read_path(const std::string& path, boo
   return {out, error};
 }
 
-std::pair<std::vector<Full>, std::string> read_all(const std::string& input, bool ahead) {
+std::pair<std::vector<Full>, std::string> read_all(const std::string& input, bool ahead,
+                                                   std::size_t max = sfcrime::kMaxRecordBytes) {
   TempFile f(input);
-  return read_path(f.path(), ahead);
+  return read_path(f.path(), ahead, max);
 }
 
 
@@ -683,4 +721,200 @@ BOOST_AUTO_TEST_CASE(read_ahead_stops_when_dropped_early) {
     }
     BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)), "taken " << taken);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records over max_record_bytes (issue 15): returned whole, marked too_large, the input goes on
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t kSmallLimit = 100;  // bytes: the oversized records here are a few KiB
+
+/// A record of about `size` bytes (an object with a padding string; a few bytes more than size).
+std::string sized_record(int id, std::size_t size) {
+  const std::string head = "{\"crime_id\":\"" + std::to_string(id) + "\",\"pad\":\"";
+  return head + std::string(size > head.size() + 2 ? size - head.size() - 2 : 1, 'a' + id % 26) + "\"}";
+}
+
+/// The same record pretty-printed as an array element (indented by two, several lines).
+std::string pretty(const std::string& compact) {
+  std::string s = "{\n    ";
+  for (std::size_t i = 1; i + 1 < compact.size(); ++i) {
+    s += compact[i];
+    if (compact[i] == ':' && compact[i - 1] == '"') s += ' ';
+    if (compact[i] == ',' && compact[i - 1] == '"') s += "\n    ";
+  }
+  return s + "\n  }";
+}
+
+struct Layout {
+  std::string input;
+  std::vector<Full> expected;  // as a reader with set_compact(true) gives them
+  std::size_t counted = 0;     // newlines of input counted up to here (while it is written)
+  std::uint64_t line = 1;      // the line at `counted`
+};
+
+/// The records (their compact texts) as NDJSON, a compact array and a pretty-printed array, with
+/// the records the reader must give: numbers, lines, too_large, compact form (none when too large).
+std::vector<Layout> layouts(const std::vector<std::string>& records, std::size_t limit) {
+  std::vector<Layout> out(3);
+  auto expect = [&](Layout& l, const std::string& text, std::uint64_t number) {
+    const std::size_t at = l.input.size() - text.size() - (&l == &out[0] ? 1 : 0);  // just written
+    BOOST_REQUIRE(l.input.compare(at, text.size(), text) == 0);
+    l.line += static_cast<std::uint64_t>(std::count(l.input.begin() + l.counted, l.input.begin() + at, '\n'));
+    l.counted = at;
+    const bool big = text.size() > limit;
+    l.expected.push_back({text, big ? std::string() : sfcrime::test::strip_whitespace(text), number, l.line, big});
+  };
+  out[1].input = "[";
+  out[2].input = "[\n  ";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::uint64_t n = i + 1;
+    out[0].input += (i == 2 ? "\n" : "") + records[i] + "\n";  // and one blank line
+    expect(out[0], records[i], n);
+    out[1].input += (i ? "," : "") + records[i];
+    expect(out[1], records[i], n);
+    out[2].input += (i ? ",\n  " : "") + pretty(records[i]);
+    expect(out[2], pretty(records[i]), n);
+  }
+  out[1].input += "]";
+  out[2].input += "\n]\n";
+  return out;
+}
+
+/// Reads `input` every way: a file directly and through a ReadAheadReader, and pipes of 1, 7 and
+/// 4096 bytes a write; each must give `expected` and no error.
+void check_all_ways(const Layout& l, std::size_t limit) {
+  BOOST_TEST_CONTEXT("input of " << l.input.size() << " bytes starting '" << l.input.substr(0, 40) << "'") {
+    for (const bool ahead : {false, true}) {
+      const auto [got, error] = read_all(l.input, ahead, limit);
+      BOOST_TEST(error.empty(), error);
+      BOOST_TEST(got.size() == l.expected.size(), "ahead " << ahead);
+      BOOST_TEST((got == l.expected), "ahead " << ahead);
+    }
+    for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4096}}) {
+      const auto got = read_pipe(l.input, chunk, limit);
+      BOOST_REQUIRE_EQUAL(got.size(), l.expected.size());
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        BOOST_TEST((got[i].text == l.expected[i].text), "chunk " << chunk << " record " << i + 1);
+        BOOST_TEST(got[i].number == l.expected[i].number);
+        BOOST_TEST(got[i].line == l.expected[i].line, "chunk " << chunk << " record " << i + 1);
+        BOOST_TEST(got[i].too_large == l.expected[i].too_large);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(oversized_record_at_start_middle_and_end) {
+  const std::string big = sized_record(0, 5000);
+  std::vector<std::string> normal;
+  for (int i = 1; i <= 6; ++i) normal.push_back(sized_record(i, 40 + i));
+  using V = std::vector<std::string>;
+  const std::vector<V> cases = {
+      {big, normal[0], normal[1], normal[2]},                         // at the start
+      {normal[0], normal[1], big, normal[2], normal[3]},              // in the middle
+      {normal[0], normal[1], normal[2], big},                         // at the end
+      {big},                                                          // alone
+      {big, big, normal[0], big, normal[1], normal[2], big, big},     // several, side by side
+  };
+  for (const V& records : cases)
+    for (const Layout& l : layouts(records, kSmallLimit)) {
+      BOOST_REQUIRE(std::any_of(l.expected.begin(), l.expected.end(), [](const Full& f) { return f.too_large; }));
+      check_all_ways(l, kSmallLimit);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(oversized_record_followed_by_many_records_numbers_and_lines_stay_right) {
+  // Oversized records larger than the 1 MiB read chunk among 3,000 normal ones (several read-ahead
+  // batches by count), under a limit of 1 MiB: a too_large record in the middle of a batch.
+  const std::size_t limit = sfcrime::ReadAheadReader::kBatchBytes;
+  std::vector<std::string> records;
+  for (int i = 1; i <= 3000; ++i) {
+    records.push_back(sized_record(i, 30 + i % 50));
+    if (i == 1 || i == 500 || i == 2047) records.push_back(sized_record(i, limit + limit / 2));
+  }
+  for (const Layout& l : layouts(records, limit)) {
+    BOOST_TEST_CONTEXT("input of " << l.input.size() << " bytes starting '" << l.input.substr(0, 20) << "'") {
+      const auto direct = read_all(l.input, false, limit);
+      const auto ahead = read_all(l.input, true, limit);
+      BOOST_TEST(direct.second.empty(), direct.second);
+      BOOST_TEST(ahead.second.empty(), ahead.second);
+      BOOST_REQUIRE_EQUAL(direct.first.size(), l.expected.size());
+      BOOST_TEST((direct.first == l.expected));
+      BOOST_TEST((ahead.first == l.expected));
+      BOOST_TEST(std::count_if(ahead.first.begin(), ahead.first.end(), [](const Full& f) { return f.too_large; }) == 3);
+      const auto piped = read_pipe(l.input, 65536, limit);
+      BOOST_REQUIRE_EQUAL(piped.size(), l.expected.size());
+      BOOST_TEST(piped.back().line == l.expected.back().line);
+      BOOST_TEST(piped.back().number == l.expected.back().number);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(oversized_record_over_the_default_limit_through_read_ahead) {
+  // The real limit: 16 MiB + 1 byte is too large, 16 MiB is not.
+  const std::size_t limit = sfcrime::kMaxRecordBytes;
+  const std::string over = sized_record(1, limit + 1), at = sized_record(2, limit);
+  BOOST_REQUIRE_EQUAL(over.size(), limit + 1);
+  BOOST_REQUIRE_EQUAL(at.size(), limit);
+  const std::string input = "{\"a\":1}\n" + over + "\n" + at + "\n{\"b\":2}\n";
+  for (const bool ahead : {false, true}) {
+    const auto [got, error] = read_all(input, ahead);
+    BOOST_TEST(error.empty(), error);
+    BOOST_REQUIRE_EQUAL(got.size(), 4u);
+    BOOST_TEST((got[1].too_large && got[1].text == over && got[1].compact.empty()));
+    BOOST_TEST((!got[2].too_large && got[2].text == at && got[2].compact == at));
+    BOOST_TEST((got[3].text == "{\"b\":2}" && got[3].number == 4u && got[3].line == 4u));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(oversized_scalars_and_strings_in_an_array) {
+  // A top-level element that is a long number or string is framed as any value.
+  const std::string num(300, '7'), str = "\"" + std::string(300, 's') + "\"";
+  const auto recs = read_file("[" + num + ", " + str + " , {\"a\":1}]", kSmallLimit);
+  BOOST_REQUIRE_EQUAL(recs.size(), 3u);
+  BOOST_TEST((recs[0].too_large && recs[0].text == num));
+  BOOST_TEST((recs[1].too_large && recs[1].text == str));
+  BOOST_TEST((!recs[2].too_large && recs[2].text == "{\"a\":1}"));
+}
+
+BOOST_AUTO_TEST_CASE(framing_errors_in_or_after_an_oversized_record_still_throw) {
+  const std::string big = sized_record(1, 3000);
+  const std::string cut = big.substr(0, 2000);
+  for (const std::string& input : {
+           "[{\"a\":1}," + cut,                          // cut off inside the oversized record
+           "[" + big + "," + cut,                        // after one, inside the next
+           "[" + big.substr(0, big.size() - 1) + "]]",   // mismatched bracket closes it
+           "[" + big + " " + big + "]",                  // missing ','
+           "[" + big + "]x",                             // data after the array
+           "[" + big + ",",                              // not closed
+       }) {
+    BOOST_TEST_CONTEXT("input '" << input.substr(0, 30) << "...' of " << input.size() << " bytes") {
+      BOOST_CHECK_THROW(read_file(input, kSmallLimit), sfcrime::DataError);
+      BOOST_CHECK_THROW(read_pipe(input, 7, kSmallLimit), sfcrime::DataError);
+      TempFile f(input);  // one file: the error messages name it
+      const auto direct = read_path(f.path(), false, kSmallLimit);
+      const auto ahead = read_path(f.path(), true, kSmallLimit);
+      BOOST_TEST(!direct.second.empty());
+      BOOST_TEST((ahead.first == direct.first));
+      BOOST_TEST(ahead.second == direct.second);
+    }
+  }
+  // The records before the break are given first, the oversized one included.
+  const auto [recs, error] = read_all("[{\"a\":1}," + big + "," + cut, false, kSmallLimit);
+  BOOST_REQUIRE_EQUAL(recs.size(), 2u);
+  BOOST_TEST(recs[1].too_large);
+  BOOST_TEST(error.find("record 3 is cut off") != std::string::npos, error);
+}
+
+BOOST_AUTO_TEST_CASE(a_line_with_unbalanced_brackets_over_the_limit_is_one_record) {
+  // NDJSON frames by lines only: what the line holds is for the JSON parser to judge.
+  const std::string bad = "{\"a\":[" + std::string(500, '[') + "\"x";
+  const auto recs = read_file("{\"a\":1}\n" + bad + "\n{\"b\":2}\n", kSmallLimit);
+  BOOST_REQUIRE_EQUAL(recs.size(), 3u);
+  BOOST_TEST((recs[1].too_large && recs[1].text == bad && recs[1].line == 2u));
+  BOOST_TEST(recs[2].line == 3u);
 }

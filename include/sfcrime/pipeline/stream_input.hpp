@@ -74,7 +74,9 @@ class StreamInput {
 };
 
 /// Records of a JSON array or NDJSON file or standard input (reader.hpp), in file order. A break
-/// in the framing ends the input where it is (failure()), as produce stops there too.
+/// in the framing ends the input where it is (failure()), as produce stops there too. A record
+/// over the reader's limit (16 MiB) is an invalid item, its reason too_large_reason(), and the
+/// file goes on.
 class FileInput final : public StreamInput {
  public:
   /// `spec` is kept by reference and must outlive the input.

@@ -4,7 +4,10 @@
 /// standard input, in bounded memory.
 ///
 /// The reader only finds where each top-level record starts and ends; it does not build a DOM.
-/// Memory is one read buffer (1 MiB) plus the largest record, capped by `max_record_bytes`.
+/// Memory is one read buffer (1 MiB) plus the largest record. A record over `max_record_bytes`
+/// is not an error: it is returned whole, marked RawRecord::too_large, for the caller to reject
+/// and keep like any other bad record, and the input goes on (issue 15); so the largest record
+/// held is the input's largest, over the limit or not.
 /// The format is detected from the first non-blank byte: `[` means one JSON array, anything else
 /// means NDJSON (one value per line; blank lines are skipped).
 #include <cstddef>
@@ -21,16 +24,31 @@
 
 namespace sfcrime {
 
+/// The default of RecordReader's `max_record_bytes`: 16 MiB (16777216 bytes).
+inline constexpr std::size_t kMaxRecordBytes = 16u << 20;
+
 /// One record's raw text as it stands in the input (not validated beyond bracket balance).
 struct RawRecord {
-  std::string_view text;      ///< valid until the next call to next()
+  /// The record, from its first byte to its last (no surrounding whitespace); for a too_large
+  /// record too, all of it. Valid until the next call to next().
+  std::string_view text;
   /// With RecordReader::set_compact(true): `text` without the whitespace between its tokens (the
   /// compact form, as simdjson::minify or compact_json() would write it), made in the same pass
-  /// that finds the record's end; else empty. Valid until the next call to next().
+  /// that finds the record's end; else empty, and always empty for a too_large record.
+  /// Valid until the next call to next().
   std::string_view compact;
   std::uint64_t number = 0;   ///< 1-based position of the record in the input
   std::uint64_t line = 0;     ///< 1-based line on which the record starts
+  /// `text` is longer than the reader's max_record_bytes: a record to reject (its reason:
+  /// too_large_reason()), not to parse. Its end was found as any record's (NDJSON: its line's
+  /// end; JSON array: the element's end by bracket balance, strings skipped whole).
+  bool too_large = false;
 };
+
+/// Why a too_large record is rejected, as produce and aggregate report it:
+/// "record is N bytes, over the limit of L bytes" plus " (M MiB)" when L is whole MiB.
+/// @param record_bytes the record's size (RawRecord::text), bytes; @param limit max_record_bytes.
+std::string too_large_reason(std::size_t record_bytes, std::size_t limit = kMaxRecordBytes);
 
 /// Reads records one at a time from a file descriptor.
 class RecordReader {
@@ -38,21 +56,24 @@ class RecordReader {
   enum class Format { unknown, array, ndjson };
 
   /// @param path a file path, or "-" for standard input.
-  /// @param max_record_bytes the largest record accepted (default 16 MiB).
+  /// @param max_record_bytes the largest record returned as a record, bytes (default 16 MiB);
+  ///        a larger one is returned marked RawRecord::too_large.
   /// @throws NoInputError if the file does not exist, IoError if it cannot be opened.
-  explicit RecordReader(const std::string& path, std::size_t max_record_bytes = 16u << 20);
+  explicit RecordReader(const std::string& path, std::size_t max_record_bytes = kMaxRecordBytes);
   /// Reads from an already open descriptor (not closed by the reader); `name` is used in messages.
-  RecordReader(int fd, std::string name, std::size_t max_record_bytes = 16u << 20);
+  RecordReader(int fd, std::string name, std::size_t max_record_bytes = kMaxRecordBytes);
   ~RecordReader();
   RecordReader(const RecordReader&) = delete;
   RecordReader& operator=(const RecordReader&) = delete;
 
-  /// Advances to the next record.
+  /// Advances to the next record. A record over max_record_bytes is returned whole with
+  /// RawRecord::too_large set (and no compact form); the next call goes on after it.
   /// @returns false at the end of the input (an empty input has no records).
   /// @throws DataError for input that breaks the framing and cannot be resynchronised: an array
   ///         that is not closed (truncated input), a missing ',' between elements, data after the
-  ///         closing ']', a string or value cut off by the end of input, a record over
-  ///         max_record_bytes. The message gives the record number, line and byte offset.
+  ///         closing ']', a string or value cut off by the end of input, a mismatched bracket
+  ///         (also inside a record over the limit: its end is found by the same scan). The
+  ///         message gives the record number, line and byte offset.
   ///         IoError when read(2) fails.
   bool next(RawRecord& out);
 
@@ -68,6 +89,9 @@ class RecordReader {
   /// True when the input is a regular file (reading it never waits for a writer).
   bool regular_file() const noexcept;
 
+  /// The limit given to the constructor, bytes.
+  std::size_t max_record_bytes() const noexcept { return max_record_; }
+
   Format format() const noexcept { return format_; }
   /// Bytes consumed from the input so far.
   std::uint64_t bytes_read() const noexcept { return base_ + pos_; }
@@ -77,10 +101,9 @@ class RecordReader {
   bool fill();                      // reads more input after the data in buf_; false at EOF
   bool skip_ws();                   // advances pos_ past whitespace; false at EOF
   // End of the JSON value starting at from; counts its lines into scanned_lines_ and, with
-  // compact_on_, writes its compact form to compact_.
+  // compact_on_, writes its compact form to compact_ (left empty for a value over the limit).
   std::size_t scan_value(std::size_t from);
-  std::string where(std::size_t at);
-  void check_size(std::size_t from, std::size_t to);  // DataError if [from, to) exceeds the limit   // " (NAME line L, byte B)"
+  std::string where(std::size_t at);  // " (NAME line L, byte B)"
   void count_lines(std::size_t upto);
 
   int fd_ = -1;
@@ -109,9 +132,12 @@ class RecordReader {
 ///
 /// Only for regular files (RecordReader::regular_file()): a read of a pipe can wait for its writer
 /// without end, and the thread could then not be stopped; callers read pipes directly.
-/// Records, their numbers and lines, and the errors thrown are those of the RecordReader, in the
-/// same order: an error comes after every record before it. Memory: kBatches batches of at most
-/// kBatchRecords records or kBatchBytes bytes of text (plus one record larger than that).
+/// Records, their numbers, lines and too_large marks, and the errors thrown are those of the
+/// RecordReader, in the same order: an error comes after every record before it. Memory: kBatches
+/// batches of at most kBatchRecords records or kBatchBytes bytes of text (plus one record larger
+/// than that). A too_large record is a batch of its own, and a batch that grew past twice
+/// kBatchBytes frees its storage when it is reused, so that the batches do not keep the size of
+/// the largest record once the caller has taken it.
 class ReadAheadReader {
  public:
   /// Takes the reader (configured: set_compact) and starts the thread.
