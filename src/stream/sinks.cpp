@@ -83,7 +83,8 @@ class JsonSink final : public Sink {
 
 /// RFC 4180: a field holding a comma, quote, CR or LF is quoted, quotes doubled.
 void csv_field(std::string& line, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+  // An empty string is "" (an empty field is null: sinks.hpp).
+  if (!v.empty() && v.find_first_of(",\"\r\n") == std::string_view::npos) {
     line += v;
     return;
   }
