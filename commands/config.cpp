@@ -97,4 +97,6 @@ constexpr cli::Subcommand kSubcommands[] = {
 
 int config(const std::vector<std::string>& args) { return cli::run_subcommand("config", kSubcommands, args); }
 
+std::span<const cli::Subcommand> config_words() { return kSubcommands; }
+
 }  // namespace sfcrime::commands

@@ -433,4 +433,6 @@ constexpr cli::Subcommand kSubcommands[] = {
 
 int group(const std::vector<std::string>& args) { return cli::run_subcommand("group", kSubcommands, args); }
 
+std::span<const cli::Subcommand> group_words() { return kSubcommands; }
+
 }  // namespace sfcrime::commands

@@ -435,4 +435,6 @@ constexpr cli::Subcommand kSubcommands[] = {
 
 int topic(const std::vector<std::string>& args) { return cli::run_subcommand("topic", kSubcommands, args); }
 
+std::span<const cli::Subcommand> topic_words() { return kSubcommands; }
+
 }  // namespace sfcrime::commands

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <span>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,24 +25,51 @@ namespace {
 
 int help(const std::vector<std::string>& args);
 
+/// One command word: dispatch, `sfcrime help`, the config keys sfcrime.COMMAND.OPTION and
+/// `sfcrime __complete commands` all read this table (commands.hpp says how to add one).
 struct CommandEntry {
   std::string_view name;
   int (*run)(const std::vector<std::string>&);
   std::string_view description;
+  /// A nested word's subcommands (topic create, ...), or nullptr.
+  std::span<const sfcrime::cli::Subcommand> (*words)() = nullptr;
   bool hidden = false;  ///< not listed by `sfcrime help` nor suggested (the completion helper)
+  bool configurable = true;  ///< sfcrime.COMMAND.OPTION keys may name it (help has no options)
 };
 
 constexpr CommandEntry kCommands[] = {
     {"produce", &sfcrime::commands::produce, "send records from a JSON array or NDJSON file to a topic"},
     {"consume", &sfcrime::commands::consume, "print a topic's message values, one per line"},
     {"aggregate", &sfcrime::commands::aggregate, "count crime types and usual dispositions per event-time window"},
-    {"topic", &sfcrime::commands::topic, "create, list, describe, alter or delete topics"},
-    {"group", &sfcrime::commands::group, "list, describe (offsets and lag), seek or delete consumer groups"},
+    {"topic", &sfcrime::commands::topic, "create, list, describe, alter or delete topics", &sfcrime::commands::topic_words},
+    {"group", &sfcrime::commands::group, "list, describe (offsets and lag), seek or delete consumer groups",
+     &sfcrime::commands::group_words},
     {"inspect", &sfcrime::commands::inspect, "show brokers, topics, partitions and offsets, or a group's lag"},
-    {"config", &sfcrime::commands::config, "show the effective configuration and where each value came from"},
-    {"help", &help, "show help for sfcrime or for one command"},
-    {"__complete", &sfcrime::commands::complete, "words for the shell completions (topics, groups)", true},
+    {"config", &sfcrime::commands::config, "show the effective configuration and where each value came from",
+     &sfcrime::commands::config_words},
+    {"help", &help, "show help for sfcrime or for one command", nullptr, false, false},
+    {"__complete", &sfcrime::commands::complete, "words for the shell completions (topics, groups)", nullptr, true, false},
 };
+
+/// The words config keys may name: each command, or each subcommand of a nested one as
+/// "word.sub" (sfcrime.topic.create.partitions; sfcrime.topic alone is the --topic shorthand).
+std::vector<std::string> configurable_words() {
+  std::vector<std::string> out;
+  for (const CommandEntry& c : kCommands) {
+    if (!c.configurable) continue;
+    if (!c.words) {
+      out.emplace_back(c.name);
+      continue;
+    }
+    for (const sfcrime::cli::Subcommand& s : c.words()) {
+      // Another command under a second name (topic produce is produce, rpk's words) has its keys.
+      const bool alias = std::any_of(std::begin(kCommands), std::end(kCommands),
+                                     [&](const CommandEntry& e) { return e.run == s.run; });
+      if (!alias) out.push_back(std::string(c.name) + "." + std::string(s.name));
+    }
+  }
+  return out;
+}
 
 void usage(std::FILE* out) {
   std::fprintf(out,
@@ -99,6 +127,7 @@ bool known_global(const std::string& a) {
 }
 
 int run(int argc, char** argv) {
+  sfcrime::cli::set_command_words(configurable_words());
   std::vector<std::string> globals;
   std::size_t i = 1;
   for (; i < static_cast<std::size_t>(argc); ++i) {

@@ -36,9 +36,10 @@ const std::vector<Shorthand>& shorthands() {
 
 /// The command a `sfcrime.COMMAND.OPTION` key names ("topic.create.partitions" -> "topic create",
 /// "partitions"), or nullopt when `rest` (the key after "sfcrime.") names no command.
-std::optional<std::pair<std::string, std::string>> scoped_option(const std::string& rest) {
+std::optional<std::pair<std::string, std::string>> scoped_option(const std::string& rest,
+                                                                 const std::vector<std::string>& commands) {
   std::optional<std::pair<std::string, std::string>> best;
-  for (const std::string& c : configurable_commands()) {
+  for (const std::string& c : commands) {
     // The longest command wins: "topic.create.x" is topic create's, not topic's.
     if (rest.size() > c.size() + 1 && rest.compare(0, c.size(), c) == 0 && rest[c.size()] == '.' &&
         (!best || c.size() > best->first.size())) {
@@ -52,8 +53,9 @@ std::optional<std::pair<std::string, std::string>> scoped_option(const std::stri
   return std::pair{name, best->second};
 }
 
-void apply_setting(Config& c, const std::string& key, const std::string& value, const Origin& origin,
-                   const std::string& where, int layer) {
+// `commands`: the words a sfcrime.COMMAND.OPTION key may name (CommonFlags::commands).
+void apply_setting(Config& c, const std::vector<std::string>& commands, const std::string& key, const std::string& value,
+                   const Origin& origin, const std::string& where, int layer) {
   if (key == "bootstrap.servers" || key == "metadata.broker.list") {
     c.bootstrap_servers = value;
     c.origin["bootstrap.servers"] = origin;
@@ -75,7 +77,7 @@ void apply_setting(Config& c, const std::string& key, const std::string& value, 
         return;
       }
     }
-    if (auto scoped = scoped_option(rest)) {
+    if (auto scoped = scoped_option(rest, commands)) {
       c.option_defaults.push_back({{scoped->first}, scoped->second, value, key, origin, true, layer});
       return;
     }
@@ -139,7 +141,8 @@ std::string profile_names(const ConfigFile& f) {
   return s.empty() ? "it has none" : "it has " + s;
 }
 
-void load_file(Config& c, const std::string& path, std::optional<std::string> profile) {
+void load_file(Config& c, const std::vector<std::string>& commands, const std::string& path,
+               std::optional<std::string> profile) {
   const ConfigFile f = read_file(path);
   c.config_file = path;
   for (const FileEntry& e : f.top) {
@@ -147,7 +150,7 @@ void load_file(Config& c, const std::string& path, std::optional<std::string> pr
       if (!profile) profile = e.value;
       continue;
     }
-    apply_setting(c, e.key, e.value, {"file", path + " line " + std::to_string(e.line)},
+    apply_setting(c, commands, e.key, e.value, {"file", path + " line " + std::to_string(e.line)},
                   "config file '" + path + "' line " + std::to_string(e.line), 0);
   }
   if (!profile || profile->empty()) return;
@@ -155,7 +158,7 @@ void load_file(Config& c, const std::string& path, std::optional<std::string> pr
     if (name != *profile) continue;
     c.profile = name;
     for (const FileEntry& e : entries)
-      apply_setting(c, e.key, e.value, {"file", path + " line " + std::to_string(e.line) + ", profile " + name},
+      apply_setting(c, commands, e.key, e.value, {"file", path + " line " + std::to_string(e.line) + ", profile " + name},
                     "config file '" + path + "' line " + std::to_string(e.line), 1);
     return;
   }
@@ -164,14 +167,6 @@ void load_file(Config& c, const std::string& path, std::optional<std::string> pr
 }
 
 }  // namespace
-
-const std::vector<std::string>& configurable_commands() {
-  static const std::vector<std::string> words = {
-      "produce",       "consume",       "aggregate",        "inspect",         "topic.create", "topic.list",
-      "topic.describe", "topic.delete", "topic.alter-config", "topic.add-partitions", "group.list",
-      "group.describe", "group.delete", "group.seek",       "config.show", "config.profiles", "config.path"};
-  return words;
-}
 
 std::string default_config_path(const EnvLookup& env) {
   if (const char* x = env("XDG_CONFIG_HOME"); x && *x == '/') return std::string(x) + "/sfcrime/config";
@@ -210,7 +205,7 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     if (const char* p = env("SFCRIME_PROFILE"); p && *p) profile = p;
   }
   if (file) {
-    load_file(c, *file, profile);
+    load_file(c, flags.commands, *file, profile);
   } else if (profile) {
     throw ConfigError("profile '" + *profile + "' needs a config file, and there is none (--config, SFCRIME_CONFIG, or " +
                       (default_config_path(env).empty() ? std::string("~/.config/sfcrime/config") : default_config_path(env)) +
@@ -249,7 +244,7 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
       throw UsageError("-X expects key=value (a librdkafka property) or 'dump'; an argument has no '='");
     if (x.compare(0, eq, "sfcrime.profile") == 0)
       throw UsageError("use --profile NAME to choose a profile, not -X sfcrime.profile");
-    apply_setting(c, x.substr(0, eq), x.substr(eq + 1), {"flag", "-X"}, "-X " + x.substr(0, eq), 3);
+    apply_setting(c, flags.commands, x.substr(0, eq), x.substr(eq + 1), {"flag", "-X"}, "-X " + x.substr(0, eq), 3);
   }
   if (flags.bootstrap_servers) {
     c.bootstrap_servers = *flags.bootstrap_servers;

@@ -17,6 +17,16 @@
 namespace sfcrime::cli {
 
 namespace {
+std::vector<std::string>& words() {
+  static std::vector<std::string> w;
+  return w;
+}
+}  // namespace
+
+void set_command_words(std::vector<std::string> w) { words() = std::move(w); }
+const std::vector<std::string>& command_words() { return words(); }
+
+namespace {
 
 po::options_description common_options(bool with_config) {
   po::options_description d("Shared options (also accepted before the command word)");
@@ -84,6 +94,7 @@ std::optional<Parsed> parse(CommandSpec& spec, const std::vector<std::string>& r
   if (given("profile")) flags.profile = p.vm["profile"].as<std::string>();
   if (given("timeout")) flags.timeout = p.vm["timeout"].as<std::string>();
   if (given("radio-codes")) flags.radio_codes = p.vm["radio-codes"].as<std::string>();
+  flags.commands = command_words();
   p.config = resolve_config(flags, [](const char* name) { return std::getenv(name); });
   apply_option_defaults(spec, p.config, p.vm);
   if (p.config.dump) {

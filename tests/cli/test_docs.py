@@ -491,3 +491,22 @@ def test_fish_completion_offers_options_and_values(helps):
         "original_crime_type_name,disposition"]
     assert set(ISSUE3_OPTIONS["aggregate"]) <= set(_fish_complete("sfcrime aggregate --"))
     assert set(ISSUE3_OPTIONS["produce"]) <= set(_fish_complete("sfcrime produce --"))
+
+
+def test_every_command_of_the_table_takes_config_keys(sfcrime_bin, commands, subcommands):
+    """The words of src/main.cpp's table (what `sfcrime --help` and each nested word's --help list)
+    are the words sfcrime.COMMAND.OPTION keys may name: for each, a key with an option the
+    command lacks is refused as that command's ('has no option'), not as an unknown key; a word not
+    in the table is an unknown key."""
+    words = [[w] for w in commands if w not in subcommands and w != "help"]
+    # A subcommand that is another command under rpk's name (topic produce is produce) has its keys.
+    words += [[w, s] for w, subs in subcommands.items() for s in subs if s not in commands]
+    for word in words:
+        key = "sfcrime." + ".".join(word) + ".no-such-option"
+        p = subprocess.run([str(sfcrime_bin), "-X", key + "=1", *word], capture_output=True, text=True,
+                           timeout=30, env=_env())
+        assert p.returncode == 78, (word, p.stderr)
+        assert "'sfcrime %s' has no option --no-such-option" % " ".join(word) in p.stderr, (word, p.stderr)
+    p = subprocess.run([str(sfcrime_bin), "-X", "sfcrime.nosuchcommand.window=1", "inspect"], capture_output=True,
+                       text=True, timeout=30, env=_env())
+    assert p.returncode == 78 and "unknown setting 'sfcrime.nosuchcommand.window'" in p.stderr, p.stderr

@@ -154,6 +154,12 @@ std::vector<std::string> words(const std::string& line) {
 // parse()
 // ---------------------------------------------------------------------------------------------
 
+/// The command words main() sets from its table (config keys sfcrime.COMMAND.OPTION name them).
+struct CommandWords {
+  CommandWords() { cli::set_command_words({"produce", "consume", "aggregate", "inspect", "topic.create"}); }
+};
+BOOST_GLOBAL_FIXTURE(CommandWords);
+
 BOOST_AUTO_TEST_CASE(shared_options_before_or_after_the_commands_own) {
   const std::vector<std::vector<std::string>> orders = {
       {"-b", "h1:9092", "--timeout", "5s", "--topic", "calls", "--window", "1h"},

@@ -412,10 +412,14 @@ BOOST_AUTO_TEST_CASE(profile_overrides_the_first_lines_only_when_chosen) {
   BOOST_TEST((sfcrime::config_profiles(file.path()) == std::vector<std::string>{"a", "b"}));
 }
 
+/// Command words as src/main.cpp's table gives them (CommonFlags::commands).
+const std::vector<std::string> kCommandWords = {"produce", "consume", "aggregate", "inspect", "topic.create", "topic.list"};
+
 BOOST_AUTO_TEST_CASE(option_defaults_name_their_commands_and_layers) {
   TempFile file("sfcrime.topic=t\nsfcrime.window=1h\nsfcrime.topic.create.partitions=6\nsfcrime.aggregate.by=city\n"
                 "[p]\nsfcrime.window=2h\n");
   CommonFlags flags;
+  flags.commands = kCommandWords;
   flags.config_file = file.path();
   flags.profile = "p";
   flags.properties = {"sfcrime.consume.group=g"};
@@ -441,6 +445,7 @@ BOOST_AUTO_TEST_CASE(unknown_sfcrime_keys_are_refused) {
                            "sfcrime.topic.create=1"}) {
     TempFile file(std::string(line) + "\n");
     CommonFlags flags;
+    flags.commands = kCommandWords;
     flags.config_file = file.path();
     const std::string m = message_of<sfcrime::ConfigError>(flags, FakeEnv{});
     BOOST_TEST(contains(m, "unknown setting"), line << ": " << m);

@@ -41,6 +41,9 @@ struct CommonFlags {
   std::optional<std::string> timeout;            ///< --timeout DURATION, e.g. "10s"
   std::optional<std::string> radio_codes;        ///< --radio-codes FILE (commands that use it)
   int verbosity = 0;                             ///< number of -v
+  /// The command words a sfcrime.COMMAND.OPTION key may name, nested words joined with '.'
+  /// ("produce", "topic.create"): from src/main.cpp's table (cli::command_words()).
+  std::vector<std::string> commands;
 };
 
 /// Where a configuration value came from, for `sfcrime config show` and `-X dump`.
@@ -101,10 +104,6 @@ struct Config {
 
 /// Looks up an environment variable; returns nullptr when unset (std::getenv's contract).
 using EnvLookup = std::function<const char*(const char*)>;
-
-/// The command words a sfcrime.COMMAND.OPTION key may name (src/main.cpp's dispatch table,
-/// nested words joined with '.'; keep in step when adding a command: commands.hpp).
-const std::vector<std::string>& configurable_commands();
 
 /// The config file used when neither --config nor SFCRIME_CONFIG names one:
 /// $XDG_CONFIG_HOME/sfcrime/config, else $HOME/.config/sfcrime/config, else "" (no HOME).

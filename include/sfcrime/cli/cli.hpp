@@ -67,6 +67,13 @@ std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec*
 /// "origin", "where"}]} when `json`.
 void print_config(const Config& config, const std::vector<ConfigEntry>& entries, bool json, std::ostream& out);
 
+/// Sets the command words that sfcrime.COMMAND.OPTION config keys may name (nested words joined
+/// with '.': "topic.create"): main() sets them once from its command table, before any command
+/// parses its options.
+void set_command_words(std::vector<std::string> words);
+/// The words set_command_words() set (empty before).
+const std::vector<std::string>& command_words();
+
 /// Parse result: the command's values and the effective configuration.
 struct Parsed {
   po::variables_map vm;
