@@ -410,8 +410,8 @@ void ProduceRun::read_input() {
       break;
     }
     if (!take(raw)) {
-      // Interrupted before this record was handed over (or the sort file failed): the resume
-      // command reads it again.
+      if (sort_error_) break;
+      // Interrupted before this record was handed over: the resume command reads it again.
       n_.last_read = raw.number - 1;
       stopped_ = true;
       break;
@@ -802,10 +802,12 @@ int ProduceRun::report() {
       first.message += "; resume exactly with: " + resume;
       if (n_.possibly && kept_possibly_ && !skip_k)
         first.message += " (it first looks for the " + std::to_string(kept_possibly_) + " sent without an answer in the topic)";
-      bool secret = false;
+      std::string names;
       if (!o_.envelopes)
-        for (const kafka::Header& h : o_.headers) secret = secret || secret_header(h.name);
-      if (secret) first.message += " (give the value of each -H shown as [redacted] again: it is not repeated here)";
+        for (const kafka::Header& h : o_.headers)
+          if (secret_header(h.name)) names += (names.empty() ? "" : ", ") + shell_word(h.name);
+      if (!names.empty())
+        first.message += " (with the value of -H " + names + " given again in place of [redacted]: it is not repeated here)";
     }
     if (unknown) first.message += "; " + std::to_string(unknown) + " without a delivery report may or may not be there";
   }
