@@ -61,15 +61,9 @@ std::vector<std::string> quiet_args(const std::vector<std::string>& args) {
 }
 
 std::vector<std::string> topics(kafka::Admin& admin) {
-  kafka::Metadata md = admin.metadata(true);
   std::vector<std::string> out;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    const rd_kafka_metadata_topic_t& t = md->topics[i];
-    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.topic == nullptr) continue;
-    const std::string name = t.topic;
-    if (name.rfind("__", 0) == 0) continue;  // __consumer_offsets, __transaction_state, ...
-    out.push_back(name);
-  }
+  for (const kafka::TopicMetadata& t : admin.describe_cluster().topics)
+    if (t.ok && t.name.rfind("__", 0) != 0) out.push_back(t.name);  // not __consumer_offsets, ...
   return out;
 }
 

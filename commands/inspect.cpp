@@ -64,69 +64,62 @@ int inspect(const std::vector<std::string>& args) {
   const bool all = vm.count("all") > 0;
 
   kafka::Admin client(parsed->config);  // metadata and offsets only
-  kafka::Metadata md = client.metadata(true);
+  const kafka::ClusterMetadata md = client.describe_cluster();
   if (only) client.partition_count(*only);  // NoInputError for a missing topic
 
   boost::json::object doc;
   boost::json::array brokers;
-  std::string text = std::to_string(md->broker_cnt) + (md->broker_cnt == 1 ? " broker" : " brokers") +
-                     " (metadata from broker " + std::to_string(md->orig_broker_id) + " " + md->orig_broker_name + ")\n";
-  for (int i = 0; i < md->broker_cnt; ++i) {
-    const auto& b = md->brokers[i];
+  std::string text = std::to_string(md.brokers.size()) + (md.brokers.size() == 1 ? " broker" : " brokers") +
+                     " (metadata from broker " + std::to_string(md.answered_by_id) + " " + md.answered_by + ")\n";
+  for (const kafka::BrokerMetadata& b : md.brokers) {
     brokers.push_back({{"id", b.id}, {"host", b.host}, {"port", b.port}});
     text += "  broker " + std::to_string(b.id) + " at " + b.host + ":" + std::to_string(b.port) + "\n";
   }
   doc["brokers"] = std::move(brokers);
 
-  // Topics sorted by name for a stable output.
-  std::vector<const rd_kafka_metadata_topic_t*> topics;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    const auto& t = md->topics[i];
-    if (only ? *only != t.topic : (!all && std::string(t.topic).rfind("__", 0) == 0)) continue;
-    topics.push_back(&t);
-  }
-  std::sort(topics.begin(), topics.end(), [](auto* a, auto* b) { return std::string(a->topic) < b->topic; });
+  // Topics sorted by name (describe_cluster sorts them) for a stable output.
+  std::vector<const kafka::TopicMetadata*> topics;
+  for (const kafka::TopicMetadata& t : md.topics)
+    if (only ? *only == t.name : (all || t.name.rfind("__", 0) != 0)) topics.push_back(&t);
 
   boost::json::array jtopics;
   std::int64_t grand = 0;
   for (const auto* t : topics) {
-    std::vector<const rd_kafka_metadata_partition_t*> parts;
-    for (int p = 0; p < t->partition_cnt; ++p) parts.push_back(&t->partitions[p]);
-    std::sort(parts.begin(), parts.end(), [](auto* a, auto* b) { return a->id < b->id; });
+    const std::vector<kafka::PartitionMetadata>& parts = t->partitions;
     boost::json::array jparts;
     std::string rows;
     std::int64_t total = 0;
     char line[256];
     std::vector<std::int32_t> ids;
-    for (const auto* p : parts) ids.push_back(p->id);
+    for (const auto& p : parts) ids.push_back(p.id);
     std::vector<kafka::Watermarks> marks;
     try {
-      marks = client.watermarks(t->topic, ids);  // two requests for all partitions
+      marks = client.watermarks(t->name, ids);  // two requests for all partitions
     } catch (const UnavailableError&) {
       // A topic deleted since the metadata was read is left out of a listing of all topics.
-      if (only || topic_exists(client, t->topic)) throw;
+      if (only || topic_exists(client, t->name)) throw;
       continue;
     }
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto* p = parts[i];
+      const kafka::PartitionMetadata& p = parts[i];
       const kafka::Watermarks& w = marks[i];
       total += w.high - w.low;
-      jparts.push_back({{"partition", p->id},
-                        {"leader", p->leader},
-                        {"replicas", cli::id_array(p->replicas, p->replica_cnt)},
-                        {"isr", cli::id_array(p->isrs, p->isr_cnt)},
+      jparts.push_back({{"partition", p.id},
+                        {"leader", p.leader},
+                        {"replicas", cli::id_array(p.replicas)},
+                        {"isr", cli::id_array(p.isr)},
                         {"low", w.low},
                         {"high", w.high},
                         {"messages", w.high - w.low}});
-      std::snprintf(line, sizeof line, "  %9d  %6d  %-10s  %-10s  %12lld  %12lld  %12lld\n", p->id, p->leader,
-                    cli::id_list(p->replicas, p->replica_cnt).c_str(), cli::id_list(p->isrs, p->isr_cnt).c_str(),
+      std::snprintf(line, sizeof line, "  %9d  %6d  %-10s  %-10s  %12lld  %12lld  %12lld\n", p.id, p.leader,
+                    cli::id_list(p.replicas).c_str(), cli::id_list(p.isr).c_str(),
                     static_cast<long long>(w.low), static_cast<long long>(w.high),
                     static_cast<long long>(w.high - w.low));
       rows += line;
     }
     grand += total;
-    jtopics.push_back({{"name", t->topic}, {"partitions", std::move(jparts)}, {"messages", total}});
-    text += "\ntopic '" + std::string(t->topic) + "': " + std::to_string(t->partition_cnt) + " partitions, " +
+    jtopics.push_back({{"name", t->name}, {"partitions", std::move(jparts)}, {"messages", total}});
+    text += "\ntopic '" + t->name + "': " + std::to_string(parts.size()) + " partitions, " +
             std::to_string(total) + " messages\n";
     text += "  partition  leader  replicas    isr                  low          high      messages\n" + rows;
   }

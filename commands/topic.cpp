@@ -107,20 +107,15 @@ int list(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const bool json = cli::json_output(parsed->vm);
   kafka::Admin admin(parsed->config);
-  kafka::Metadata md = admin.metadata(true);
-  std::vector<const rd_kafka_metadata_topic_t*> topics;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    const auto& t = md->topics[i];
-    if (!parsed->vm.count("all") && std::string(t.topic).rfind("__", 0) == 0) continue;
-    topics.push_back(&t);
-  }
-  std::sort(topics.begin(), topics.end(), [](auto* a, auto* b) { return std::string(a->topic) < b->topic; });
+  const kafka::ClusterMetadata md = admin.describe_cluster();
   boost::json::array jt;
   std::string text = "NAME\tPARTITIONS\tREPLICAS\n";
-  for (const auto* t : topics) {
-    const int rf = t->partition_cnt > 0 ? t->partitions[0].replica_cnt : 0;
-    jt.push_back({{"name", t->topic}, {"partitions", t->partition_cnt}, {"replicas", rf}});
-    text += std::string(t->topic) + "\t" + std::to_string(t->partition_cnt) + "\t" + std::to_string(rf) + "\n";
+  for (const kafka::TopicMetadata& t : md.topics) {
+    if (!parsed->vm.count("all") && t.name.rfind("__", 0) == 0) continue;
+    const int rf = t.replication_factor();
+    const int n = static_cast<int>(t.partitions.size());
+    jt.push_back({{"name", t.name}, {"partitions", n}, {"replicas", rf}});
+    text += t.name + "\t" + std::to_string(n) + "\t" + std::to_string(rf) + "\n";
   }
   if (json)
     std::cout << boost::json::serialize(boost::json::object{{"topics", std::move(jt)}}) << "\n";
@@ -201,22 +196,18 @@ int describe(const std::vector<std::string>& args) {
   if (vm.count("print-all") || json || (!summary && !configs && !partitions)) summary = configs = partitions = true;
 
   kafka::Admin admin(parsed->config);
-  kafka::Metadata md = admin.metadata(true);
-  const rd_kafka_metadata_topic_t* t = nullptr;
-  for (int i = 0; i < md->topic_cnt && !t; ++i)
-    if (name == md->topics[i].topic) t = &md->topics[i];
-  if (!t) throw NoInputError(kafka::missing_topic_message(admin.config(), name));
-  std::vector<const rd_kafka_metadata_partition_t*> parts;
-  for (int p = 0; p < t->partition_cnt; ++p) parts.push_back(&t->partitions[p]);
-  std::sort(parts.begin(), parts.end(), [](auto* a, auto* b) { return a->id < b->id; });
-  const int rf = t->partition_cnt > 0 ? t->partitions[0].replica_cnt : 0;
+  const kafka::ClusterMetadata md = admin.describe_cluster();
+  const auto t = std::find_if(md.topics.begin(), md.topics.end(), [&](const kafka::TopicMetadata& m) { return m.name == name; });
+  if (t == md.topics.end()) throw NoInputError(kafka::missing_topic_message(admin.config(), name));
+  const std::vector<kafka::PartitionMetadata>& parts = t->partitions;
+  const int rf = t->replication_factor();
 
   // Offsets are needed by the summary (message count) and the partitions section.
   std::vector<kafka::Watermarks> marks;
   std::int64_t total = 0;
   if (summary || partitions) {
     std::vector<std::int32_t> ids;
-    for (const auto* p : parts) ids.push_back(p->id);
+    for (const auto& p : parts) ids.push_back(p.id);
     marks = admin.watermarks(name, ids);  // two requests for all partitions
     for (const auto& m : marks) total += m.high - m.low;
   }
@@ -226,11 +217,11 @@ int describe(const std::vector<std::string>& args) {
   if (json) {
     boost::json::array jparts, jconf;
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto* p = parts[i];
-      jparts.push_back({{"partition", p->id},
-                        {"leader", p->leader},
-                        {"replicas", cli::id_array(p->replicas, p->replica_cnt)},
-                        {"isr", cli::id_array(p->isrs, p->isr_cnt)},
+      const kafka::PartitionMetadata& p = parts[i];
+      jparts.push_back({{"partition", p.id},
+                        {"leader", p.leader},
+                        {"replicas", cli::id_array(p.replicas)},
+                        {"isr", cli::id_array(p.isr)},
                         {"low", marks[i].low},
                         {"high", marks[i].high},
                         {"messages", marks[i].high - marks[i].low}});
@@ -258,7 +249,7 @@ int describe(const std::vector<std::string>& args) {
   };
   if (summary) {
     heading("SUMMARY");
-    std::vector<std::vector<std::string>> rows = {{"PARTITIONS", std::to_string(t->partition_cnt)},
+    std::vector<std::vector<std::string>> rows = {{"PARTITIONS", std::to_string(parts.size())},
                                                   {"REPLICAS", std::to_string(rf)},
                                                   {"MESSAGES", std::to_string(total)}};
     cli::print_table({"NAME", name}, rows);
@@ -274,9 +265,9 @@ int describe(const std::vector<std::string>& args) {
     heading("PARTITIONS");
     std::vector<std::vector<std::string>> rows;
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      const auto* p = parts[i];
-      rows.push_back({std::to_string(p->id), std::to_string(p->leader), cli::id_list(p->replicas, p->replica_cnt),
-                      cli::id_list(p->isrs, p->isr_cnt), std::to_string(marks[i].low), std::to_string(marks[i].high),
+      const kafka::PartitionMetadata& p = parts[i];
+      rows.push_back({std::to_string(p.id), std::to_string(p.leader), cli::id_list(p.replicas), cli::id_list(p.isr),
+                      std::to_string(marks[i].low), std::to_string(marks[i].high),
                       std::to_string(marks[i].high - marks[i].low)});
     }
     cli::print_table({"PARTITION", "LEADER", "REPLICAS", "ISR", "LOG-START-OFFSET", "HIGH-WATERMARK", "MESSAGES"}, rows);
@@ -336,7 +327,7 @@ int alter_config(const std::vector<std::string>& args) {
     if (sets.count(e.name) && e.read_only)
       throw UsageError("topic config '" + e.name + "' is read-only (source " + e.source_name + ")");
     if (e.sensitive) secret.insert(e.name);
-    if (e.source != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
+    if (!e.topic_override) continue;
     before[e.name] = e.sensitive || !e.value ? std::string("[redacted]") : *e.value;
   }
   admin.incremental_alter_topic_configs(name, std::vector<kafka::Property>(sets.begin(), sets.end()),

@@ -1,18 +1,16 @@
 // sfcrime: one executable, one dispatch table (DESIGN.md, convention 1).
-#include <librdkafka/rdkafka.h>
-
 #include <boost/version.hpp>
 
 #include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <span>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +18,7 @@
 #include "sfcrime/base/errors.hpp"
 #include "sfcrime/cli/cli.hpp"
 #include "sfcrime/commands/commands.hpp"
+#include "sfcrime/kafka/kafka.hpp"
 
 namespace {
 
@@ -134,7 +133,7 @@ int run(int argc, char** argv) {
     const std::string a = argv[i];
     if (a.empty() || a[0] != '-') break;
     if (a == "--version" || a == "-V") {
-      std::printf("sfcrime %s (librdkafka %s, Boost %d.%d.%d)\n", SFCRIME_VERSION, rd_kafka_version_str(),
+      std::printf("sfcrime %s (librdkafka %s, Boost %d.%d.%d)\n", SFCRIME_VERSION, sfcrime::kafka::version().c_str(),
                   BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
       return 0;
     }

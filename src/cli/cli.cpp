@@ -212,17 +212,13 @@ std::vector<ConfigEntry> config_entries(const Config& config, const CommandSpec*
   kafka::Conf conf = kafka::make_conf(config, role);
   std::vector<kafka::Property> defaults = kafka::client_defaults();
   defaults.insert(defaults.end(), role.begin(), role.end());
-  std::size_t n = 0;
-  const char** arr = rd_kafka_conf_dump(conf.get(), &n);
-  for (std::size_t i = 0; i + 1 < n; i += 2) {
-    const std::string key = arr[i];
+  for (const auto& [key, value] : kafka::conf_values(conf)) {
     if (key == "metadata.broker.list" || key == "bootstrap.servers") continue;
     if (std::find(explicit_keys.begin(), explicit_keys.end(), key) != explicit_keys.end()) continue;
     const bool ours = std::any_of(defaults.begin(), defaults.end(), [&](const auto& d) { return d.first == key; });
-    out.push_back({key, shown(key, arr[i + 1]),
-                   {"default", ours ? "sfcrime" + (spec ? " " + spec->name : std::string()) : std::string("librdkafka ") + rd_kafka_version_str()}});
+    out.push_back({key, shown(key, value),
+                   {"default", ours ? "sfcrime" + (spec ? " " + spec->name : std::string()) : "librdkafka " + kafka::version()}});
   }
-  rd_kafka_conf_dump_free(arr, n);
   return out;
 }
 
@@ -374,15 +370,15 @@ void delete_each(const std::vector<std::string>& names, std::string_view plural,
                         " were not deleted (the errors are above; the exit status is the first one's)");
 }
 
-std::string id_list(const std::int32_t* ids, int n) {
+std::string id_list(const std::vector<std::int32_t>& ids) {
   std::string s;
-  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  for (std::size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
   return s.empty() ? "-" : s;
 }
 
-boost::json::array id_array(const std::int32_t* ids, int n) {
+boost::json::array id_array(const std::vector<std::int32_t>& ids) {
   boost::json::array a;
-  for (int i = 0; i < n; ++i) a.push_back(ids[i]);
+  for (const std::int32_t id : ids) a.push_back(id);
   return a;
 }
 

@@ -75,6 +75,17 @@ Conf make_conf(const Config& config, const std::vector<Property>& defaults) {
   return conf;
 }
 
+std::string version() { return rd_kafka_version_str(); }
+
+std::vector<Property> conf_values(const Conf& conf) {
+  std::size_t n = 0;
+  const char** arr = rd_kafka_conf_dump(conf.get(), &n);
+  std::vector<Property> out;
+  for (std::size_t i = 0; i + 1 < n; i += 2) out.emplace_back(arr[i], arr[i + 1]);
+  rd_kafka_conf_dump_free(arr, n);
+  return out;
+}
+
 Client::Client(rd_kafka_type_t type, const Config& config, Conf conf) : config_(config) {
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_error_cb(conf.get(), &Client::on_error);
@@ -176,6 +187,31 @@ Metadata Client::metadata(bool all_topics) {
     throw UnavailableError("metadata request to '" + config_.bootstrap_servers + "' failed: " + error_text(err));
   }
   return Metadata(md);
+}
+
+ClusterMetadata Client::describe_cluster() {
+  const Metadata md = metadata(true);
+  ClusterMetadata c;
+  c.answered_by_id = md->orig_broker_id;
+  c.answered_by = md->orig_broker_name ? md->orig_broker_name : "";
+  for (int i = 0; i < md->broker_cnt; ++i) c.brokers.push_back({md->brokers[i].id, md->brokers[i].host, md->brokers[i].port});
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (!t.topic) continue;
+    TopicMetadata tm;
+    tm.name = t.topic;
+    tm.ok = t.err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int p = 0; p < t.partition_cnt; ++p) {
+      const rd_kafka_metadata_partition_t& mp = t.partitions[p];
+      tm.partitions.push_back({mp.id, mp.leader, std::vector<std::int32_t>(mp.replicas, mp.replicas + mp.replica_cnt),
+                               std::vector<std::int32_t>(mp.isrs, mp.isrs + mp.isr_cnt)});
+    }
+    std::sort(tm.partitions.begin(), tm.partitions.end(),
+              [](const PartitionMetadata& a, const PartitionMetadata& b) { return a.id < b.id; });
+    c.topics.push_back(std::move(tm));
+  }
+  std::sort(c.topics.begin(), c.topics.end(), [](const TopicMetadata& a, const TopicMetadata& b) { return a.name < b.name; });
+  return c;
 }
 
 int Client::partition_count(const std::string& topic) {
@@ -888,8 +924,9 @@ std::vector<Admin::ConfigEntry> Admin::describe_topic_configs(const std::string&
     const char* v = rd_kafka_ConfigEntry_value(entries[i]);
     // The broker sends no value for a sensitive entry; never print one even if it did.
     if (v && !e.sensitive) e.value = v;
-    e.source = rd_kafka_ConfigEntry_source(entries[i]);
-    e.source_name = rd_kafka_ConfigSource_name(e.source);
+    const rd_kafka_ConfigSource_t source = rd_kafka_ConfigEntry_source(entries[i]);
+    e.source_name = rd_kafka_ConfigSource_name(source);
+    e.topic_override = source == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
     e.read_only = rd_kafka_ConfigEntry_is_read_only(entries[i]) == 1;
     e.is_default = rd_kafka_ConfigEntry_is_default(entries[i]) == 1;
     out.push_back(std::move(e));

@@ -598,11 +598,11 @@ BOOST_AUTO_TEST_CASE(delete_each_single_name_rethrows_and_unavailable_stops) {
 }
 
 BOOST_AUTO_TEST_CASE(id_lists) {
-  const std::int32_t ids[] = {3, 1, 2};
-  BOOST_TEST(cli::id_list(ids, 3) == "3,1,2");
-  BOOST_TEST(cli::id_list(ids, 0) == "-");
-  BOOST_TEST(boost::json::serialize(cli::id_array(ids, 3)) == "[3,1,2]");
-  BOOST_TEST(boost::json::serialize(cli::id_array(ids, 0)) == "[]");
+  const std::vector<std::int32_t> ids = {3, 1, 2}, none;
+  BOOST_TEST(cli::id_list(ids) == "3,1,2");
+  BOOST_TEST(cli::id_list(none) == "-");
+  BOOST_TEST(boost::json::serialize(cli::id_array(ids)) == "[3,1,2]");
+  BOOST_TEST(boost::json::serialize(cli::id_array(none)) == "[]");
 }
 
 BOOST_AUTO_TEST_CASE(json_output_option) {

@@ -154,9 +154,9 @@ void delete_each(const std::vector<std::string>& names, std::string_view plural,
                  const std::function<bool(const std::string&)>& action);
 
 /// Broker ids (replicas, in-sync replicas) as "1,2,3", or "-" when there are none.
-std::string id_list(const std::int32_t* ids, int n);
+std::string id_list(const std::vector<std::int32_t>& ids);
 /// Broker ids as a JSON array of numbers.
-boost::json::array id_array(const std::int32_t* ids, int n);
+boost::json::array id_array(const std::vector<std::int32_t>& ids);
 
 /// The value of option `name` (which must be present or have a default), checked to be one of
 /// `allowed`. @throws UsageError "invalid --NAME 'V' (expected a, b or c; did you mean 'b'?)".

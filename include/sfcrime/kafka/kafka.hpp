@@ -69,6 +69,42 @@ struct Watermarks {
   std::int64_t high = 0;
 };
 
+/// One partition of a topic as cluster metadata describes it.
+struct PartitionMetadata {
+  std::int32_t id = 0;
+  std::int32_t leader = -1;            ///< broker id, -1 when none
+  std::vector<std::int32_t> replicas;  ///< broker ids
+  std::vector<std::int32_t> isr;       ///< in-sync replicas, broker ids
+};
+/// One topic of the cluster metadata; its partitions sorted by id.
+struct TopicMetadata {
+  std::string name;
+  bool ok = true;  ///< false when the broker reported an error for the topic
+  std::vector<PartitionMetadata> partitions;
+  /// The replication factor: the replicas of its first partition (0 without partitions).
+  int replication_factor() const noexcept { return partitions.empty() ? 0 : static_cast<int>(partitions[0].replicas.size()); }
+};
+/// One broker of the cluster.
+struct BrokerMetadata {
+  std::int32_t id = 0;
+  std::string host;
+  int port = 0;
+};
+/// Brokers and topics (sorted by name), and which broker answered.
+struct ClusterMetadata {
+  std::vector<BrokerMetadata> brokers;
+  std::vector<TopicMetadata> topics;
+  std::int32_t answered_by_id = -1;
+  std::string answered_by;  ///< the broker's name ("host:port/id")
+};
+
+/// librdkafka's version, e.g. "2.8.0".
+std::string version();
+
+/// Every property of `conf` with its value as librdkafka would use it (rd_kafka_conf_dump), in
+/// librdkafka's order; secrets included (callers redact).
+std::vector<Property> conf_values(const Conf& conf);
+
 /// A librdkafka client handle and the callback state it reports into. Not copyable or movable:
 /// librdkafka holds a pointer to the callback state.
 class Client {
@@ -85,6 +121,10 @@ class Client {
   /// @throws UnavailableError "cannot reach broker 'HOSTS' within N s (...)" naming the last
   ///         transport error librdkafka reported.
   Metadata metadata(bool all_topics);
+
+  /// The brokers and every topic: one metadata round trip bounded by Config::timeout.
+  /// @throws UnavailableError as metadata().
+  ClusterMetadata describe_cluster();
 
   /// The partition count of `topic`, from a metadata request for all topics (so that a broker
   /// with auto.create.topics.enable does not create it).
@@ -387,8 +427,8 @@ class Admin : public Client {
   struct ConfigEntry {
     std::string name;                  ///< e.g. "retention.ms"
     std::optional<std::string> value;  ///< std::nullopt: sensitive (the broker never sends it) or unset
-    rd_kafka_ConfigSource_t source = RD_KAFKA_CONFIG_SOURCE_UNKNOWN_CONFIG;
     std::string source_name;  ///< librdkafka's name of the source: "DYNAMIC_TOPIC_CONFIG", "DEFAULT_CONFIG", ...
+    bool topic_override = false;  ///< set on the topic itself (source DYNAMIC_TOPIC_CONFIG)
     bool read_only = false;   ///< cannot be changed with AlterConfigs
     bool is_default = false;  ///< the broker's default value
     bool sensitive = false;   ///< a secret: its value is never returned
