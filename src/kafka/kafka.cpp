@@ -767,13 +767,37 @@ std::unique_ptr<rd_kafka_event_t, EventDeleter> await(Client& c, rd_kafka_queue_
   }
   return ev;
 }
+
+using Event = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+/// One Admin API request, the steps every admin call shares: a metadata round trip first (a clear
+/// "cannot reach" when the broker is not there), Config::timeout as the request's and the
+/// operation's timeout, validate_only for a dry run, a queue of its own, `call` (which issues the
+/// request: rd_kafka_CreateTopics, ...), and the wait for its one result event (await()).
+Event request(Admin& admin, rd_kafka_admin_op_t op, const std::string& what,
+              const std::function<void(rd_kafka_t*, const rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& call,
+              bool validate_only = false) {
+  admin.metadata(false);
+  auto opts = admin_options(admin.get(), op, admin.config().timeout);
+  char errstr[256];
+  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(admin.get()));
+  call(admin.get(), opts.get(), q.get());
+  return await(admin, q.get(), what);
+}
+
+/// The first of a request's `n` results; none is sfcrime's bug (the request named one).
+template <class T>
+const T* first_result(const T** results, std::size_t n, const char* request, const std::string& name) {
+  if (n == 0) throw Error(Exit::software, std::string(request) + " returned no result for '" + name + "'");
+  return results[0];
+}
 }  // namespace
 
 namespace {
 // CreateTopics for one topic, with validate_only for a dry run. @returns false when the topic exists
 // and `if_not_exists` is set; throws as Admin::create_topic documents.
 bool request_create_topic(Admin& admin, const Admin::NewTopic& topic, bool if_not_exists, bool validate_only) {
-  admin.metadata(false);  // a clear error if the broker is not there
   char errstr[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, topic.replication_factor,
                                                   errstr, sizeof errstr);
@@ -783,13 +807,12 @@ bool request_create_topic(Admin& admin, const Admin::NewTopic& topic, bool if_no
     if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw UsageError("cannot set topic config '" + k + "'");
   }
-  auto opts = admin_options(admin.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, admin.config().timeout);
-  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(admin.get()));
-  rd_kafka_CreateTopics(admin.get(), &nt, 1, opts.get(), q.get());
   const std::string what = std::string(validate_only ? "the validation of" : "the creation of") + " topic '" +
                            topic.name + "'";
-  auto ev = await(admin, q.get(), what);
+  const Event ev = request(
+      admin, RD_KAFKA_ADMIN_OP_CREATETOPICS, what,
+      [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) { rd_kafka_CreateTopics(rk, &nt, 1, o, q); },
+      validate_only);
   size_t n = 0;
   const rd_kafka_topic_result_t** res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
   for (size_t i = 0; i < n; ++i) {
@@ -847,13 +870,12 @@ bool Admin::wait_until_ready(const std::string& name, int partitions) {
 }
 
 bool Admin::delete_topic(const std::string& name, bool if_exists) {
-  metadata(false);
   rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(name.c_str());
   std::unique_ptr<rd_kafka_DeleteTopic_t, void (*)(rd_kafka_DeleteTopic_t*)> guard(dt, rd_kafka_DeleteTopic_destroy);
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_DeleteTopics(handle_.get(), &dt, 1, opts.get(), q.get());
-  auto ev = await(*this, q.get(), "the deletion of topic '" + name + "'");
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_DELETETOPICS, "the deletion of topic '" + name + "'",
+                           [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_DeleteTopics(rk, &dt, 1, o, q);
+                           });
   size_t n = 0;
   const rd_kafka_topic_result_t** res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
   for (size_t i = 0; i < n; ++i) {
@@ -895,26 +917,24 @@ bool timed_out(rd_kafka_resp_err_t err) {
 }  // namespace
 
 std::vector<Admin::ConfigEntry> Admin::describe_topic_configs(const std::string& name) {
-  metadata(false);  // a clear error if the broker is not there
   ConfigResource res(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
   rd_kafka_ConfigResource_t* arr[] = {res.get()};
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_DescribeConfigs(handle_.get(), arr, 1, opts.get(), q.get());
   const std::string what = "the configuration of topic '" + name + "'";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, what,
+                           [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_DescribeConfigs(rk, arr, 1, o, q);
+                           });
   size_t n = 0;
-  const rd_kafka_ConfigResource_t** rs =
-      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "DescribeConfigs returned no result for '" + name + "'");
-  const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[0]);
+  const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+  const rd_kafka_ConfigResource_t* r = first_result(rs, n, "DescribeConfigs", name);
+  const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(r);
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));
   if (timed_out(err)) throw UnavailableError(unreachable_message(what));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw Error(Exit::failure, "the broker refused to describe the configuration of topic '" + name + "': " +
-                                   reason(err, rd_kafka_ConfigResource_error_string(rs[0])));
+                                   reason(err, rd_kafka_ConfigResource_error_string(r)));
   size_t cnt = 0;
-  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[0], &cnt);
+  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(r, &cnt);
   std::vector<ConfigEntry> out;
   out.reserve(cnt);
   for (size_t i = 0; i < cnt; ++i) {
@@ -937,7 +957,6 @@ std::vector<Admin::ConfigEntry> Admin::describe_topic_configs(const std::string&
 
 void Admin::incremental_alter_topic_configs(const std::string& name, const std::vector<Property>& sets,
                                             const std::vector<std::string>& deletes, bool validate_only) {
-  metadata(false);
   ConfigResource res(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
   auto add = [&](const std::string& key, rd_kafka_AlterConfigOpType_t op, const char* value) {
     if (rd_kafka_error_t* e = rd_kafka_ConfigResource_add_incremental_config(res.get(), key.c_str(), op, value)) {
@@ -949,48 +968,44 @@ void Admin::incremental_alter_topic_configs(const std::string& name, const std::
   for (const auto& [k, v] : sets) add(k, RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET, v.c_str());
   for (const std::string& k : deletes) add(k, RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE, nullptr);
   rd_kafka_ConfigResource_t* arr[] = {res.get()};
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, config().timeout);
-  char errstr[256];
-  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_IncrementalAlterConfigs(handle_.get(), arr, 1, opts.get(), q.get());
   const std::string what = std::string(validate_only ? "the validation of" : "the change of") +
                            " the configuration of topic '" + name + "'";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(
+      *this, RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, what,
+      [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+        rd_kafka_IncrementalAlterConfigs(rk, arr, 1, o, q);
+      },
+      validate_only);
   size_t n = 0;
-  const rd_kafka_ConfigResource_t** rs = rd_kafka_IncrementalAlterConfigs_result_resources(
-      rd_kafka_event_IncrementalAlterConfigs_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "IncrementalAlterConfigs returned no result for '" + name + "'");
-  const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[0]);
+  const rd_kafka_ConfigResource_t** rs = rd_kafka_IncrementalAlterConfigs_result_resources(rd_kafka_event_IncrementalAlterConfigs_result(ev.get()), &n);
+  const rd_kafka_ConfigResource_t* r = first_result(rs, n, "IncrementalAlterConfigs", name);
+  const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(r);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));
   if (timed_out(err)) throw UnavailableError(unreachable_message(what));
   throw Error(Exit::failure, "the broker refused to change the configuration of topic '" + name + "': " +
-                                 reason(err, rd_kafka_ConfigResource_error_string(rs[0])));
+                                 reason(err, rd_kafka_ConfigResource_error_string(r)));
 }
 
 void Admin::create_partitions(const std::string& name, int total, bool validate_only) {
-  metadata(false);
   char errstr[512];
   rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(name.c_str(), static_cast<size_t>(total), errstr, sizeof errstr);
   if (!np) throw UsageError("cannot add partitions to topic '" + name + "': " + errstr);
   std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)> guard(np, rd_kafka_NewPartitions_destroy);
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, config().timeout);
-  if (validate_only) rd_kafka_AdminOptions_set_validate_only(opts.get(), 1, errstr, sizeof errstr);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_CreatePartitions(handle_.get(), &np, 1, opts.get(), q.get());
   const std::string what = "the new partitions of topic '" + name + "'";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(
+      *this, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, what,
+      [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) { rd_kafka_CreatePartitions(rk, &np, 1, o, q); },
+      validate_only);
   size_t n = 0;
-  const rd_kafka_topic_result_t** res =
-      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "CreatePartitions returned no result for '" + name + "'");
-  const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[0]);
+  const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+  const rd_kafka_topic_result_t* res = first_result(results, n, "CreatePartitions", name);
+  const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res);
   if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) throw NoInputError(missing_topic_message(config(), name));
   if (timed_out(err)) throw UnavailableError(unreachable_message(what));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw Error(Exit::failure, "the broker refused to add partitions to topic '" + name + "': " +
-                                   reason(err, rd_kafka_topic_result_error_string(res[0])));
+                                   reason(err, rd_kafka_topic_result_error_string(res)));
   if (!validate_only && !wait_until_ready(name, total))
     // Not a plain "cannot reach": the partitions exist now, and --num counts from the current
     // number, so running the command again would add more.
@@ -1002,12 +1017,11 @@ void Admin::create_partitions(const std::string& name, int total, bool validate_
 // --- consumer groups ------------------------------------------------------------------------------
 
 std::vector<Admin::GroupListing> Admin::list_groups() {
-  metadata(false);
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_ListConsumerGroups(handle_.get(), opts.get(), q.get());
   const std::string what = "the list of consumer groups";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, what,
+                           [](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_ListConsumerGroups(rk, o, q);
+                           });
   const rd_kafka_ListConsumerGroups_result_t* result = rd_kafka_event_ListConsumerGroups_result(ev.get());
   size_t ne = 0;
   const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &ne);
@@ -1033,15 +1047,14 @@ std::vector<Admin::GroupListing> Admin::list_groups() {
 }
 
 std::vector<Admin::GroupDescription> Admin::describe_groups(const std::vector<std::string>& ids) {
-  metadata(false);
   std::vector<const char*> names;
   for (const auto& id : ids) names.push_back(id.c_str());
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_DescribeConsumerGroups(handle_.get(), names.data(), names.size(), opts.get(), q.get());
   const std::string what = ids.size() == 1 ? "the description of consumer group '" + ids[0] + "'"
                                             : "the description of " + std::to_string(ids.size()) + " consumer groups";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, what,
+                           [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_DescribeConsumerGroups(rk, names.data(), names.size(), o, q);
+                           });
   size_t n = 0;
   const rd_kafka_ConsumerGroupDescription_t** gs =
       rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
@@ -1109,24 +1122,22 @@ void throw_group_error(const Admin& admin, const rd_kafka_error_t* e, const std:
 }  // namespace
 
 std::vector<Admin::CommittedOffset> Admin::committed_offsets(const std::string& id) {
-  metadata(false);
   // No partition list: every partition the group has an offset for.
   rd_kafka_ListConsumerGroupOffsets_t* req = rd_kafka_ListConsumerGroupOffsets_new(id.c_str(), nullptr);
   std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, void (*)(rd_kafka_ListConsumerGroupOffsets_t*)> guard(
       req, rd_kafka_ListConsumerGroupOffsets_destroy);
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_ListConsumerGroupOffsets(handle_.get(), &req, 1, opts.get(), q.get());
   const std::string what = "the committed offsets of consumer group '" + id + "'";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, what,
+                           [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, o, q);
+                           });
   size_t n = 0;
-  const rd_kafka_group_result_t** rs =
-      rd_kafka_ListConsumerGroupOffsets_result_groups(rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "ListConsumerGroupOffsets returned no result for '" + id + "'");
-  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(rs[0]))
+  const rd_kafka_group_result_t** gs = rd_kafka_ListConsumerGroupOffsets_result_groups(rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &n);
+  const rd_kafka_group_result_t* g = first_result(gs, n, "ListConsumerGroupOffsets", id);
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(g))
     throw_group_error(*this, e, id, "list the offsets of consumer group '" + id + "'", what);
   std::vector<CommittedOffset> out;
-  if (const rd_kafka_topic_partition_list_t* l = rd_kafka_group_result_partitions(rs[0])) {
+  if (const rd_kafka_topic_partition_list_t* l = rd_kafka_group_result_partitions(g)) {
     for (int i = 0; i < l->cnt; ++i) {
       const auto& p = l->elems[i];
       if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -1144,25 +1155,23 @@ std::vector<Admin::CommittedOffset> Admin::committed_offsets(const std::string& 
 }
 
 void Admin::alter_committed_offsets(const std::string& id, const std::vector<CommittedOffset>& offsets) {
-  metadata(false);
   PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& o : offsets)
     rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
   rd_kafka_AlterConsumerGroupOffsets_t* req = rd_kafka_AlterConsumerGroupOffsets_new(id.c_str(), list.get());
   std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t, void (*)(rd_kafka_AlterConsumerGroupOffsets_t*)> guard(
       req, rd_kafka_AlterConsumerGroupOffsets_destroy);
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_AlterConsumerGroupOffsets(handle_.get(), &req, 1, opts.get(), q.get());
   const std::string what = "the new offsets of consumer group '" + id + "'";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, what,
+                           [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, o, q);
+                           });
   size_t n = 0;
-  const rd_kafka_group_result_t** rs =
-      rd_kafka_AlterConsumerGroupOffsets_result_groups(rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "AlterConsumerGroupOffsets returned no result for '" + id + "'");
+  const rd_kafka_group_result_t** gs = rd_kafka_AlterConsumerGroupOffsets_result_groups(rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &n);
+  const rd_kafka_group_result_t* g = first_result(gs, n, "AlterConsumerGroupOffsets", id);
   const std::string doing = "set the offsets of consumer group '" + id + "'";
-  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(rs[0])) throw_group_error(*this, e, id, doing, what);
-  if (const rd_kafka_topic_partition_list_t* l = rd_kafka_group_result_partitions(rs[0])) {
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(g)) throw_group_error(*this, e, id, doing, what);
+  if (const rd_kafka_topic_partition_list_t* l = rd_kafka_group_result_partitions(g)) {
     for (int i = 0; i < l->cnt; ++i) {
       const auto& p = l->elems[i];
       if (p.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
@@ -1177,18 +1186,17 @@ void Admin::alter_committed_offsets(const std::string& id, const std::vector<Com
 }
 
 void Admin::delete_group(const std::string& id) {
-  metadata(false);
   rd_kafka_DeleteGroup_t* dg = rd_kafka_DeleteGroup_new(id.c_str());
   std::unique_ptr<rd_kafka_DeleteGroup_t, void (*)(rd_kafka_DeleteGroup_t*)> guard(dg, rd_kafka_DeleteGroup_destroy);
-  auto opts = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS, config().timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(handle_.get()));
-  rd_kafka_DeleteGroups(handle_.get(), &dg, 1, opts.get(), q.get());
   const std::string what = "the deletion of consumer group '" + id + "'";
-  auto ev = await(*this, q.get(), what);
+  const Event ev = request(*this, RD_KAFKA_ADMIN_OP_DELETEGROUPS, what,
+                           [&](rd_kafka_t* rk, const rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                             rd_kafka_DeleteGroups(rk, &dg, 1, o, q);
+                           });
   size_t n = 0;
-  const rd_kafka_group_result_t** rs = rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &n);
-  if (n == 0) throw Error(Exit::software, "DeleteGroups returned no result for '" + id + "'");
-  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(rs[0]))
+  const rd_kafka_group_result_t** gs = rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev.get()), &n);
+  const rd_kafka_group_result_t* g = first_result(gs, n, "DeleteGroups", id);
+  if (const rd_kafka_error_t* e = rd_kafka_group_result_error(g))
     throw_group_error(*this, e, id, "delete consumer group '" + id + "'", what);
 }
 
