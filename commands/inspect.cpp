@@ -27,7 +27,7 @@ bool topic_exists(kafka::Admin& client, const std::string& topic) {
 }  // namespace
 
 int inspect(const std::vector<std::string>& args) {
-  // `sfcrime inspect group G...` is `sfcrime group describe G...` (issue 6: "inspect group G").
+  // `sfcrime inspect group G...` is `sfcrime group describe G...`.
   const std::size_t word = cli::first_word(args, {"--topic", "-t", "--output", "-o"});
   if (word < args.size()) {
     if (args[word] != "group")

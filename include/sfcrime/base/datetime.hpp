@@ -1,7 +1,7 @@
 #pragma once
 /// Naive (zone-less) wall-clock date-times, as the data's `call_date_time` holds them.
 ///
-/// DESIGN.md: the timestamps are local San Francisco times without a zone and are treated as
+/// The timestamps are local San Francisco times without a zone and are treated as
 /// naive: no zone conversion, so "2018-11-04T01:30:00" (which happened twice that night) is one
 /// instant. Internally an instant is milliseconds since 1970-01-01T00:00:00 of the same naive
 /// calendar (as if it were UTC), which is what epoch-aligned windows are computed on.

@@ -1,5 +1,5 @@
 #pragma once
-/// Command-line parsing shared by every command (DESIGN.md, convention 4: two-phase options).
+/// Command-line parsing shared by every command, in two phases (shared options, then the command's).
 ///
 /// main() splits the global options written before the command word from the command's own
 /// arguments and passes both on; each command parses them with parse() below, which adds the
@@ -115,7 +115,7 @@ bool shared_option_takes_value(std::string_view arg);
 /// @param value_options the command's own options that take a value in the next argument.
 std::size_t first_word(const std::vector<std::string>& args, const std::vector<std::string_view>& value_options = {});
 
-/// One word of a nested command's table (git's OPT_SUBCOMMAND; DESIGN.md, convention 3).
+/// One word of a nested command's table (git's OPT_SUBCOMMAND).
 struct Subcommand {
   std::string_view name;
   int (*run)(const std::vector<std::string>&);

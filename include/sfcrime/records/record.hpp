@@ -35,7 +35,7 @@ Validated validate_record(const simdjson::dom::element& v, const RecordRules& ru
 /// Parses one record's JSON text with simdjson's DOM parser (https://simdjson.org): the whole
 /// text is validated (RFC 8259 grammar, UTF-8, escapes, numbers), into buffers reused from record
 /// to record, so that parsing 200,000 records allocates only for the largest. Limits (where it
-/// differs from Boost.JSON, which sfcrime used before issue 5; fuzz/README.md): an integer token
+/// differs from Boost.JSON, which sfcrime used before; fuzz/README.md): an integer token
 /// must fit 64 bits and a number a finite double (1e999 is rejected), an exponent of many digits
 /// is read as 0 or rejected as its value says (0e6676000062 is 0), nesting at most 1024 levels
 /// counting the innermost scalar.
