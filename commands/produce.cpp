@@ -77,13 +77,14 @@ int produce(const std::vector<std::string>& args) {
       "\n"
       "When a record is not delivered (the broker stayed away for message.timeout.ms, 120 s by\n"
       "default, or refused it), sending stops: the records in flight get their reports, and the\n"
-      "error says how many were delivered, that records 1..K all were, and how to resume. With\n"
-      "--failed-file F every record not delivered, and the rest of the input, goes to F: resume\n"
-      "exactly with 'sfcrime produce --topic TOPIC --file F', which also checks the topic for the\n"
-      "records the broker may have written without answering and does not send those again.\n"
-      "Without it, '--skip K' resumes after record K (the error says how many of the records\n"
-      "after K were delivered and would be sent again). A record too large for the broker fails\n"
-      "alone and sending goes on.\n"
+      "error says how many were delivered and that records 1..K all were. With --failed-file F\n"
+      "every record not delivered, and the rest of the input, goes to F; without it the records\n"
+      "not delivered go to a failed file made in $XDG_STATE_HOME/sfcrime (~/.local/state/sfcrime).\n"
+      "After any stop (a failure, Ctrl-C, SIGTERM; after a signal what is still in flight once\n"
+      "--timeout has passed is purged and kept) the error's last line names one command that\n"
+      "resumes exactly: the failed file, which also checks the topic for the records the broker\n"
+      "may have written without answering, and/or the input after the last record read. A record\n"
+      "too large for the broker fails alone and sending goes on.\n"
       "\n"
       "Exit 0 when every record was delivered; 65 if any was rejected (even when kept) or the input\n"
       "is malformed; 69 if any was not delivered or a rejected record was not kept in the\n"
@@ -132,8 +133,8 @@ int produce(const std::vector<std::string>& args) {
        "{\"record\": N, \"line\": L, \"reason\": \"...\", \"text\": \"the record's text\"}")
       ("failed-file", cli::po::value<std::string>()->value_name("F"),
        "write every record not delivered, and after a delivery failure the rest of the input, to F "
-       "(created or truncated at start; lines as --dead-letter-file's): 'sfcrime produce --file F' "
-       "resumes exactly")
+       "(created or truncated at start; lines as --dead-letter-file's); without it one is made when "
+       "needed in $XDG_STATE_HOME/sfcrime: 'sfcrime produce --file F' resumes exactly")
       ("header,H", cli::po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
        "add header KEY with VALUE to every message (repeatable, as kcat -H; after an envelope's own)")
       ("compression,z", cli::po::value<std::string>()->value_name("CODEC"),
