@@ -429,7 +429,7 @@ int aggregate(const std::vector<std::string>& args) {
     for (const std::string& w : by_check.end_batch(id)) std::fprintf(stderr, "sfcrime aggregate: warning: %s\n", w.c_str());
     if (txn) {
       // Rows, late records, state and the input offsets become visible together.
-      txn->commit_transaction(kafka_input->processed_offsets().get(), kafka_input->consumer());
+      txn->commit_transaction(kafka_input->processed_offsets(), kafka_input->consumer());
       if (deferred) deferred->release();
     } else {
       if (late_producer) late_producer->deliver_all("late records");  // before the input offsets are committed
@@ -488,7 +488,7 @@ int aggregate(const std::vector<std::string>& args) {
         // 69), not when the next record comes.
         if (txn && Clock::now() - idle_since >= std::chrono::seconds(5)) {
           txn->begin_transaction();
-          txn->commit_transaction(kafka_input->processed_offsets().get(), kafka_input->consumer());
+          txn->commit_transaction(kafka_input->processed_offsets(), kafka_input->consumer());
           idle_since = Clock::now();
         }
       }

@@ -44,8 +44,9 @@ void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::stri
 
 std::string error_text(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
-void check_consumer_error(rd_kafka_t* consumer, const rd_kafka_message_t* m, const std::string& fallback,
-                          int verbosity) {
+void check_consumer_error(const Client& client, const Message& message, const std::string& fallback, int verbosity) {
+  rd_kafka_t* consumer = client.get();
+  const rd_kafka_message_t* m = message.get();
   const rd_kafka_resp_err_t err = m->err;
   const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : fallback;
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -73,6 +74,49 @@ Conf make_conf(const Config& config, const std::vector<Property>& defaults) {
     set_property(conf.get(), k, v, o == config.origin.end() ? std::string("-X or the config file") : o->second.text());
   }
   return conf;
+}
+
+PartitionList partition_list(const std::vector<TopicPartitionOffset>& offsets) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const TopicPartitionOffset& o : offsets)
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+  return list;
+}
+
+std::string_view key_of(const Message& m) {
+  return m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view();
+}
+
+std::string_view value_of(const Message& m) {
+  return m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len) : std::string_view();
+}
+
+std::string topic_of(const Message& m, const std::string& fallback) {
+  return m->rkt ? rd_kafka_topic_name(m->rkt) : fallback;
+}
+
+bool at_partition_end(const Message& m) { return m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF; }
+
+std::optional<std::string_view> header_of(const Message& m, std::string_view name) {
+  rd_kafka_headers_t* h = nullptr;
+  const void* v = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_message_headers(m.get(), &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(h, std::string(name).c_str(), &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+    return std::nullopt;
+  return std::string_view(static_cast<const char*>(v), size);
+}
+
+std::vector<Header> headers_of(const Message& m) {
+  std::vector<Header> out;
+  rd_kafka_headers_t* h = nullptr;
+  if (rd_kafka_message_headers(m.get(), &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* name = nullptr;
+  const void* v = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0; rd_kafka_header_get_all(h, i, &name, &v, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+    out.push_back({name, v ? std::optional<std::string>(std::string(static_cast<const char*>(v), size)) : std::nullopt});
+  return out;
 }
 
 std::string version() { return rd_kafka_version_str(); }
@@ -187,6 +231,12 @@ Metadata Client::metadata(bool all_topics) {
     throw UnavailableError("metadata request to '" + config_.bootstrap_servers + "' failed: " + error_text(err));
   }
   return Metadata(md);
+}
+
+Watermarks Client::cached_watermarks(const std::string& topic, std::int32_t partition) const {
+  Watermarks w{-1, -1};
+  rd_kafka_get_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low, &w.high);
+  return w;
 }
 
 ClusterMetadata Client::describe_cluster() {
@@ -624,7 +674,9 @@ void Producer::begin_transaction() {
   in_transaction_ = true;
 }
 
-void Producer::commit_transaction(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_t* consumer) {
+void Producer::commit_transaction(const PartitionList& list, const Client& client) {
+  const rd_kafka_topic_partition_list_t* offsets = list.get();
+  rd_kafka_t* consumer = client.get();
   const auto deadline = std::chrono::steady_clock::now() + config().timeout;
   auto left_ms = [&] {
     return static_cast<int>(std::max<std::int64_t>(

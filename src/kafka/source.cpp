@@ -498,7 +498,7 @@ bool TopicSource::accept(const kafka::Message& m) {
       if (it != pending_.end() && m->offset >= it->second) pending_.erase(it);
       return false;
     }
-    kafka::check_consumer_error(handle_.get(), m.get(), options_.topic, config().verbosity);
+    kafka::check_consumer_error(*this, m, options_.topic, config().verbosity);
     return false;
   }
   note_alive();

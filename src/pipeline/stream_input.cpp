@@ -114,11 +114,10 @@ InputItem* KafkaInput::try_take() {
       now_);
   if (!next) return nullptr;
   current_ = merge_.pop(*next);
-  const rd_kafka_message_t* m = current_.payload.get();
+  const kafka::Message& m = current_.payload;
   item_.x = std::move(current_.x);
-  item_.value = std::string_view(static_cast<const char*>(m->payload), m->len);
-  item_.key = m->key ? std::optional<std::string_view>(std::string_view(static_cast<const char*>(m->key), m->key_len))
-                     : std::nullopt;
+  item_.value = kafka::value_of(m);
+  item_.key = m->key ? std::optional<std::string_view>(kafka::key_of(m)) : std::nullopt;
   item_.partition = m->partition;
   item_.offset = m->offset;
   taken_[m->partition] = m->offset + 1;

@@ -18,6 +18,7 @@
 
 #include "sfcrime/base/datetime.hpp"
 #include "sfcrime/base/errors.hpp"
+#include "sfcrime/kafka/group_reader.hpp"
 #include "sfcrime/kafka/kafka.hpp"
 #include "sfcrime/kafka/source.hpp"
 #include "sfcrime/pipeline/changelog_codec.hpp"
@@ -45,142 +46,13 @@ std::string state_topic(const std::string& g) { return g + "-aggregate-scaleout-
 /// owner when the last process holding it dies.
 std::string done_topic(const std::string& g) { return g + "-aggregate-done"; }
 
-std::string_view key_of(const rd_kafka_message_t* m) {
-  return m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view();
-}
-std::string_view value_of(const rd_kafka_message_t* m) {
-  return m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len) : std::string_view();
-}
 /// The input partition a repartitioned record came from (its sfcrime.source.partition header).
-std::optional<std::int32_t> source_partition(const rd_kafka_message_t* m) {
-  rd_kafka_headers_t* h = nullptr;
-  const void* v = nullptr;
-  std::size_t size = 0;
-  if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      rd_kafka_header_get_last(h, "sfcrime.source.partition", &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !v)
-    return std::nullopt;
+std::optional<std::int32_t> source_partition(const kafka::Message& m) {
+  const std::optional<std::string_view> v = kafka::header_of(m, "sfcrime.source.partition");
   std::int32_t p = 0;
-  const char* text = static_cast<const char*>(v);
-  if (std::from_chars(text, text + size, p).ec != std::errc()) return std::nullopt;
+  if (!v || std::from_chars(v->data(), v->data() + v->size(), p).ec != std::errc()) return std::nullopt;
   return p;
 }
-
-/// The consumer of the three topics, subscribed in the group; tells the driver about rebalances.
-class GroupReader final : public kafka::Client {
- public:
-  GroupReader(const Config& config, const ScaleOutOptions& o, std::function<void()> before_revoke)
-      : Client(RD_KAFKA_CONSUMER, config, make(config, o)), options_(o), before_revoke_(std::move(before_revoke)) {
-    rd_kafka_poll_set_consumer(handle_.get());
-    kafka::PartitionList topics(rd_kafka_topic_partition_list_new(3));
-    for (const std::string& t : {o.topic, repartition_topic(o.group), rows_topic(o.group)})
-      rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-    if (const auto err = rd_kafka_subscribe(handle_.get(), topics.get()))
-      throw UnavailableError("cannot subscribe to '" + o.topic + "': " + kafka::error_text(err));
-  }
-  ~GroupReader() override {
-    close_consumer();
-    destroy_consumer();
-  }
-
-  /// The next message or event (nullptr when none came within `wait`).
-  kafka::Message poll(std::chrono::milliseconds wait) {
-    kafka::Message m(rd_kafka_consumer_poll(handle_.get(), static_cast<int>(wait.count())));
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-    return m;
-  }
-
-  /// (topic, partition) -> the offset it starts at, for the current assignment.
-  const std::map<std::pair<std::string, std::int32_t>, std::int64_t>& assignment() const { return assignment_; }
-  /// True once after each change of the assignment.
-  bool take_changed() { return std::exchange(changed_, false); }
-  /// After an aborted transaction: every assigned partition starts again at the group's committed
-  /// offset (what the aborted batch consumed is read again). @throws as the assignment does.
-  void rewind() {
-    kafka::PartitionList parts(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
-    for (const auto& [tp, start] : assignment_)
-      rd_kafka_topic_partition_list_add(parts.get(), tp.first.c_str(), tp.second);
-    assign_from_committed(parts.get());
-    changed_ = true;
-  }
-
-  /// True while an assignment is in force (false between a revocation and the next assignment,
-  /// when an empty set of tasks does not mean that there is nothing to do).
-  bool assigned() const { return assigned_; }
-
- private:
-  static kafka::Conf make(const Config& config, const ScaleOutOptions& o) {
-    kafka::Conf conf = kafka::make_conf(config, {{"group.id", o.group},
-                                                 {"enable.auto.commit", "false"},
-                                                 {"enable.auto.offset.store", "false"},
-                                                 {"isolation.level", "read_committed"},
-                                                 {"enable.partition.eof", "true"},
-                                                 {"auto.offset.reset", "earliest"},
-                                                 {"log.connection.close", "false"}});
-    rd_kafka_conf_set_rebalance_cb(conf.get(), &GroupReader::on_rebalance);
-    return conf;
-  }
-
-  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                           void* opaque) {
-    auto* self = static_cast<GroupReader*>(static_cast<kafka::Client*>(opaque));
-    try {
-      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        self->assign_from_committed(parts);
-      } else {
-        // The open transaction holds records of partitions going away: abort it; the new
-        // assignment starts from the committed offsets and the changelogs.
-        self->before_revoke_();
-        rd_kafka_assign(rk, nullptr);
-        self->assignment_.clear();
-        self->assigned_ = false;
-      }
-      self->changed_ = true;
-    } catch (...) {
-      self->error_ = std::current_exception();
-      rd_kafka_assign(rk, nullptr);
-      self->assignment_.clear();
-      self->assigned_ = false;
-      self->changed_ = true;
-    }
-  }
-
-  // Assigns `parts` at the group's committed offsets (else the input at the end or the beginning
-  // as --from-beginning says, the internal topics at the beginning) and records the assignment.
-  void assign_from_committed(rd_kafka_topic_partition_list_t* parts) {
-    rd_kafka_t* rk = handle_.get();
-    // A transaction of a dead member may hold the offsets for a while (UNSTABLE_OFFSET_COMMIT
-    // until transaction.timeout.ms aborts it).
-    const auto deadline = Clock::now() + config().timeout + std::chrono::seconds(15);
-    for (;;) {
-      const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, static_cast<int>(config().timeout.count()));
-      bool unstable = cerr == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
-      for (int i = 0; i < parts->cnt; ++i)
-        unstable = unstable || parts->elems[i].err == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT;
-      if (!unstable && cerr == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (Clock::now() >= deadline || interrupted())
-        throw UnavailableError("cannot read the committed offsets of group '" + options_.group +
-                               "': " + kafka::error_text(cerr ? cerr : RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT));
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    assignment_.clear();
-    for (int i = 0; i < parts->cnt; ++i) {
-      rd_kafka_topic_partition_t& tp = parts->elems[i];
-      if (tp.offset < 0)
-        tp.offset = (options_.topic == tp.topic && !options_.from_beginning) ? RD_KAFKA_OFFSET_END
-                                                                              : RD_KAFKA_OFFSET_BEGINNING;
-      assignment_[{tp.topic, tp.partition}] = tp.offset;
-    }
-    rd_kafka_assign(rk, parts);
-    assigned_ = true;
-  }
-
-  const ScaleOutOptions& options_;
-  std::function<void()> before_revoke_;
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> assignment_;
-  bool changed_ = false;
-  bool assigned_ = false;
-  std::exception_ptr error_;
-};
 
 /// Regroup task: one input partition (its fetched records wait in the Topology's merge).
 struct RegroupTask {
@@ -296,7 +168,7 @@ class Topology {
   int P_ = 0;  // input partitions = repartition partitions = rows partitions
   std::unique_ptr<kafka::Producer> txn_;
   std::size_t rep_index_ = 0, rows_index_ = 0, out_index_ = 0, late_index_ = 0;
-  std::unique_ptr<GroupReader> reader_;
+  std::unique_ptr<kafka::GroupReader> reader_;
   std::unique_ptr<kafka::Admin> admin_;
   std::unique_ptr<DeferredOutput> deferred_;
   std::unique_ptr<TeeSink> sink_;
@@ -346,7 +218,7 @@ void Topology::rebuild() {
       // Asked through the admin handle: the consumer's own ListOffsets stalled for --timeout in
       // some rebalances of a 3-process run (then every process exited 69).
       const kafka::Watermarks w = admin_->watermarks(topic, p);
-      const std::int64_t at = start == RD_KAFKA_OFFSET_BEGINNING ? w.low : start == RD_KAFKA_OFFSET_END ? w.high : start;
+      const std::int64_t at = start == kafka::kOffsetBeginning ? w.low : start == kafka::kOffsetEnd ? w.high : start;
       if (start >= 0) t.next = start;
       t.target = w.high;
       t.polled = at;
@@ -414,17 +286,16 @@ void Topology::advance_aggregate(StateTask& t) const {
 
 bool Topology::idle_now(std::int32_t p, const RegroupTask& t, Clock::time_point now) const {
   if (t.ended || merge_.buffered(p) > 0 || now - t.last_record < o_.max_idle) return false;
-  std::int64_t low = -1, high = -1;
-  rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
+  const std::int64_t high = reader_->cached_watermarks(o_.topic, p).high;
   return t.eof || (high >= 0 && t.polled >= high);
 }
 
 void Topology::dispatch(kafka::Message m) {
   // Error events without a topic (a fatal error, all brokers down) carry no topic handle.
-  const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : o_.topic;
+  const std::string topic = kafka::topic_of(m, o_.topic);
   const std::int32_t p = m->partition;
   if (m->err) {
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    if (kafka::at_partition_end(m)) {
       if (topic == o_.topic)
         if (auto it = regroup_.find(p); it != regroup_.end()) {
           it->second.eof = true;
@@ -432,7 +303,7 @@ void Topology::dispatch(kafka::Message m) {
         }
       return;
     }
-    kafka::check_consumer_error(reader_->get(), m.get(), topic, config_.verbosity);
+    kafka::check_consumer_error(*reader_, m, topic, config_.verbosity);
     return;
   }
   trigger_.took(Clock::now());
@@ -441,7 +312,7 @@ void Topology::dispatch(kafka::Message m) {
     if (it == regroup_.end()) return;  // not ours any more
     RegroupTask& t = it->second;
     Extracted x;
-    extractor_->extract(value_of(m.get()), x);
+    extractor_->extract(kafka::value_of(m), x);
     t.polled = m->offset + 1;
     t.eof = false;
     t.last_record = Clock::now();
@@ -456,8 +327,8 @@ void Topology::dispatch(kafka::Message m) {
   begin();
   t.next = m->offset + 1;
   t.dirty = true;
-  const std::string_view key = key_of(m.get());
-  const std::string_view value = value_of(m.get());
+  const std::string_view key = kafka::key_of(m);
+  const std::string_view value = kafka::value_of(m);
   if (key == kPunctuation) {
     boost::system::error_code ec;
     const boost::json::value v = boost::json::parse(value, ec);
@@ -482,7 +353,7 @@ void Topology::dispatch(kafka::Message m) {
     extractor_->extract(value, x);
     if (x.kind != Extracted::Kind::valid) return;  // the regroup stage sent only valid records
     // The record's own writer moves on first, as a record never makes itself late.
-    if (const std::optional<std::int32_t> source = source_partition(m.get())) {
+    if (const std::optional<std::int32_t> source = source_partition(m)) {
       note_source(t, *source, x.event_ms);
       t.idle.erase(*source);
       advance_aggregate(t);
@@ -493,18 +364,11 @@ void Topology::dispatch(kafka::Message m) {
     if (!o_.late_topic) return;
     std::vector<kafka::Header> headers = late_headers(x.event_ms, t.engine->watermark());
     std::optional<std::string> original_key;
-    rd_kafka_headers_t* h = nullptr;
-    if (rd_kafka_message_headers(m.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* val;
-      std::size_t size;
-      for (std::size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        std::string v(static_cast<const char*>(val), val ? size : 0);
-        if (name == kKeyHeader)
-          original_key = std::move(v);
-        else
-          headers.emplace_back(name, std::move(v));
-      }
+    for (kafka::Header& h : kafka::headers_of(m)) {
+      if (h.name == kKeyHeader)
+        original_key = h.value.value_or("");
+      else
+        headers.push_back({std::move(h.name), h.value.value_or("")});
     }
     // The late record as it came in: its own key and value.
     const std::optional<std::string_view> late_key =
@@ -530,8 +394,7 @@ bool Topology::take_regroup() {
         const RegroupTask& t = regroup_.at(p);
         LaneState s;
         s.caught_up = t.eof || (o_.exit_at_end && t.polled >= t.target);
-        std::int64_t low = -1, high = -1;
-        rd_kafka_get_watermark_offsets(reader_->get(), o_.topic.c_str(), p, &low, &high);
+        const std::int64_t high = reader_->cached_watermarks(o_.topic, p).high;
         s.lagging = high < 0 || t.polled < high;  // lag not known yet (no fetch response): wait, as KafkaInput
         return s;
       },
@@ -541,7 +404,7 @@ bool Topology::take_regroup() {
   RegroupTask* best = &regroup_.at(best_p);
   EventTimeMerge<kafka::Message>::Entry b = merge_.pop(best_p);
   begin();
-  const rd_kafka_message_t* m = b.payload.get();
+  const kafka::Message& m = b.payload;
   best->next = m->offset + 1;
   best->dirty = true;
   ++totals_.input;
@@ -572,8 +435,8 @@ bool Topology::take_regroup() {
                                         {"sfcrime.source.partition", std::to_string(best_p)},
                                         {"sfcrime.source.offset", std::to_string(m->offset)}};
   // The record's own key rides along, for a late record to keep it (kKeyHeader).
-  if (m->key) headers.emplace_back(std::string(kKeyHeader), std::string(key_of(m)));
-  if (!txn_->send({.topic = rep_index_, .key = boost::json::serialize(parts), .value = value_of(m), .headers = headers}, ++rep_sent_))
+  if (m->key) headers.emplace_back(std::string(kKeyHeader), std::string(kafka::key_of(m)));
+  if (!txn_->send({.topic = rep_index_, .key = boost::json::serialize(parts), .value = kafka::value_of(m), .headers = headers}, ++rep_sent_))
     throw InterruptedError("interrupted while regrouping records");
   return true;
 }
@@ -624,15 +487,15 @@ void Topology::run_batch() {
     t.final_done = t.final_done || final;
   }
   // Everything above and the offsets of every consumed partition, atomically.
-  kafka::PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(regroup_.size() + 2 * P_)));
+  std::vector<kafka::TopicPartitionOffset> offsets;
   for (const auto& [p, t] : regroup_)
-    if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), o_.topic.c_str(), p)->offset = t.next;
+    if (t.next >= 0) offsets.push_back({o_.topic, p, t.next});
   const std::string rep = repartition_topic(o_.group), rows = rows_topic(o_.group);
   for (const auto& [r, t] : aggregate_)
-    if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), rep.c_str(), r)->offset = t.next;
+    if (t.next >= 0) offsets.push_back({rep, r, t.next});
   for (const auto& [w, t] : assemble_)
-    if (t.next >= 0) rd_kafka_topic_partition_list_add(offsets.get(), rows.c_str(), w)->offset = t.next;
-  txn_->commit_transaction(offsets.get(), reader_->get());
+    if (t.next >= 0) offsets.push_back({rows, w, t.next});
+  txn_->commit_transaction(kafka::partition_list(offsets), *reader_);
   aborted_ = 0;
   if (deferred_) deferred_->release();
   for (auto& [p, t] : regroup_) {
@@ -709,7 +572,7 @@ bool Topology::done() {
   TopicSource source(config_, so);
   std::set<std::string> ended;
   while (!source.at_end() && !interrupted())
-    if (kafka::Message m = source.next(std::chrono::milliseconds(100))) ended.insert(std::string(key_of(m.get())));
+    if (kafka::Message m = source.next(std::chrono::milliseconds(100))) ended.insert(std::string(kafka::key_of(m)));
   return static_cast<int>(ended.size()) >= P_;
 }
 
@@ -744,7 +607,9 @@ ScaleOutTotals Topology::run() {
   if (o_.late_topic) late_index_ = txn_->add_topic(*o_.late_topic);
   sink_ = std::make_unique<TeeSink>(std::move(sinks));
   rows_sink_ = std::make_unique<RowsSink>(*txn_, rows_index_);
-  reader_ = std::make_unique<GroupReader>(config_, o_, [this] {
+  kafka::GroupReader::Options ro{o_.group, {o_.topic, repartition_topic(o_.group), rows_topic(o_.group)}, o_.topic,
+                                 o_.from_beginning};
+  reader_ = std::make_unique<kafka::GroupReader>(config_, std::move(ro), [this] {
     if (txn_->in_transaction()) txn_->abort_transaction();
     if (deferred_) deferred_->discard();
   });

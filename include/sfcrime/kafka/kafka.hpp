@@ -69,6 +69,38 @@ struct Watermarks {
   std::int64_t high = 0;
 };
 
+/// A message header whose value may be null (Kafka allows a null header value; Property cannot
+/// say it).
+struct Header {
+  std::string name;
+  std::optional<std::string> value;  ///< std::nullopt: a null value
+};
+
+/// Where a consumer goes on from in one partition: committed with a transaction
+/// (Producer::commit_transaction).
+struct TopicPartitionOffset {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;  ///< the next offset to read
+};
+/// A partition list of `offsets`, for Producer::commit_transaction.
+PartitionList partition_list(const std::vector<TopicPartitionOffset>& offsets);
+/// The start offsets "beginning" and "end" (librdkafka's logical offsets, negative).
+inline constexpr std::int64_t kOffsetBeginning = RD_KAFKA_OFFSET_BEGINNING;
+inline constexpr std::int64_t kOffsetEnd = RD_KAFKA_OFFSET_END;
+
+/// A consumed message's key, value (empty views for null), topic and headers.
+std::string_view key_of(const Message& m);
+std::string_view value_of(const Message& m);
+/// Its topic's name, or `fallback` for an event that carries none (a fatal error, all brokers down).
+std::string topic_of(const Message& m, const std::string& fallback);
+/// True for the event "the partition's end was reached" (enable.partition.eof).
+bool at_partition_end(const Message& m);
+/// The value of its last header named `name`, if it has one with a value.
+std::optional<std::string_view> header_of(const Message& m, std::string_view name);
+/// Its headers in order (a null value as std::nullopt).
+std::vector<Header> headers_of(const Message& m);
+
 /// One partition of a topic as cluster metadata describes it.
 struct PartitionMetadata {
   std::int32_t id = 0;
@@ -155,6 +187,10 @@ class Client {
   std::vector<std::int64_t> offsets_for_time(const std::string& topic, const std::vector<std::int32_t>& partitions,
                                              std::int64_t timestamp_ms);
 
+  /// The watermarks of `topic`'s `partition` as this consumer last learned them from a fetch
+  /// (rd_kafka_get_watermark_offsets: no round trip); -1 where none is known yet.
+  Watermarks cached_watermarks(const std::string& topic, std::int32_t partition) const;
+
   /// The last error librdkafka reported through error_cb (empty if none), for messages.
   std::string last_error() const;
   /// True once librdkafka reported that every broker is down (ALL_BROKERS_DOWN) and no message
@@ -208,12 +244,6 @@ class Client {
   std::string last_error_;
 };
 
-/// A message header whose value may be null (Kafka allows a null header value; Property cannot
-/// say it).
-struct Header {
-  std::string name;
-  std::optional<std::string> value;  ///< std::nullopt: a null value
-};
 
 /// Counters of an idempotent producer, updated from delivery reports.
 struct DeliveryStats {
@@ -324,7 +354,7 @@ class Producer : public Client {
   /// reconnect backoff, only when the wait ends: hence reconnect.backoff.max.ms 1000). On
   /// an error that requires it, the abort waits at most Config::timeout more.
   /// @throws FencedError, TransactionAborted or UnavailableError as said above.
-  void commit_transaction(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_t* consumer);
+  void commit_transaction(const PartitionList& offsets, const Client& consumer);
   /// Aborts the open transaction, waiting at most Config::timeout; errors are reported, not thrown.
   void abort_transaction() noexcept;
   /// True between begin_transaction() and its commit or abort.
@@ -541,6 +571,6 @@ std::string error_text(rd_kafka_resp_err_t err);
 /// @param topic named in the messages when `m` carries no topic.
 /// @throws UnavailableError for a fatal error or a refused authorization; NoInputError for an
 ///         unknown topic or partition (naming the message's topic).
-void check_consumer_error(rd_kafka_t* consumer, const rd_kafka_message_t* m, const std::string& topic, int verbosity);
+void check_consumer_error(const Client& consumer, const Message& m, const std::string& topic, int verbosity);
 
 }  // namespace sfcrime::kafka

@@ -124,7 +124,7 @@ class KafkaInput final : public StreamInput {
   /// The positions after the records taken so far, per assigned partition (for a transaction).
   kafka::PartitionList processed_offsets() const { return source_.processed_offsets(); }
   /// The consumer handle (its group metadata goes into a transaction).
-  rd_kafka_t* consumer() const noexcept { return source_.get(); }
+  const kafka::Client& consumer() const noexcept { return source_; }
   void close() override { source_.close(); }
   std::optional<std::int64_t> partition_disorder_ms() const override { return partition_disorder_; }
 
