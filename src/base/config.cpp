@@ -1,5 +1,6 @@
 #include "sfcrime/base/config.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -54,6 +55,7 @@ std::optional<std::pair<std::string, std::string>> scoped_option(const std::stri
 
 void apply_setting(Config& c, const std::string& key, const std::string& value, const Origin& origin,
                    const std::string& where, int layer) {
+  if (is_secret_property(key)) note_secret(value);
   if (key == "bootstrap.servers" || key == "metadata.broker.list") {
     c.bootstrap_servers = value;
     c.origin["bootstrap.servers"] = origin;
@@ -186,8 +188,10 @@ std::vector<std::string> config_profiles(const std::string& path) {
 }
 
 bool is_secret_property(const std::string& key) {
-  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-         key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
+  std::string k = key;
+  for (char& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return k.find("password") != std::string::npos || k.find("secret") != std::string::npos ||
+         k.find("jaas") != std::string::npos || k == "ssl.key.pem" || k == "sasl.oauthbearer.config";
 }
 
 Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {

@@ -29,13 +29,16 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 }
 
 void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value, const std::string& origin) {
+  const bool secret = is_secret_property(key);
+  if (secret) note_secret(value);
   char errstr[512];
   const rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr);
   if (r == RD_KAFKA_CONF_OK) return;
   if (r == RD_KAFKA_CONF_UNKNOWN)
     throw ConfigError("unknown librdkafka property '" + key + "' (from " + origin +
                       "; see librdkafka's CONFIGURATION.md, or `sfcrime -X dump`)");
-  if (is_secret_property(key)) throw ConfigError("invalid value for '" + key + "' (from " + origin + ")");
+  // librdkafka's reason may quote the value (redact_secrets() hides a secret's).
+  if (secret) throw ConfigError("invalid value for '" + key + "' (from " + origin + "): " + redact_secrets(errstr));
   throw ConfigError("invalid value '" + value + "' for librdkafka property '" + key + "' (from " + origin + "): " +
                     errstr);
 }
@@ -58,7 +61,7 @@ void check_consumer_error(rd_kafka_t* consumer, const rd_kafka_message_t* m, con
     throw NoInputError("topic '" + topic + "' is gone or unknown: " + error_text(err));
   if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
     throw UnavailableError("not authorized to read '" + topic + "': " + error_text(err));
-  if (verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m));
+  if (verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", redact_secrets(rd_kafka_message_errstr(m)).c_str());
 }
 
 std::vector<Property> client_defaults() { return {{"enable.metrics.push", "false"}}; }
@@ -116,12 +119,14 @@ void Client::destroy_consumer() noexcept {
 
 void Client::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<Client*>(opaque);
+  // librdkafka's texts may quote a secret's value (sasl.oauthbearer.config's parser does).
+  const std::string text = redact_secrets(reason);
   {
     std::lock_guard lock(self->mu_);
-    self->last_error_ = reason;
+    self->last_error_ = text;
   }
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->all_down_.store(true);
-  if (self->config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: kafka: %s\n", reason);
+  if (self->config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: kafka: %s\n", text.c_str());
 }
 
 void Client::on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -129,13 +134,17 @@ void Client::on_log(const rd_kafka_t* rk, int level, const char* fac, const char
   // Quiet by default: connection failures surface as one clear error instead. -v shows warnings
   // and errors (syslog levels <= 4), -vv everything librdkafka logs (add -X debug=... for more).
   const int v = self ? self->config_.verbosity : 0;
-  if ((v >= 1 && level <= 4) || v >= 2) std::fprintf(stderr, "sfcrime: kafka %s: %s\n", fac, buf);
+  const bool shown = (v >= 1 && level <= 4) || v >= 2;
+  const bool error = self && level <= 3;
+  if (!shown && !error) return;
+  const std::string text = redact_secrets(buf);
+  if (shown) std::fprintf(stderr, "sfcrime: kafka %s: %s\n", fac, text.c_str());
   // A failed login is logged at once (level 3, e.g. "SASL authentication error: ..."), while
   // error_cb only runs from rd_kafka_poll(), which a metadata wait does not call: keep it as the
   // last error so that the message says why the broker could not be used.
-  if (self && level <= 3 && std::strstr(buf, "uthentication")) {
+  if (error && text.find("uthentication") != std::string::npos) {
     std::lock_guard lock(self->mu_);
-    self->last_error_ = buf;
+    self->last_error_ = text;
   }
 }
 
@@ -626,7 +635,7 @@ void Producer::abort_transaction() noexcept {
   if (!fatal_error().empty()) return;
   if (rd_kafka_error_t* e = rd_kafka_abort_transaction(handle_.get(), static_cast<int>(config().timeout.count()))) {
     std::fprintf(stderr, "sfcrime: cannot abort the transaction: %s (it ends when transaction.timeout.ms passes)\n",
-                 rd_kafka_error_string(e));
+                 redact_secrets(rd_kafka_error_string(e)).c_str());
     rd_kafka_error_destroy(e);
   }
 }

@@ -8,8 +8,19 @@
 ///   (SIGINT), 143 terminated (SIGTERM).
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace sfcrime {
+
+/// Remembers `value` as the value of a secret (a sensitive property: is_secret_property() in
+/// config.hpp), so that redact_secrets() hides it; an empty value is ignored. Thread-safe.
+void note_secret(std::string_view value);
+/// `text` with the secrets noted by note_secret() replaced by "[redacted]": every occurrence of a
+/// secret, and every run of 8 or more characters of a longer one (librdkafka quotes parts of a
+/// value: "Unrecognized sasl.oauthbearer.config beginning at: ..."); a secret of fewer than 4
+/// characters only where it stands as a word. Every Error's message and every librdkafka log line
+/// sfcrime prints pass through it. Thread-safe (librdkafka logs from its own threads).
+std::string redact_secrets(std::string_view text);
 
 /// Exit statuses of the sfcrime executable (sysexits.h values where they exist).
 enum class Exit : int {
@@ -27,10 +38,11 @@ enum class Exit : int {
 };
 
 /// Base of every error sfcrime reports; `what()` is the message printed after "sfcrime: error: ".
-/// Messages are lowercase, name the thing in quotes and say what to do.
+/// Messages are lowercase, name the thing in quotes and say what to do; a secret in one is
+/// replaced by "[redacted]" (redact_secrets()).
 class Error : public std::runtime_error {
  public:
-  Error(Exit code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(Exit code, const std::string& message) : std::runtime_error(redact_secrets(message)), code_(code) {}
   /// The exit status main() returns for this error.
   Exit code() const noexcept { return code_; }
 
