@@ -82,6 +82,7 @@ CASES = [
     (69, "inspect", ["-b", "localhost:1", "--timeout", "1s", "inspect"], False),
     (69, "consume", ["-b", "localhost:1", "--timeout", "1s", "consume", "--topic", "t", "--exit-at-end"], False),
     (69, "topic", ["-b", "localhost:1", "--timeout", "1s", "topic", "list"], False),
+    (69, "inspect", ["--timeout", "2s", "-X", "security.protocol=SSL", "inspect"], True),
     (74, "produce", ["produce", "--topic", "{topic}", "--file", "{bad}", "--dead-letter-file",
                      "/nonexistent/dir/rejects.ndjson"], True),
     (74, "aggregate", ["aggregate", "--file", "{good}", "--output", "json", "--progress", "none",
@@ -185,6 +186,39 @@ def test_each_status_shown_is_in_the_command_page():
         if not {0, 64} <= listed:
             missing.append(f"man/{page.name}: EXIT STATUS lists {sorted(listed)}, without 0 or 64")
     assert not missing, "\n".join(sorted(set(missing)))
+
+
+# --- a broker that refuses the TLS handshake or the SASL login (issue 15, item 2) -----------------
+
+SASL = ["security.protocol=SASL_PLAINTEXT", "sasl.username=u", "sasl.password=p"]
+REFUSALS = {
+    "sasl-plain": (SASL + ["sasl.mechanism=PLAIN"], "cannot log in to broker",
+                   "SASL PLAIN mechanism handshake failed"),
+    "sasl-scram": (SASL + ["sasl.mechanism=SCRAM-SHA-512"], "cannot log in to broker",
+                   "SASL SCRAM-SHA-512 mechanism handshake failed"),
+    "ssl": (["security.protocol=SSL"], "cannot open a TLS connection to broker", "SSL handshake failed"),
+    "sasl-ssl": (["security.protocol=SASL_SSL", "sasl.mechanism=PLAIN", "sasl.username=u", "sasl.password=p"],
+                 "cannot open a TLS connection to broker", "SSL handshake failed"),
+}
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("refusal", sorted(REFUSALS))
+@pytest.mark.parametrize("command", [["topic", "list"], ["inspect"], ["consume", "--topic", "t", "-e"],
+                                     ["produce", "--topic", "t", "--file", "{good}"],
+                                     ["aggregate", "--topic", "t", "-e"]], ids=lambda c: c[0])
+def test_a_refused_login_or_handshake_is_named(files, refusal, command):
+    """The PLAINTEXT test broker refuses a SASL handshake and a TLS one: without -v the one error
+    says which, with librdkafka's reason and the settings to check, not "is Kafka running?"; the
+    status stays 69 (man/sfcrime.1: the broker refused)."""
+    props, says, reason = REFUSALS[refusal]
+    args = [w for p in props for w in ("-X", p)] + ["--timeout", "2s"] + [a.format(good=files["good"]) for a in command]
+    p = _run_case(args, files, "t")
+    assert p.returncode == 69, p.stderr
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sfcrime: error: %s '%s' (waited 2 s for " % (says, BOOTSTRAP)), p.stderr
+    assert reason in p.stderr and "security.protocol" in p.stderr, p.stderr
+    assert "is Kafka running" not in p.stderr, p.stderr
 
 
 # --- a reader that goes away --------------------------------------------------------------------
