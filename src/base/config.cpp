@@ -53,6 +53,10 @@ std::optional<std::pair<std::string, std::string>> scoped_option(const std::stri
   return std::pair{name, best->second};
 }
 
+/// True when `servers` names no broker: empty, or nothing but commas and spaces (librdkafka would
+/// wait the whole timeout for a broker it does not have).
+bool no_servers(const std::string& servers) { return servers.find_first_not_of(", \t") == std::string::npos; }
+
 void apply_setting(Config& c, const std::string& key, const std::string& value, const Origin& origin,
                    const std::string& where, int layer) {
   if (is_secret_property(key)) note_secret(value);
@@ -256,6 +260,9 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     apply_setting(c, x.substr(0, eq), x.substr(eq + 1), {"flag", "-X"}, "-X " + x.substr(0, eq), 3);
   }
   if (flags.bootstrap_servers) {
+    if (no_servers(*flags.bootstrap_servers))
+      throw UsageError("-b/--bootstrap-servers is empty: give HOST:PORT,... (or leave it out for "
+                       "SFCRIME_BOOTSTRAP_SERVERS, the config file or localhost:9092)");
     c.bootstrap_servers = *flags.bootstrap_servers;
     c.origin["bootstrap.servers"] = {"flag", "--bootstrap-servers"};
   }
@@ -267,6 +274,9 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     c.radio_codes = *flags.radio_codes;
     c.origin["sfcrime.radio.codes"] = {"flag", "--radio-codes"};
   }
+  if (no_servers(c.bootstrap_servers))
+    throw ConfigError("'bootstrap.servers' is empty (" + c.origin["bootstrap.servers"].text() +
+                      "): give HOST:PORT,... or leave it out for localhost:9092");
   // librdkafka takes timeouts as int milliseconds.
   if (c.timeout.count() > std::numeric_limits<int>::max() - 10'000)
     throw ConfigError("the timeout (sfcrime.timeout, SFCRIME_TIMEOUT or --timeout) must be under 24 days");

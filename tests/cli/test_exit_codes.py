@@ -73,6 +73,7 @@ CASES = [
     (64, "produce", ["produce", "--topic", "t", "--file", "{good}", "--order", "sideways"], False),
     (64, "inspect", ["inspect", "--output", "yaml"], False),
     (64, "topic", ["topic", "create", "t", "--partitions", "0"], False),
+    (64, "topic", ["-b", "", "topic", "list"], False),
     (65, "aggregate", ["aggregate", "--file", "{bad}", "--progress", "none"], False),
     (65, "produce", ["produce", "--topic", "{topic}", "--file", "{bad}"], True),
     (66, "aggregate", ["aggregate", "--file", "{dir}/no-such-file.json"], False),
@@ -93,6 +94,7 @@ CASES = [
     (78, None, ["--config", "{bad_config}", "inspect"], False),
     (78, "inspect", ["-X", "no.such.property=1", "inspect"], False),
     (78, "consume", ["consume", "--topic", "t", "-X", "no.such.property=1"], False),
+    (78, "inspect", ["-X", "bootstrap.servers=", "inspect"], False),
 ]
 
 
@@ -219,6 +221,28 @@ def test_a_refused_login_or_handshake_is_named(files, refusal, command):
     assert len(lines) == 1 and lines[0].startswith("sfcrime: error: %s '%s' (waited 2 s for " % (says, BOOTSTRAP)), p.stderr
     assert reason in p.stderr and "security.protocol" in p.stderr, p.stderr
     assert "is Kafka running" not in p.stderr, p.stderr
+
+
+# --- an empty -b (issue 15, item 3) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("args,code,says", [
+    (["-b", "", "topic", "list"], 64, "-b/--bootstrap-servers is empty"),
+    (["topic", "list", "-b", ""], 64, "-b/--bootstrap-servers is empty"),
+    (["--bootstrap-servers=", "inspect"], 64, "the argument for option '--bootstrap-servers'"),
+    (["consume", "-t", "t", "--bootstrap-servers", " , "], 64, "-b/--bootstrap-servers is empty"),
+    (["-X", "bootstrap.servers=", "inspect"], 78, "'bootstrap.servers' is empty (flag -X)"),
+    (["--config", "{dir}/empty-servers.conf", "inspect"], 78, "'bootstrap.servers' is empty (file "),
+])
+def test_no_broker_named_is_refused_at_once(files, args, code, says):
+    """Without a broker to ask, librdkafka would wait the whole --timeout: refused at once instead,
+    naming the option (64) or where the empty setting came from (78)."""
+    (files["dir"] / "empty-servers.conf").write_text("bootstrap.servers=\n")
+    start = time.monotonic()
+    # Not _run_case: its SFCRIME_BOOTSTRAP_SERVERS would win over the file's empty line.
+    p = run(*[a.format(dir=files["dir"]) for a in args], "--timeout", "30s", timeout=60)
+    assert p.returncode == code, p.stderr
+    assert time.monotonic() - start < 5, p.stderr
+    assert p.stderr.startswith("sfcrime: error: " + says), p.stderr
 
 
 # --- a reader that goes away --------------------------------------------------------------------

@@ -106,6 +106,7 @@ def test_unknown_property_next_to_a_secret(order):
     "security.protocol=SASL_CARRIER_PIGEON",
     "[not a profile",
     "sasl.jaas.config=" + JAAS,
+    "bootstrap.servers=",
 ])
 def test_config_file_with_a_secret_then_a_bad_line(tmp_path, bad):
     conf = write_conf(tmp_path, "bootstrap.servers=localhost:1\nsasl.password=%s\nssl.key.password = %s \n%s\n"
@@ -129,6 +130,7 @@ def test_secret_in_the_profile_applied(tmp_path):
     ({"SFCRIME_PROFILE": "missing"}, ["inspect"], 78),
     ({"SFCRIME_WINDOW": "30x"}, ["aggregate", "--file", "-"], 78),
     ({"SFCRIME_TOPIC": "no-such-topic-x"}, ["consume", "-e"], 69),
+    ({"SFCRIME_BOOTSTRAP_SERVERS": ","}, ["inspect"], 78),
     ({"SFCRIME_RADIO_CODES": "/nonexistent/radio.json"}, ["aggregate", "--file", "-"], 66),
     ({}, ["inspect"], 69),
 ])

@@ -341,6 +341,25 @@ BOOST_AUTO_TEST_CASE(resolve_config_notes_the_secrets_it_applies) {
              "[redacted] [redacted] Just-Public-Id-42");
 }
 
+BOOST_AUTO_TEST_CASE(bootstrap_servers_naming_no_broker) {
+  const FakeEnv env;
+  CommonFlags flags;
+  flags.bootstrap_servers = "";
+  BOOST_CHECK_THROW(resolve_config(flags, env.lookup()), sfcrime::UsageError);
+  flags.bootstrap_servers = " , ";
+  BOOST_CHECK_THROW(resolve_config(flags, env.lookup()), sfcrime::UsageError);
+  flags.bootstrap_servers.reset();
+  flags.properties = {"bootstrap.servers="};
+  BOOST_CHECK_THROW(resolve_config(flags, env.lookup()), sfcrime::ConfigError);
+  // The flag wins over an empty -X: only the effective value counts.
+  flags.bootstrap_servers = "b:9092";
+  BOOST_TEST(resolve_config(flags, env.lookup()).bootstrap_servers == "b:9092");
+  TempFile file("bootstrap.servers=\n");
+  CommonFlags from_file;
+  from_file.config_file = file.path();
+  BOOST_CHECK_THROW(resolve_config(from_file, env.lookup()), sfcrime::ConfigError);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Durations
 // ---------------------------------------------------------------------------------------------

@@ -115,7 +115,8 @@ std::string default_config_path(const EnvLookup& env);
 /// that no message shows it.
 /// @throws ConfigError for an unreadable config file (naming it), a line without '=', an unknown
 ///         `sfcrime.` key, a bad sfcrime.timeout, a profile the file lacks or a profile without
-///         a file; UsageError for a bad --timeout or a -X without '='.
+///         a file, a bootstrap.servers (file, environment, -X) that names no broker; UsageError for
+///         a bad --timeout, a -X without '=' or an empty -b.
 Config resolve_config(const CommonFlags& flags, const EnvLookup& env);
 
 /// The profiles (section names) of config file `path`, in file order.
