@@ -168,9 +168,11 @@ std::optional<Unwrapped> unwrap(const simdjson::dom::element& v, const RecordRul
 /// written (a half-written line would spoil the next one): every later line counts as lost.
 class LineFile {
  public:
-  /// @throws IoError when the file cannot be created.
+  /// @throws IoError when the file cannot be created; InterruptedError on SIGINT or SIGTERM while
+  ///         open(2) waits (a FIFO without a reader).
   LineFile(std::string path, std::string what) : path_(std::move(path)), what_(std::move(what)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    // A FIFO waits here for its reader; SIGINT or SIGTERM ends the wait (InterruptedError).
+    fd_ = open_or_interrupt(path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, what_, 0666);
     if (fd_ < 0) throw IoError("cannot create the " + what_ + " '" + path_ + "': " + std::strerror(errno));
   }
   ~LineFile() {

@@ -1,9 +1,10 @@
 #include "sfcrime/base/config.hpp"
 
 #include <cctype>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "sfcrime/base/duration.hpp"
 #include "sfcrime/base/errors.hpp"
@@ -107,8 +108,10 @@ struct ConfigFile {
 };
 
 ConfigFile read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read config file '" + path + "' (check --config or SFCRIME_CONFIG)");
+  std::string text;
+  if (const int e = read_whole_file(path, text, "config file"); e != 0)
+    throw ConfigError("cannot read config file '" + path + "': " + std::strerror(e) + " (check --config or SFCRIME_CONFIG)");
+  std::istringstream in(text);
   ConfigFile f;
   std::vector<FileEntry>* into = &f.top;
   std::string line;

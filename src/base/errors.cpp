@@ -1,10 +1,12 @@
 #include "sfcrime/base/errors.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <mutex>
 #include <unordered_set>
@@ -108,6 +110,39 @@ std::string redact_secrets(std::string_view text) {
     while (i < text.size() && hide[i]) ++i;
   }
   return out;
+}
+
+int open_or_interrupt(const std::string& path, int flags, const std::string& what, unsigned mode) {
+  for (;;) {
+    // A signal that came before the call would leave open(2) waiting for the FIFO's other end.
+    if (interrupted()) throw InterruptedError("interrupted while opening " + what + " '" + path + "'");
+    const int fd = ::open(path.c_str(), flags, static_cast<mode_t>(mode));
+    if (fd >= 0 || errno != EINTR) return fd;
+  }
+}
+
+int read_whole_file(const std::string& path, std::string& out, const std::string& what) {
+  const int fd = open_or_interrupt(path, O_RDONLY | O_CLOEXEC, what);
+  if (fd < 0) return errno;
+  out.clear();
+  char buf[1 << 16];
+  int error = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      error = errno;
+      break;
+    } else if (interrupted()) {
+      ::close(fd);
+      throw InterruptedError("interrupted while reading " + what + " '" + path + "'");
+    }
+  }
+  ::close(fd);
+  return error;
 }
 
 }  // namespace sfcrime

@@ -116,7 +116,8 @@ std::string default_config_path(const EnvLookup& env);
 /// @throws ConfigError for an unreadable config file (naming it), a line without '=', an unknown
 ///         `sfcrime.` key, a bad sfcrime.timeout, a profile the file lacks or a profile without
 ///         a file, a bootstrap.servers (file, environment, -X) that names no broker; UsageError for
-///         a bad --timeout, a -X without '=' or an empty -b.
+///         a bad --timeout, a -X without '=' or an empty -b; InterruptedError when SIGINT or
+///         SIGTERM ends the wait for the config file (a FIFO without a writer).
 Config resolve_config(const CommonFlags& flags, const EnvLookup& env);
 
 /// The profiles (section names) of config file `path`, in file order.

@@ -99,4 +99,16 @@ struct InterruptedError : Error {
   explicit InterruptedError(const std::string& m) : Error(interrupt_exit_code(), m) {}
 };
 
+/// open(2) of `path` with `flags` (and `mode` for O_CREAT) that answers SIGINT and SIGTERM: the
+/// open of a FIFO waits for its other end, and the signal handler makes it fail with EINTR.
+/// @param what names the file in the message ("input file").
+/// @returns the descriptor, or -1 with errno set (never to EINTR).
+/// @throws InterruptedError "interrupted while opening WHAT 'PATH'" when interrupted().
+int open_or_interrupt(const std::string& path, int flags, const std::string& what, unsigned mode = 0);
+
+/// Reads the whole of file `path` into `out` (open_or_interrupt(), then read(2) until the end).
+/// @returns 0, or the errno of the open or read that failed (EISDIR for a directory).
+/// @throws InterruptedError when SIGINT or SIGTERM ends a wait for the file (a FIFO, a pipe).
+int read_whole_file(const std::string& path, std::string& out, const std::string& what);
+
 }  // namespace sfcrime

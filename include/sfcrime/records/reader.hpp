@@ -39,7 +39,8 @@ class RecordReader {
 
   /// @param path a file path, or "-" for standard input.
   /// @param max_record_bytes the largest record accepted (default 16 MiB).
-  /// @throws NoInputError if the file does not exist, IoError if it cannot be opened.
+  /// @throws NoInputError if the file does not exist, IoError if it cannot be opened,
+  ///         InterruptedError on SIGINT or SIGTERM while open(2) waits (a FIFO without a writer).
   explicit RecordReader(const std::string& path, std::size_t max_record_bytes = 16u << 20);
   /// Reads from an already open descriptor (not closed by the reader); `name` is used in messages.
   RecordReader(int fd, std::string name, std::size_t max_record_bytes = 16u << 20);
