@@ -25,9 +25,9 @@ int show(const std::vector<std::string>& args) {
       "sfcrime.window, sfcrime.COMMAND.OPTION), and the librdkafka properties set by the config file\n"
       "or the flags. The origin is the layer of the precedence flag > env > file > default and what\n"
       "in it set the value (the flag, the variable, the file's line and profile). Secrets (any\n"
-      "property named *password* or *secret*, ssl.key.pem, sasl.oauthbearer.config) are\n"
-      "[redacted]. 'sfcrime COMMAND -X dump' shows the same for one command, with every\n"
-      "librdkafka property and the defaults that command sets.";
+      "property named *password*, *secret* or *jaas* in any case, ssl.key.pem,\n"
+      "sasl.oauthbearer.config) are [redacted]. 'sfcrime COMMAND -X dump' shows the same for one\n"
+      "command, with every librdkafka property and the defaults that command sets.";
   spec.options.add_options()("all,a", "also every librdkafka property left at librdkafka's default");
   cli::add_output_option(spec);
   spec.examples =

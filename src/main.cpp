@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -170,6 +171,40 @@ int run(int argc, char** argv) {
   return c->run(args);
 }
 
+// Notes the secrets of the command line (note_secret), so that no message shows them, also where
+// the command line is wrong and the resolved configuration never sees them (a misspelt option
+// such as --propertyy=sasl.password=X; `-X sasl.password X`, the value as a word of its own): the
+// VALUE of KEY=VALUE in any argument whose KEY is a secret property's name, and the argument after
+// a -X whose argument is such a name alone.
+void note_secret_arguments(int argc, char** argv) {
+  const auto key_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    for (std::size_t eq = a.find('='); eq != std::string_view::npos; eq = a.find('=', eq + 1)) {
+      std::size_t k = eq;
+      while (k > 0 && key_char(a[k - 1])) --k;
+      if (sfcrime::is_secret_property(std::string(a.substr(k, eq - k)))) {
+        sfcrime::note_secret(a.substr(eq + 1));
+        break;
+      }
+    }
+    std::string_view key;
+    int value_at = i + 1;
+    if ((a == "-X" || a == "--property") && i + 1 < argc) {
+      key = argv[i + 1];
+      value_at = i + 2;
+    } else if (a.rfind("-X", 0) == 0) {
+      key = a.substr(2);
+    } else if (a.rfind("--property=", 0) == 0) {
+      key = a.substr(11);
+    }
+    // A property's name alone, not `-X sasl.password:X` (no '=': refused without echoing it).
+    if (!key.empty() && std::all_of(key.begin(), key.end(), key_char) && sfcrime::is_secret_property(std::string(key)) &&
+        value_at < argc)
+      sfcrime::note_secret(argv[value_at]);
+  }
+}
+
 // Flushes standard output after the command: a write that failed (a full disk, `> /dev/full`, a
 // closed descriptor) makes an exit 0 into 74 with a message, as the output is incomplete; a reader
 // that went away (EPIPE: `sfcrime topic list | head -1`) is no error, it has what it wanted, so the
@@ -195,6 +230,7 @@ int finish_output(int status) {
 
 int main(int argc, char** argv) {
   sfcrime::install_signal_handlers();
+  note_secret_arguments(argc, argv);
   try {
     return finish_output(run(argc, argv));
   } catch (const sfcrime::Error& e) {
@@ -211,7 +247,7 @@ int main(int argc, char** argv) {
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "sfcrime: internal error: %s (please report it)\n", e.what());
+    std::fprintf(stderr, "sfcrime: internal error: %s (please report it)\n", sfcrime::redact_secrets(e.what()).c_str());
     return static_cast<int>(sfcrime::Exit::software);
   }
 }

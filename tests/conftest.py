@@ -2,8 +2,10 @@
 
 The binary under test is $SFCRIME_BIN (default: build/sfcrime). Integration tests talk to the real
 broker at $SFCRIME_TEST_BOOTSTRAP (default localhost:9092), which scripts/test brings up with
-scripts/kafka; when it does not answer they fail (they are never silently skipped), unless
-SFCRIME_TEST_NO_BROKER=1 is set, which skips only tests marked `broker`.
+scripts/kafka (and sets to localhost:$SFCRIME_KAFKA_PORT unless it is set); every test names it
+(-b, SFCRIME_BOOTSTRAP_SERVERS), none relies on sfcrime's default. When it does not answer they
+fail (they are never silently skipped), unless SFCRIME_TEST_NO_BROKER=1 is set, which skips only
+tests marked `broker`.
 The real data is read from ../shared/data when present (tests needing it are marked `realdata`
 and skipped when it is absent: a fresh machine without shared/ still runs everything else).
 """

@@ -1,8 +1,10 @@
 #include "sfcrime/base/config.hpp"
 
+#include <cctype>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "sfcrime/base/duration.hpp"
 #include "sfcrime/base/errors.hpp"
@@ -53,9 +55,14 @@ std::optional<std::pair<std::string, std::string>> scoped_option(const std::stri
   return std::pair{name, best->second};
 }
 
+/// True when `servers` names no broker: empty, or nothing but commas and spaces (librdkafka would
+/// wait the whole timeout for a broker it does not have).
+bool no_servers(const std::string& servers) { return servers.find_first_not_of(", \t") == std::string::npos; }
+
 // `commands`: the words a sfcrime.COMMAND.OPTION key may name (CommonFlags::commands).
 void apply_setting(Config& c, const std::vector<std::string>& commands, const std::string& key, const std::string& value,
                    const Origin& origin, const std::string& where, int layer) {
+  if (is_secret_property(key)) note_secret(value);
   if (key == "bootstrap.servers" || key == "metadata.broker.list") {
     c.bootstrap_servers = value;
     c.origin["bootstrap.servers"] = origin;
@@ -103,8 +110,10 @@ struct ConfigFile {
 };
 
 ConfigFile read_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read config file '" + path + "' (check --config or SFCRIME_CONFIG)");
+  std::string text;
+  if (const int e = read_whole_file(path, text, "config file"); e != 0)
+    throw ConfigError("cannot read config file '" + path + "': " + std::strerror(e) + " (check --config or SFCRIME_CONFIG)");
+  std::istringstream in(text);
   ConfigFile f;
   std::vector<FileEntry>* into = &f.top;
   std::string line;
@@ -181,8 +190,10 @@ std::vector<std::string> config_profiles(const std::string& path) {
 }
 
 bool is_secret_property(const std::string& key) {
-  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-         key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
+  std::string k = key;
+  for (char& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return k.find("password") != std::string::npos || k.find("secret") != std::string::npos ||
+         k.find("jaas") != std::string::npos || k == "ssl.key.pem" || k == "sasl.oauthbearer.config";
 }
 
 Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
@@ -247,6 +258,9 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     apply_setting(c, flags.commands, x.substr(0, eq), x.substr(eq + 1), {"flag", "-X"}, "-X " + x.substr(0, eq), 3);
   }
   if (flags.bootstrap_servers) {
+    if (no_servers(*flags.bootstrap_servers))
+      throw UsageError("-b/--bootstrap-servers is empty: give HOST:PORT,... (or leave it out for "
+                       "SFCRIME_BOOTSTRAP_SERVERS, the config file or localhost:9092)");
     c.bootstrap_servers = *flags.bootstrap_servers;
     c.origin["bootstrap.servers"] = {"flag", "--bootstrap-servers"};
   }
@@ -258,6 +272,9 @@ Config resolve_config(const CommonFlags& flags, const EnvLookup& env) {
     c.radio_codes = *flags.radio_codes;
     c.origin["sfcrime.radio.codes"] = {"flag", "--radio-codes"};
   }
+  if (no_servers(c.bootstrap_servers))
+    throw ConfigError("'bootstrap.servers' is empty (" + c.origin["bootstrap.servers"].text() +
+                      "): give HOST:PORT,... or leave it out for localhost:9092");
   // librdkafka takes timeouts as int milliseconds.
   if (c.timeout.count() > std::numeric_limits<int>::max() - 10'000)
     throw ConfigError("the timeout (sfcrime.timeout, SFCRIME_TIMEOUT or --timeout) must be under 24 days");

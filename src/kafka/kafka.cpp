@@ -29,17 +29,72 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 }
 
 void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value, const std::string& origin) {
+  const bool secret = is_secret_property(key);
+  if (secret) note_secret(value);
   char errstr[512];
   const rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr);
   if (r == RD_KAFKA_CONF_OK) return;
   if (r == RD_KAFKA_CONF_UNKNOWN)
     throw ConfigError("unknown librdkafka property '" + key + "' (from " + origin +
                       "; see librdkafka's CONFIGURATION.md, or `sfcrime -X dump`)");
-  if (is_secret_property(key)) throw ConfigError("invalid value for '" + key + "' (from " + origin + ")");
+  // librdkafka's reason may quote the value (redact_secrets() hides a secret's).
+  if (secret) throw ConfigError("invalid value for '" + key + "' (from " + origin + "): " + redact_secrets(errstr));
   throw ConfigError("invalid value '" + value + "' for librdkafka property '" + key + "' (from " + origin + "): " +
                     errstr);
 }
 
+/// The kind of refusal a librdkafka log line or error names: a TLS handshake that failed, a
+/// connection closed because security.protocol does not match the listener, or a SASL login
+/// (handshake or authentication) that failed. Their texts: rdkafka_ssl.c, rdkafka_broker.c
+/// (rd_kafka_broker_set_error, rd_kafka_broker_handle_SaslHandshake), rdkafka_sasl*.c.
+enum class Refusal { none, tls, protocol, sasl };
+
+Refusal refusal_of(std::string_view text) {
+  const auto has = [&](const char* s) { return text.find(s) != std::string_view::npos; };
+  if (has("SSL handshake failed") || has("certificate")) return Refusal::tls;
+  if (has("security.protocol")) return Refusal::protocol;
+  if (has("SASL") || has("uthentication")) return Refusal::sasl;
+  return Refusal::none;
+}
+
+/// A refusal found in a librdkafka log line or error, with its reason: librdkafka's text without
+/// the thread and broker it names and the time after it ("[thrd:ssl://h:9092/bootstrap]:
+/// ssl://h:9092/bootstrap: SSL handshake failed: ... (after 1ms in state SSL_HANDSHAKE)" -> "SSL
+/// handshake failed: ..."). A text that names no refusal may still be one by the state the
+/// connection was in ("Disconnected (after 0ms in state SSL_HANDSHAKE)", which librdkafka logs in
+/// place of "SSL handshake failed" when the socket closes first): its reason keeps the state, and
+/// it is a weaker finding (`by_text` false) than one whose text names the refusal.
+struct Found {
+  Refusal kind = Refusal::none;
+  std::string reason;
+  bool by_text = false;
+};
+
+Found find_refusal(std::string_view line) {
+  if (line.rfind("[thrd:", 0) == 0) {
+    if (const auto e = line.find("]: "); e != std::string_view::npos) line.remove_prefix(e + 3);
+  }
+  if (const auto colon = line.find(": "); colon != std::string_view::npos &&
+                                           line.substr(0, colon).find("://") != std::string_view::npos)
+    line.remove_prefix(colon + 2);
+  std::string_view state;
+  if (const auto after = line.rfind(" (after "); after != std::string_view::npos) {
+    if (const auto in = line.find(" in state ", after); in != std::string_view::npos) {
+      state = line.substr(in + 10);
+      state = state.substr(0, state.find_first_of(",)"));
+    }
+    line = line.substr(0, after);
+  }
+  while (!line.empty() && (line.back() == ' ' || line.back() == ':')) line.remove_suffix(1);
+  Found f{refusal_of(line), std::string(line), true};
+  if (f.kind == Refusal::none && !state.empty()) {
+    f.by_text = false;
+    if (state == "SSL_HANDSHAKE") f.kind = Refusal::tls;
+    else if (state.rfind("AUTH", 0) == 0) f.kind = Refusal::sasl;  // AUTH_HANDSHAKE, AUTH_REQ, AUTH_LEGACY
+    if (f.kind != Refusal::none) f.reason += " (in state " + std::string(state) + ")";
+  }
+  return f;
+}
 }  // namespace
 
 std::string error_text(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
@@ -59,7 +114,7 @@ void check_consumer_error(const Client& client, const Message& message, const st
     throw NoInputError("topic '" + topic + "' is gone or unknown: " + error_text(err));
   if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
     throw UnavailableError("not authorized to read '" + topic + "': " + error_text(err));
-  if (verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", rd_kafka_message_errstr(m));
+  if (verbosity >= 1) std::fprintf(stderr, "sfcrime: consumer: %s\n", redact_secrets(rd_kafka_message_errstr(m)).c_str());
 }
 
 std::vector<Property> client_defaults() { return {{"enable.metrics.push", "false"}}; }
@@ -171,12 +226,18 @@ void Client::destroy_consumer() noexcept {
 
 void Client::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<Client*>(opaque);
+  // librdkafka's texts may quote a secret's value (sasl.oauthbearer.config's parser does).
+  const std::string text = redact_secrets(reason);
+  Found f = find_refusal(text);
+  if (f.kind == Refusal::none && (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL))
+    f.kind = err == RD_KAFKA_RESP_ERR__SSL ? Refusal::tls : Refusal::sasl;
   {
     std::lock_guard lock(self->mu_);
-    self->last_error_ = reason;
+    self->last_error_ = text;
   }
+  if (f.kind != Refusal::none) self->note_refusal(static_cast<int>(f.kind), f.reason, f.by_text);
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->all_down_.store(true);
-  if (self->config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: kafka: %s\n", reason);
+  if (self->config_.verbosity >= 1) std::fprintf(stderr, "sfcrime: kafka: %s\n", text.c_str());
 }
 
 void Client::on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -184,13 +245,28 @@ void Client::on_log(const rd_kafka_t* rk, int level, const char* fac, const char
   // Quiet by default: connection failures surface as one clear error instead. -v shows warnings
   // and errors (syslog levels <= 4), -vv everything librdkafka logs (add -X debug=... for more).
   const int v = self ? self->config_.verbosity : 0;
-  if ((v >= 1 && level <= 4) || v >= 2) std::fprintf(stderr, "sfcrime: kafka %s: %s\n", fac, buf);
-  // A failed login is logged at once (level 3, e.g. "SASL authentication error: ..."), while
-  // error_cb only runs from rd_kafka_poll(), which a metadata wait does not call: keep it as the
-  // last error so that the message says why the broker could not be used.
-  if (self && level <= 3 && std::strstr(buf, "uthentication")) {
-    std::lock_guard lock(self->mu_);
-    self->last_error_ = buf;
+  const bool shown = (v >= 1 && level <= 4) || v >= 2;
+  const bool error = self && level <= 3;
+  if (!shown && !error) return;
+  const std::string text = redact_secrets(buf);
+  if (shown) std::fprintf(stderr, "sfcrime: kafka %s: %s\n", fac, text.c_str());
+  // A failed TLS handshake or login is logged at once (level 3: "SSL handshake failed: ...",
+  // "SASL authentication error: ..."), while error_cb only runs from rd_kafka_poll(), which a
+  // metadata wait does not call: keep it, so that the message says why the broker was not used.
+  if (error) {
+    const Found f = find_refusal(text);
+    if (f.kind != Refusal::none) self->note_refusal(static_cast<int>(f.kind), f.reason, f.by_text);
+  }
+}
+
+void Client::note_refusal(int kind, const std::string& reason, bool by_text) {
+  std::lock_guard lock(mu_);
+  // librdkafka logs one failure either way, by the timing of the socket's close: a reason that
+  // names the refusal is kept over one known only by the connection's state.
+  if (refusal_kind_ == 0 || (by_text && !refusal_by_text_)) {
+    refusal_ = reason;
+    refusal_kind_ = kind;
+    refusal_by_text_ = by_text;
   }
 }
 
@@ -200,10 +276,30 @@ std::string Client::last_error() const {
 }
 
 std::string Client::unreachable_message(const std::string& waited_for) const {
+  std::string refusal;
+  Refusal kind = Refusal::none;
+  {
+    std::lock_guard lock(mu_);
+    refusal = refusal_;
+    kind = static_cast<Refusal>(refusal_kind_);
+  }
+  const std::string broker = "broker '" + config_.bootstrap_servers + "'";
+  const std::string waited = " (waited " + seconds_text(config_.timeout) + " s for " + waited_for + "): " + refusal;
+  const std::string where = " (-X or the config file; sfcrime config show lists them)";
+  switch (kind) {
+    case Refusal::tls:
+      return "cannot open a TLS connection to " + broker + waited +
+             "; check security.protocol and the ssl.* settings" + where;
+    case Refusal::protocol:
+      return broker + " closed the connection" + waited +
+             "; check that security.protocol matches the broker's listener" + where;
+    case Refusal::sasl:
+      return "cannot log in to " + broker + waited +
+             "; check security.protocol, sasl.mechanism, sasl.username and sasl.password" + where;
+    case Refusal::none:
+      break;
+  }
   const std::string e = last_error();
-  if (e.find("uthentication") != std::string::npos)
-    return "cannot log in to broker '" + config_.bootstrap_servers + "' (waited " + seconds_text(config_.timeout) +
-           " s for " + waited_for + "): " + e + "; check the -X sasl.* and ssl.* settings";
   std::string m = "cannot reach broker '" + config_.bootstrap_servers + "' within " + seconds_text(config_.timeout) +
                   " s (waited for " + waited_for + ")";
   if (!e.empty()) m += ": " + e;
@@ -229,6 +325,13 @@ Metadata Client::metadata(bool all_topics) {
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
       throw UnavailableError(unreachable_message("cluster metadata"));
     throw UnavailableError("metadata request to '" + config_.bootstrap_servers + "' failed: " + error_text(err));
+  }
+  {
+    // A broker answered, so any refusal seen before has passed.
+    std::lock_guard lock(mu_);
+    refusal_.clear();
+    refusal_kind_ = 0;
+    refusal_by_text_ = false;
   }
   return Metadata(md);
 }
@@ -711,7 +814,7 @@ void Producer::abort_transaction() noexcept {
   if (!fatal_error().empty()) return;
   if (rd_kafka_error_t* e = rd_kafka_abort_transaction(handle_.get(), static_cast<int>(config().timeout.count()))) {
     std::fprintf(stderr, "sfcrime: cannot abort the transaction: %s (it ends when transaction.timeout.ms passes)\n",
-                 rd_kafka_error_string(e));
+                 redact_secrets(rd_kafka_error_string(e)).c_str());
     rd_kafka_error_destroy(e);
   }
 }

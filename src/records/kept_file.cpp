@@ -74,7 +74,8 @@ KeptFile::~KeptFile() {
 }
 
 void KeptFile::open() {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  // A FIFO waits here for its reader; SIGINT or SIGTERM ends the wait (InterruptedError).
+  fd_ = open_or_interrupt(path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, what_, 0666);
   if (fd_ < 0) throw IoError("cannot create the " + what_ + " '" + path_ + "': " + std::strerror(errno));
 }
 

@@ -2,9 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "sfcrime/base/errors.hpp"
 
@@ -15,14 +15,13 @@ RadioCodes RadioCodes::load(const std::string& path) {
   // An ifstream opens a directory and reads nothing: say what it is rather than "not valid JSON".
   if (std::filesystem::is_directory(path, ec_dir))
     throw NoInputError("radio codes file '" + path + "' is a directory (see --radio-codes)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw NoInputError("radio codes file '" + path + "' does not exist or cannot be read (see --radio-codes)");
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  if (const int e = read_whole_file(path, text, "radio codes file"); e != 0)
+    throw NoInputError("radio codes file '" + path + "' " +
+                       (e == ENOENT ? std::string("does not exist") : "cannot be read: " + std::string(std::strerror(e))) +
+                       " (see --radio-codes)");
   boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(ss.str(), ec);
+  const boost::json::value v = boost::json::parse(text, ec);
   if (ec) throw DataError("radio codes file '" + path + "' is not valid JSON: " + ec.message());
   if (!v.is_array()) throw DataError("radio codes file '" + path + "' must hold a JSON array");
   RadioCodes r;

@@ -33,7 +33,8 @@ RecordReader::RecordReader(const std::string& path, std::size_t max_record_bytes
   if (path == "-") {
     fd_ = STDIN_FILENO;
   } else {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // A FIFO waits here for its writer; SIGINT or SIGTERM ends the wait (InterruptedError).
+    fd_ = open_or_interrupt(path, O_RDONLY | O_CLOEXEC, "input file");
     if (fd_ < 0) {
       const int e = errno;
       if (e == ENOENT) throw NoInputError("input file '" + path + "' does not exist");

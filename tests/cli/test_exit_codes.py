@@ -73,6 +73,7 @@ CASES = [
     (64, "produce", ["produce", "--topic", "t", "--file", "{good}", "--order", "sideways"], False),
     (64, "inspect", ["inspect", "--output", "yaml"], False),
     (64, "topic", ["topic", "create", "t", "--partitions", "0"], False),
+    (64, "topic", ["-b", "", "topic", "list"], False),
     (65, "aggregate", ["aggregate", "--file", "{bad}", "--progress", "none"], False),
     (65, "produce", ["produce", "--topic", "{topic}", "--file", "{bad}"], True),
     (66, "aggregate", ["aggregate", "--file", "{dir}/no-such-file.json"], False),
@@ -82,6 +83,7 @@ CASES = [
     (69, "inspect", ["-b", "localhost:1", "--timeout", "1s", "inspect"], False),
     (69, "consume", ["-b", "localhost:1", "--timeout", "1s", "consume", "--topic", "t", "--exit-at-end"], False),
     (69, "topic", ["-b", "localhost:1", "--timeout", "1s", "topic", "list"], False),
+    (69, "inspect", ["--timeout", "2s", "-X", "security.protocol=SSL", "inspect"], True),
     (74, "produce", ["produce", "--topic", "{topic}", "--file", "{bad}", "--dead-letter-file",
                      "/nonexistent/dir/rejects.ndjson"], True),
     (74, "aggregate", ["aggregate", "--file", "{good}", "--output", "json", "--progress", "none",
@@ -92,6 +94,7 @@ CASES = [
     (78, None, ["--config", "{bad_config}", "inspect"], False),
     (78, "inspect", ["-X", "no.such.property=1", "inspect"], False),
     (78, "consume", ["consume", "--topic", "t", "-X", "no.such.property=1"], False),
+    (78, "inspect", ["-X", "bootstrap.servers=", "inspect"], False),
 ]
 
 
@@ -185,6 +188,61 @@ def test_each_status_shown_is_in_the_command_page():
         if not {0, 64} <= listed:
             missing.append(f"man/{page.name}: EXIT STATUS lists {sorted(listed)}, without 0 or 64")
     assert not missing, "\n".join(sorted(set(missing)))
+
+
+# --- a broker that refuses the TLS handshake or the SASL login (issue 15, item 2) -----------------
+
+SASL = ["security.protocol=SASL_PLAINTEXT", "sasl.username=u", "sasl.password=p"]
+REFUSALS = {
+    "sasl-plain": (SASL + ["sasl.mechanism=PLAIN"], "cannot log in to broker",
+                   "SASL PLAIN mechanism handshake failed"),
+    "sasl-scram": (SASL + ["sasl.mechanism=SCRAM-SHA-512"], "cannot log in to broker",
+                   "SASL SCRAM-SHA-512 mechanism handshake failed"),
+    "ssl": (["security.protocol=SSL"], "cannot open a TLS connection to broker", "SSL handshake failed"),
+    "sasl-ssl": (["security.protocol=SASL_SSL", "sasl.mechanism=PLAIN", "sasl.username=u", "sasl.password=p"],
+                 "cannot open a TLS connection to broker", "SSL handshake failed"),
+}
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("refusal", sorted(REFUSALS))
+@pytest.mark.parametrize("command", [["topic", "list"], ["inspect"], ["consume", "--topic", "t", "-e"],
+                                     ["produce", "--topic", "t", "--file", "{good}"],
+                                     ["aggregate", "--topic", "t", "-e"]], ids=lambda c: c[0])
+def test_a_refused_login_or_handshake_is_named(files, refusal, command):
+    """The PLAINTEXT test broker refuses a SASL handshake and a TLS one: without -v the one error
+    says which, with librdkafka's reason and the settings to check, not "is Kafka running?"; the
+    status stays 69 (man/sfcrime.1: the broker refused)."""
+    props, says, reason = REFUSALS[refusal]
+    args = [w for p in props for w in ("-X", p)] + ["--timeout", "2s"] + [a.format(good=files["good"]) for a in command]
+    p = _run_case(args, files, "t")
+    assert p.returncode == 69, p.stderr
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sfcrime: error: %s '%s' (waited 2 s for " % (says, BOOTSTRAP)), p.stderr
+    assert reason in p.stderr and "security.protocol" in p.stderr, p.stderr
+    assert "is Kafka running" not in p.stderr, p.stderr
+
+
+# --- an empty -b (issue 15, item 3) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("args,code,says", [
+    (["-b", "", "topic", "list"], 64, "-b/--bootstrap-servers is empty"),
+    (["topic", "list", "-b", ""], 64, "-b/--bootstrap-servers is empty"),
+    (["--bootstrap-servers=", "inspect"], 64, "the argument for option '--bootstrap-servers'"),
+    (["consume", "-t", "t", "--bootstrap-servers", " , "], 64, "-b/--bootstrap-servers is empty"),
+    (["-X", "bootstrap.servers=", "inspect"], 78, "'bootstrap.servers' is empty (flag -X)"),
+    (["--config", "{dir}/empty-servers.conf", "inspect"], 78, "'bootstrap.servers' is empty (file "),
+])
+def test_no_broker_named_is_refused_at_once(files, args, code, says):
+    """Without a broker to ask, librdkafka would wait the whole --timeout: refused at once instead,
+    naming the option (64) or where the empty setting came from (78)."""
+    (files["dir"] / "empty-servers.conf").write_text("bootstrap.servers=\n")
+    start = time.monotonic()
+    # Not _run_case: its SFCRIME_BOOTSTRAP_SERVERS would win over the file's empty line.
+    p = run(*[a.format(dir=files["dir"]) for a in args], "--timeout", "30s", timeout=60)
+    assert p.returncode == code, p.stderr
+    assert time.monotonic() - start < 5, p.stderr
+    assert p.stderr.startswith("sfcrime: error: " + says), p.stderr
 
 
 # --- a reader that goes away --------------------------------------------------------------------

@@ -132,3 +132,52 @@ def test_consume_into_a_stalled_reader_stops_on_a_signal(broker, topic, tmp_path
     finally:
         os.close(r)
     assert rc == code, err
+
+
+# A FIFO opened with no process at its other end blocks in open(2) (issue 15, item 4): the signal
+# must end the wait with 130/143, not with the I/O error (74) of an open(2) that failed with EINTR.
+# Nothing listens on port 1: the commands that would connect never get that far.
+FIFO_WAITS = {
+    "produce-file": ["-b", "127.0.0.1:1", "produce", "--topic", "t", "--file", "{fifo}"],
+    "aggregate-file": ["aggregate", "--file", "{fifo}"],
+    "aggregate-radio-codes": ["aggregate", "--file", "-", "--radio-codes", "{fifo}"],
+    "config-file": ["--config", "{fifo}", "config", "show"],
+    "config-file-after-the-word": ["-b", "127.0.0.1:1", "inspect", "--config", "{fifo}"],
+}
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("case", sorted(FIFO_WAITS))
+def test_a_signal_while_a_fifo_waits_for_its_writer(tmp_path, case, sig, code):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = _start("--timeout", "60s", *[a.format(fifo=fifo) for a in FIFO_WAITS[case]])
+    time.sleep(1)
+    assert proc.poll() is None, proc.communicate()[1]  # waiting in open(2)
+    rc, secs, _, err = _stop(proc, sig)
+    assert rc == code, err
+    assert secs < 5, err
+    assert "interrupted while opening" in err and "'%s'" % fifo in err, err
+    assert "Interrupted system call" not in err, err
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("option", ["--dead-letter-file", "--failed-file"])
+def test_a_signal_while_a_fifo_waits_for_its_reader(broker, topic, tmp_path, option, sig, code):
+    """produce's files of kept records, given as a FIFO nobody reads: open(2) waits for a reader."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r, w = os.pipe()
+    os.write(w, b'{"call_date_time":"2018-10-02T09:00:00","crime_id":"1"}\n')
+    proc = _start("-b", broker, "produce", "--topic", topic, "--file", "-", option, str(fifo), stdin=r)
+    os.close(r)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, proc.communicate()[1]
+        rc, secs, _, err = _stop(proc, sig)
+    finally:
+        os.close(w)
+    assert rc == code, err
+    assert "interrupted while opening" in err and "'%s'" % fifo in err, err
+    assert "Interrupted system call" not in err, err
+

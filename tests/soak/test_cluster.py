@@ -4,7 +4,7 @@ lost, nothing twice, results equal.
 
 test_broker_killed_during_produce_and_aggregate[ci|soak]:
   1. scripts/kafka up --nodes 3 in a temporary folder on ports 19192..19197 (never the shared
-     broker on 9092); a topic of 6 partitions with replication factor 3.
+     broker, $SFCRIME_TEST_BOOTSTRAP); a topic of 6 partitions with replication factor 3.
   2. `sfcrime produce --order event-time --rate R` of the input; once a quarter of it is
      acknowledged (the partitions' high watermarks, read with kcat) the active KRaft controller is
      killed with SIGKILL (scripts/kafka stop-node), and started again once 60% is acknowledged (or

@@ -304,13 +304,60 @@ BOOST_AUTO_TEST_CASE(verbosity_is_copied) {
 BOOST_AUTO_TEST_CASE(secret_properties) {
   for (const char* k : {"sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem",
                         "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config", "my.custom.password",
-                        "some.secret.thing"}) {
+                        "some.secret.thing", "sasl.jaas.config", "SASL.PASSWORD", "Sasl.Jaas.Config"}) {
     BOOST_TEST(sfcrime::is_secret_property(k), k);
   }
   for (const char* k : {"bootstrap.servers", "sasl.username", "sasl.mechanisms", "security.protocol",
                         "ssl.ca.location", "client.id", "acks"}) {
     BOOST_TEST(!sfcrime::is_secret_property(k), k);
   }
+}
+
+BOOST_AUTO_TEST_CASE(secrets_are_redacted_from_text) {
+  sfcrime::note_secret("  Unit-Secret-4711 ");  // spaces around the value are not part of it
+  sfcrime::note_secret("");
+  BOOST_TEST(sfcrime::redact_secrets("password Unit-Secret-4711 here") == "password [redacted] here");
+  // librdkafka quotes parts of a value ("... beginning at: ..."): a run of 8 characters of it is hidden.
+  BOOST_TEST(sfcrime::redact_secrets("beginning at: Secret-4711 x") == "beginning at: [redacted] x");
+  BOOST_TEST(sfcrime::redact_secrets("Unit-Sec") == "[redacted]");
+  BOOST_TEST(sfcrime::redact_secrets("Unit-Se and Secret") == "Unit-Se and Secret");
+  // Every Error's message.
+  BOOST_TEST(std::string(sfcrime::ConfigError("bad 'Unit-Secret-4711'").what()) == "bad '[redacted]'");
+  // A short secret anywhere, a very short one only as a word of its own.
+  sfcrime::note_secret("q7Zx");
+  BOOST_TEST(sfcrime::redact_secrets("aq7Zxb") == "a[redacted]b");
+  sfcrime::note_secret("pw1");
+  BOOST_TEST(sfcrime::redact_secrets("pw1 xpw1 'pw1'") == "[redacted] xpw1 '[redacted]'");
+}
+
+BOOST_AUTO_TEST_CASE(resolve_config_notes_the_secrets_it_applies) {
+  TempFile file("ssl.key.password=File-Secret-0815\nclient.id=Just-Public-Id-42\n");
+  CommonFlags flags;
+  flags.config_file = file.path();
+  flags.properties = {"sasl.password=Flag-Secret-1234"};
+  const FakeEnv env;
+  resolve_config(flags, env.lookup());
+  BOOST_TEST(sfcrime::redact_secrets("File-Secret-0815 Flag-Secret-1234 Just-Public-Id-42") ==
+             "[redacted] [redacted] Just-Public-Id-42");
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_servers_naming_no_broker) {
+  const FakeEnv env;
+  CommonFlags flags;
+  flags.bootstrap_servers = "";
+  BOOST_CHECK_THROW(resolve_config(flags, env.lookup()), sfcrime::UsageError);
+  flags.bootstrap_servers = " , ";
+  BOOST_CHECK_THROW(resolve_config(flags, env.lookup()), sfcrime::UsageError);
+  flags.bootstrap_servers.reset();
+  flags.properties = {"bootstrap.servers="};
+  BOOST_CHECK_THROW(resolve_config(flags, env.lookup()), sfcrime::ConfigError);
+  // The flag wins over an empty -X: only the effective value counts.
+  flags.bootstrap_servers = "b:9092";
+  BOOST_TEST(resolve_config(flags, env.lookup()).bootstrap_servers == "b:9092");
+  TempFile file("bootstrap.servers=\n");
+  CommonFlags from_file;
+  from_file.config_file = file.path();
+  BOOST_CHECK_THROW(resolve_config(from_file, env.lookup()), sfcrime::ConfigError);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -110,18 +110,24 @@ using EnvLookup = std::function<const char*(const char*)>;
 std::string default_config_path(const EnvLookup& env);
 
 /// Applies defaults < config file < environment < flags (see the top of this header).
+/// The value of every secret property applied (is_secret_property) is given to note_secret(), so
+/// that no message shows it.
 /// @throws ConfigError for an unreadable config file (naming it), a line without '=', an unknown
 ///         `sfcrime.` key, a bad sfcrime.timeout, a profile the file lacks or a profile without
-///         a file; UsageError for a bad --timeout or a -X without '='.
+///         a file, a bootstrap.servers (file, environment, -X) that names no broker; UsageError for
+///         a bad --timeout, a -X without '=' or an empty -b; InterruptedError when SIGINT or
+///         SIGTERM ends the wait for the config file (a FIFO without a writer).
 Config resolve_config(const CommonFlags& flags, const EnvLookup& env);
 
 /// The profiles (section names) of config file `path`, in file order.
 /// @throws ConfigError when the file cannot be read.
 std::vector<std::string> config_profiles(const std::string& path);
 
-/// True for librdkafka properties whose values are secrets (sasl.password, ssl.key.password,
+/// True for properties whose values are secrets (sasl.password, ssl.key.password,
 /// ssl.keystore.password, ssl.key.pem, sasl.oauthbearer.client.secret, sasl.oauthbearer.config,
-/// and anything named *password* or *secret*): printed as "[redacted]" everywhere.
+/// the Java client's sasl.jaas.config, and anything named *password*, *secret* or *jaas*, in any
+/// case): printed as "[redacted]" by config show and -X dump, and hidden from every message
+/// (note_secret()).
 bool is_secret_property(const std::string& key);
 
 }  // namespace sfcrime

@@ -12,6 +12,16 @@
 
 namespace sfcrime {
 
+/// Remembers `value` as the value of a secret (a sensitive property: is_secret_property() in
+/// config.hpp), so that redact_secrets() hides it; an empty value is ignored. Thread-safe.
+void note_secret(std::string_view value);
+/// `text` with the secrets noted by note_secret() replaced by "[redacted]": every occurrence of a
+/// secret, and every run of 8 or more characters of a longer one (librdkafka quotes parts of a
+/// value: "Unrecognized sasl.oauthbearer.config beginning at: ..."); a secret of fewer than 4
+/// characters only where it stands as a word. Every Error's message and every librdkafka log line
+/// sfcrime prints pass through it. Thread-safe (librdkafka logs from its own threads).
+std::string redact_secrets(std::string_view text);
+
 /// Exit statuses of the sfcrime executable (sysexits.h values where they exist).
 enum class Exit : int {
   ok = 0,
@@ -28,10 +38,11 @@ enum class Exit : int {
 };
 
 /// Base of every error sfcrime reports; `what()` is the message printed after "sfcrime: error: ".
-/// Messages are lowercase, name the thing in quotes and say what to do.
+/// Messages are lowercase, name the thing in quotes and say what to do; a secret in one is
+/// replaced by "[redacted]" (redact_secrets()).
 class Error : public std::runtime_error {
  public:
-  Error(Exit code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(Exit code, const std::string& message) : std::runtime_error(redact_secrets(message)), code_(code) {}
   /// The exit status main() returns for this error.
   Exit code() const noexcept { return code_; }
 
@@ -114,5 +125,17 @@ void install_signal_handlers();
 struct InterruptedError : Error {
   explicit InterruptedError(const std::string& m) : Error(interrupt_exit_code(), m) {}
 };
+
+/// open(2) of `path` with `flags` (and `mode` for O_CREAT) that answers SIGINT and SIGTERM: the
+/// open of a FIFO waits for its other end, and the signal handler makes it fail with EINTR.
+/// @param what names the file in the message ("input file").
+/// @returns the descriptor, or -1 with errno set (never to EINTR).
+/// @throws InterruptedError "interrupted while opening WHAT 'PATH'" when interrupted().
+int open_or_interrupt(const std::string& path, int flags, const std::string& what, unsigned mode = 0);
+
+/// Reads the whole of file `path` into `out` (open_or_interrupt(), then read(2) until the end).
+/// @returns 0, or the errno of the open or read that failed (EISDIR for a directory).
+/// @throws InterruptedError when SIGINT or SIGTERM ends a wait for the file (a FIFO, a pipe).
+int read_whole_file(const std::string& path, std::string& out, const std::string& what);
 
 }  // namespace sfcrime

@@ -200,8 +200,11 @@ class Client {
   void note_alive() noexcept { all_down_.store(false); }
 
   /// The error sentence used when the broker cannot be reached within the timeout: "cannot reach
-  /// broker 'HOSTS' within N s (waited for WHAT): LAST ERROR; is Kafka running? ...", or, when the
-  /// last error is a failed login (SASL authentication), "cannot log in to broker 'HOSTS' ...".
+  /// broker 'HOSTS' within N s (waited for WHAT): LAST ERROR; is Kafka running? ...", or, when
+  /// librdkafka reported a refusal since the last metadata answer, that refusal with librdkafka's
+  /// reason and the settings to check: "cannot log in to broker 'HOSTS' (waited N s for WHAT):
+  /// REASON; ..." (SASL), "cannot open a TLS connection to broker ..." (TLS), "broker 'HOSTS'
+  /// closed the connection ..." (a security.protocol the listener does not speak).
   std::string unreachable_message(const std::string& waited_for) const;
 
  protected:
@@ -237,11 +240,17 @@ class Client {
 
   static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque);
   static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf);
+  // Keeps `reason` (of a Refusal `kind`, kafka.cpp) as the refusal unreachable_message() reports,
+  // unless one is kept already that names the refusal in its text (`by_text`) where this one does not.
+  void note_refusal(int kind, const std::string& reason, bool by_text);
 
   const Config& config_;
   std::atomic<bool> all_down_{false};
   mutable std::mutex mu_;
   std::string last_error_;
+  std::string refusal_;  // librdkafka's reason for a TLS or SASL refusal, "" if none since metadata came
+  int refusal_kind_ = 0;  // kafka.cpp's Refusal: 0 none
+  bool refusal_by_text_ = false;
 };
 
 

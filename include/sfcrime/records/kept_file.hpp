@@ -57,7 +57,8 @@ class KeptFile {
 
   /// Creates or truncates the file now (a run that could not connect leaves an earlier run's file
   /// as it was, so callers open it once the broker answered).
-  /// @throws IoError naming the file when it cannot be created.
+  /// @throws IoError naming the file when it cannot be created; InterruptedError on SIGINT or
+  ///         SIGTERM while open(2) waits (a FIFO without a reader).
   void open();
   /// Creates a new file named `stem` + ".ndjson" in `dir` (or `stem`-2, -3, ... when that exists;
   /// never an existing file), and keeps its path. @returns false, with the reason in error(), when

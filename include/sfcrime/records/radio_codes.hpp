@@ -14,7 +14,8 @@ class RadioCodes {
 
   /// Loads radio_code.json.
   /// @throws NoInputError if the file does not exist or is a directory; IoError if it cannot be read; DataError if
-  ///         it is not a JSON array of objects with string "disposition_code" and "description".
+  ///         it is not a JSON array of objects with string "disposition_code" and "description";
+  ///         InterruptedError on SIGINT or SIGTERM while waiting for it (a FIFO).
   static RadioCodes load(const std::string& path);
 
   /// The description of `code`, or nullptr when the code is absent from the table (such codes

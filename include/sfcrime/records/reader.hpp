@@ -58,7 +58,8 @@ class RecordReader {
   /// @param path a file path, or "-" for standard input.
   /// @param max_record_bytes the largest record returned as a record, bytes (default 16 MiB);
   ///        a larger one is returned marked RawRecord::too_large.
-  /// @throws NoInputError if the file does not exist, IoError if it cannot be opened.
+  /// @throws NoInputError if the file does not exist, IoError if it cannot be opened,
+  ///         InterruptedError on SIGINT or SIGTERM while open(2) waits (a FIFO without a writer).
   explicit RecordReader(const std::string& path, std::size_t max_record_bytes = kMaxRecordBytes);
   /// Reads from an already open descriptor (not closed by the reader); `name` is used in messages.
   RecordReader(int fd, std::string name, std::size_t max_record_bytes = kMaxRecordBytes);
