@@ -12,6 +12,7 @@
 #include "sfcrime/base/errors.hpp"
 #include "sfcrime/cli/cli.hpp"
 #include "sfcrime/commands/commands.hpp"
+#include "sfcrime/kafka/admin.hpp"
 #include "sfcrime/kafka/kafka.hpp"
 
 namespace sfcrime::commands {

@@ -18,6 +18,7 @@
 #include "sfcrime/cli/cli.hpp"
 #include "sfcrime/commands/commands.hpp"
 #include "sfcrime/kafka/kafka.hpp"
+#include "sfcrime/kafka/producer.hpp"
 #include "sfcrime/pipeline/produce.hpp"
 
 namespace sfcrime::commands {

@@ -17,6 +17,7 @@
 #include "sfcrime/base/duration.hpp"
 #include "sfcrime/base/errors.hpp"
 #include "sfcrime/base/suggest.hpp"
+#include "sfcrime/kafka/admin.hpp"
 
 namespace sfcrime {
 

@@ -11,6 +11,7 @@
 #include "sfcrime/base/datetime.hpp"
 #include "sfcrime/base/duration.hpp"
 #include "sfcrime/base/errors.hpp"
+#include "sfcrime/kafka/admin.hpp"
 #include "sfcrime/kafka/source.hpp"
 #include "sfcrime/pipeline/changelog_codec.hpp"
 

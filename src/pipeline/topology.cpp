@@ -18,6 +18,7 @@
 
 #include "sfcrime/base/datetime.hpp"
 #include "sfcrime/base/errors.hpp"
+#include "sfcrime/kafka/admin.hpp"
 #include "sfcrime/kafka/group_reader.hpp"
 #include "sfcrime/kafka/kafka.hpp"
 #include "sfcrime/kafka/source.hpp"

@@ -25,6 +25,7 @@
 
 #include "sfcrime/base/bytes.hpp"
 #include "sfcrime/kafka/kafka.hpp"
+#include "sfcrime/kafka/producer.hpp"
 
 namespace sfcrime {
 

@@ -25,6 +25,7 @@
 
 #include "sfcrime/base/config.hpp"
 #include "sfcrime/kafka/kafka.hpp"
+#include "sfcrime/kafka/producer.hpp"
 #include "sfcrime/stream/engine.hpp"
 
 namespace sfcrime::changelog {

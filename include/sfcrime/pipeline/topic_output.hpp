@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sfcrime/kafka/kafka.hpp"
+#include "sfcrime/kafka/producer.hpp"
 #include "sfcrime/stream/sinks.hpp"
 
 namespace sfcrime {
