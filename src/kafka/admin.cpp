@@ -446,9 +446,7 @@ std::vector<Admin::CommittedOffset> Admin::committed_offsets(const std::string& 
 }
 
 void Admin::alter_committed_offsets(const std::string& id, const std::vector<CommittedOffset>& offsets) {
-  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
-  for (const auto& o : offsets)
-    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+  const PartitionList list = partition_list(offsets);
   rd_kafka_AlterConsumerGroupOffsets_t* req = rd_kafka_AlterConsumerGroupOffsets_new(id.c_str(), list.get());
   std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t, void (*)(rd_kafka_AlterConsumerGroupOffsets_t*)> guard(
       req, rd_kafka_AlterConsumerGroupOffsets_destroy);

@@ -127,12 +127,8 @@ class Admin : public Client {
   ///         on another refusal.
   std::vector<GroupDescription> describe_groups(const std::vector<std::string>& ids);
 
-  /// A group's committed offset for one partition.
-  struct CommittedOffset {
-    std::string topic;
-    std::int32_t partition = 0;
-    std::int64_t offset = -1;  ///< the next offset the group reads; -1 when nothing is committed
-  };
+  /// A group's committed offset for one partition: the next offset the group reads.
+  using CommittedOffset = TopicPartitionOffset;
   /// Every committed offset of group `id` (ListConsumerGroupOffsets over all partitions), sorted by
   /// topic and partition; partitions without a committed offset are left out.
   /// @throws UnavailableError when no answer comes within Config::timeout; Error on a refusal.
