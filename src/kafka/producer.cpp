@@ -371,11 +371,8 @@ void Producer::deliver_all(const std::string& what) {
   if (in_transaction_) {
     // The commit waits for them: rd_kafka_commit_transaction() flushes every outstanding message
     // first, within the commit's timeout (rdkafka_txnmgr.c), and fails with an abortable error if
-    // one failed. Waiting here as well, with no bound but message.timeout.ms, only delayed the
-    // commit: by 55 s when AddPartitionsToTxn was refused and a message enqueued as the
-    // transaction failed escaped librdkafka's purge (1 run in 6-8 of tests/fault's
-    // request_refused, 8 in parallel), and the run ended 38 s after brokers stopped answering
-    // (12 s round trips, --timeout 2s, update mode; 4.4 s now).
+    // one failed. Waiting here as well would have no bound but message.timeout.ms: a message
+    // enqueued as the transaction failed can escape librdkafka's purge and hold the commit back.
     poll(0);
     if (!fatal_error().empty()) throw_fatal();
     return;

@@ -97,6 +97,19 @@ class ProduceRun {
   void on_report(const kafka::DeliveryReport& r);
   bool already_there(const PossiblyDelivered& p, const EnvelopeMessage* e, std::string_view value);
 
+  // --- the report: what became of the run, the summary line, the problems, how to resume
+  struct Outcome {
+    std::uint64_t unknown = 0, dl_unknown = 0;  // still without a delivery report
+    std::uint64_t k = 0;                        // records 1..k are all settled
+    std::uint64_t kept = 0;                     // in the failed file
+    bool skip_k = false;                        // --skip k resumes exactly (no failed file needed)
+  };
+  Outcome outcome();
+  void print_summary(const Outcome& r) const;
+  std::vector<Problem> problems(const Outcome& r) const;
+  std::string kept_where(const Outcome& r) const;
+  std::string resume_text(const Outcome& r) const;
+
   // --- helpers
   KeptFile* failed_file();  // the --failed-file, or one made now; nullptr when none can be made
   bool wait_until(Clock::time_point due);
@@ -673,37 +686,38 @@ std::string ProduceRun::resume_options() const {
   return s;
 }
 
-int ProduceRun::report() {
-  const std::uint64_t unknown = static_cast<std::uint64_t>(producer_->in_flight());
-  const std::uint64_t dl_unknown = dl_producer_ ? static_cast<std::uint64_t>(dl_producer_->in_flight()) : 0;
+ProduceRun::Outcome ProduceRun::outcome() {
+  Outcome r;
+  r.unknown = static_cast<std::uint64_t>(producer_->in_flight());
+  r.dl_unknown = dl_producer_ ? static_cast<std::uint64_t>(dl_producer_->in_flight()) : 0;
   if (dl_file_) dl_file_->close();
   if (failed_) failed_->close();
-  const std::uint64_t k = prefix_.k();
-  const kafka::DeliveryStats& s = producer_->stats();
-  const std::uint64_t kept = failed_ ? failed_->kept() : 0;
-
+  r.k = prefix_.k();
+  r.kept = failed_ ? failed_->kept() : 0;
   // The failed file made for want of --failed-file is not needed when nothing after K reached
   // the topic: then `--skip K` resumes exactly, reading the input again.
-  bool skip_k = false;
   if (failed_ && !failed_explicit_ && failed_->whole() && !input_error_ && o_.order == Order::file &&
-      prefix_.delivered_after() == 0 && kept_possibly_ == 0 && unknown == 0) {
+      prefix_.delivered_after() == 0 && kept_possibly_ == 0 && r.unknown == 0) {
     failed_->remove();
-    skip_k = true;
+    r.skip_k = true;
   }
+  return r;
+}
 
+void ProduceRun::print_summary(const Outcome& r) const {
+  const kafka::DeliveryStats& s = producer_->stats();
   const double secs = std::chrono::duration<double>(Clock::now() - t0_).count();
   std::string extra;
   if (n_.not_sent) extra += ", " + std::to_string(n_.not_sent) + " not sent";
   if (n_.already) extra += ", " + std::to_string(n_.already) + " already in the topic";
   std::string tail;
-  if (unknown) tail += ", " + std::to_string(unknown) + " without a delivery report";
+  if (r.unknown) tail += ", " + std::to_string(r.unknown) + " without a delivery report";
   if (n_.skipped) tail += "; " + std::to_string(n_.skipped) + " skipped";
   if (dl_producer_)
     tail += "; " + std::to_string(dl_producer_->stats().delivered) + " kept in dead-letter topic '" +
             *o_.dead_letter_topic + "'";
   if (dl_file_) tail += "; " + std::to_string(dl_file_->kept()) + " kept in dead-letter file '" + dl_file_->path() + "'";
-  if (failed_ && !skip_k)
-    tail += "; " + std::to_string(kept) + " kept in failed file '" + failed_->path() + "'";
+  if (failed_ && !r.skip_k) tail += "; " + std::to_string(r.kept) + " kept in failed file '" + failed_->path() + "'";
   std::fprintf(stderr,
                "sfcrime produce: %llu read, %llu sent, %llu rejected, %llu failed%s, %.1f MB, %.2f s, %.0f records/s%s%s\n",
                static_cast<unsigned long long>(n_.read), static_cast<unsigned long long>(s.delivered),
@@ -715,44 +729,31 @@ int ProduceRun::report() {
                  "sfcrime: %s possibly delivered by an earlier run: %llu found in '%s' and not sent again, %llu sent\n",
                  plural(n_.checked, "record was", "records were").c_str(), static_cast<unsigned long long>(n_.already),
                  o_.topic.c_str(), static_cast<unsigned long long>(n_.checked - n_.already));
+}
 
-  // The resume command: the failed file, then the input after the last record read (or, in event
-  // time order before anything was sent, the same command again).
-  ResumeShape shape{o_.topic, o_.file, resume_options(), 0};
-  const bool resumable = failed_ == nullptr || failed_->whole() || skip_k;
-  std::string resume;
-  if (skip_k) {
-    shape.limit_left = o_.limit ? o_.limit - std::min<std::uint64_t>(o_.limit, k - o_.skip) : 0;
-    resume = resume_command(shape, 0, "", false, k);
-  } else if (o_.order == Order::event_time && !sending_started_ && !input_error_) {
-    shape.limit_left = o_.limit;
-    resume = resume_command(shape, 0, "", false, o_.skip);
-  } else {
-    const bool done = input_done_ || input_error_ || o_.order == Order::event_time;
-    if (!done && o_.limit) shape.limit_left = o_.limit - (n_.last_read - o_.skip);
-    resume = resume_command(shape, kept, failed_ ? failed_->path() : "", done, n_.last_read);
-  }
-  const bool needs_resume = stopped_ || interrupted() || s.failed > 0 || fatal_error_ || n_.not_sent > 0 || unknown > 0;
+std::string ProduceRun::kept_where(const Outcome& r) const {
+  if (!r.kept || r.skip_k) return "";
+  return "; the " + plural(r.kept, "record", "records") + " not sent or not delivered are kept in '" + failed_->path() +
+         "'" + (failed_explicit_ ? "" : " (made because no --failed-file was given)");
+}
 
-  // The problems, most important first: 130/143, 74, 69, 65. The first is thrown; the others are
-  // printed before it, so that nothing is left unsaid; the first also says how to resume.
-  std::vector<Problem> problems;
+std::vector<Problem> ProduceRun::problems(const Outcome& r) const {
+  const kafka::DeliveryStats& s = producer_->stats();
+  std::vector<Problem> out;
   if (stopped_ || interrupted()) {
     std::string m = "interrupted after " + std::to_string(n_.read) + " records";
-    if (k > o_.skip && o_.order == Order::file) m += " (records 1.." + std::to_string(k) + " were all delivered or rejected)";
-    if (kept && !skip_k)
-      m += "; the " + plural(kept, "record", "records") + " not sent or not delivered are kept in '" + failed_->path() + "'" +
-           (failed_explicit_ ? "" : " (made because no --failed-file was given)");
-    problems.push_back({interrupt_exit_code(), m});
+    if (r.k > o_.skip && o_.order == Order::file)
+      m += " (records 1.." + std::to_string(r.k) + " were all delivered or rejected)";
+    out.push_back({interrupt_exit_code(), m + kept_where(r)});
   }
-  if (sort_error_) problems.push_back(problem_of(sort_error_));
+  if (sort_error_) out.push_back(problem_of(sort_error_));
   auto file_lost = [&](const KeptFile& f, const std::string& what) {
     return Problem{Exit::io, plural(f.lost(), "record", "records") + " could not be written to the " + what + " '" +
                                  f.path() + "' and are not kept anywhere" + (f.error().empty() ? "" : ": " + f.error()) +
                                  " (" + std::to_string(f.kept()) + " kept there)"};
   };
-  if (dl_file_ && !dl_file_->whole()) problems.push_back(file_lost(*dl_file_, "dead-letter file"));
-  if (failed_ && !failed_->whole() && !skip_k) problems.push_back(file_lost(*failed_, "failed file"));
+  if (dl_file_ && !dl_file_->whole()) out.push_back(file_lost(*dl_file_, "dead-letter file"));
+  if (failed_ && !failed_->whole() && !r.skip_k) out.push_back(file_lost(*failed_, "failed file"));
   if (s.failed > 0 || fatal_error_) {
     std::string causes;
     for (const auto& [why, count] : n_.failure_causes) causes += (causes.empty() ? "" : ", ") + std::to_string(count) + " " + why;
@@ -762,57 +763,86 @@ int ProduceRun::report() {
     if (n_.possibly) m += "; " + std::to_string(n_.possibly) + " of them were sent without an answer and may be there";
     if (n_.not_sent) m += "; sending stopped after the first failure, " + std::to_string(n_.not_sent) + " not sent";
     m += "; " + std::to_string(s.delivered) + " delivered";
-    m += k > o_.skip ? "; records 1.." + std::to_string(k) + " were all delivered or rejected"
-                     : "; record " + std::to_string(o_.skip + 1) + " was not delivered";
-    if (kept && !skip_k)
-      m += "; the " + plural(kept, "record", "records") + " not sent or not delivered are kept in '" + failed_->path() + "'" +
-           (failed_explicit_ ? "" : " (made because no --failed-file was given)");
-    problems.push_back({Exit::unavailable, m});
+    m += r.k > o_.skip ? "; records 1.." + std::to_string(r.k) + " were all delivered or rejected"
+                       : "; record " + std::to_string(o_.skip + 1) + " was not delivered";
+    out.push_back({Exit::unavailable, m + kept_where(r)});
   }
   if (dl_producer_) {
-    const std::uint64_t lost = dl_producer_->stats().failed + dl_not_sent_ + dl_unknown;
+    const std::uint64_t lost = dl_producer_->stats().failed + dl_not_sent_ + r.dl_unknown;
     if (lost)
-      problems.push_back({Exit::unavailable, plural(lost, "rejected record was", "rejected records were") +
-                                                 " not kept in dead-letter topic '" + *o_.dead_letter_topic + "' (" +
-                                                 std::to_string(dl_producer_->stats().delivered) + " kept; see the errors above" +
-                                                 (dl_file_ ? "; the dead-letter file has them" : "") + ")"});
+      out.push_back({Exit::unavailable, plural(lost, "rejected record was", "rejected records were") +
+                                            " not kept in dead-letter topic '" + *o_.dead_letter_topic + "' (" +
+                                            std::to_string(dl_producer_->stats().delivered) + " kept; see the errors above" +
+                                            (dl_file_ ? "; the dead-letter file has them" : "") + ")"});
   }
-  if (input_error_) problems.push_back(problem_of(input_error_));
+  if (input_error_) out.push_back(problem_of(input_error_));
   if (n_.rejected > 0) {
     std::string m = std::to_string(n_.rejected) + " of " + std::to_string(n_.read) + " records were rejected";
     if (dl_producer_ || dl_file_) m += " (the summary says where they are kept)";
-    problems.push_back({Exit::data, m});
+    out.push_back({Exit::data, m});
   }
-  if (problems.empty()) return 0;
-  std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
-    auto rank = [](Exit c) { return c == Exit::interrupted || c == Exit::terminated ? 0 : c == Exit::io ? 1 : c == Exit::unavailable ? 2 : 3; };
+  // Most important first: 130/143, 74, 69, 65.
+  std::stable_sort(out.begin(), out.end(), [](const Problem& a, const Problem& b) {
+    auto rank = [](Exit c) {
+      return c == Exit::interrupted || c == Exit::terminated ? 0 : c == Exit::io ? 1 : c == Exit::unavailable ? 2 : 3;
+    };
     return rank(a.code) < rank(b.code);
   });
-  Problem& first = problems.front();
-  if (needs_resume && (!resume.empty() || !resumable)) {
-    if (!resumable) {
-      // The failed file lost records: the input is the only place left that has them.
-      const std::uint64_t d = prefix_.delivered_after();
-      first.message += "; the failed file lost records (see above): resume with --skip " + std::to_string(k);
-      if (d) first.message += ", which sends again the " + plural(d, "record", "records") + " after " + std::to_string(k) + " that were delivered";
-      if (n_.possibly)
-        first.message += (d ? " and maybe the " : ", which may send again the ") + std::to_string(n_.possibly) +
-                         " sent without an answer";
+  return out;
+}
+
+std::string ProduceRun::resume_text(const Outcome& r) const {
+  const bool needed = stopped_ || interrupted() || producer_->stats().failed > 0 || fatal_error_ || n_.not_sent > 0 ||
+                      r.unknown > 0;
+  if (!needed) return "";
+  std::string text;
+  if (failed_ && !failed_->whole() && !r.skip_k) {
+    // The failed file lost records: the input is the only place left that has them.
+    const std::uint64_t d = prefix_.delivered_after();
+    text = "; the failed file lost records (see above): resume with --skip " + std::to_string(r.k);
+    if (d) text += ", which sends again the " + plural(d, "record", "records") + " after " + std::to_string(r.k) + " that were delivered";
+    if (n_.possibly)
+      text += (d ? " and maybe the " : ", which may send again the ") + std::to_string(n_.possibly) + " sent without an answer";
+  } else {
+    // The failed file, then the input after the last record read (in event-time order before
+    // anything was sent, the same command again; with no failed file needed, after K).
+    ResumeShape shape{o_.topic, o_.file, resume_options(), 0};
+    std::string command;
+    if (r.skip_k) {
+      shape.limit_left = o_.limit ? o_.limit - std::min<std::uint64_t>(o_.limit, r.k - o_.skip) : 0;
+      command = resume_command(shape, 0, "", false, r.k);
+    } else if (o_.order == Order::event_time && !sending_started_ && !input_error_) {
+      shape.limit_left = o_.limit;
+      command = resume_command(shape, 0, "", false, o_.skip);
     } else {
-      first.message += "; resume exactly with: " + resume;
-      if (n_.possibly && kept_possibly_ && !skip_k)
-        first.message += " (it first looks for the " + std::to_string(kept_possibly_) + " sent without an answer in the topic)";
-      std::string names;
-      if (!o_.envelopes)
-        for (const kafka::Header& h : o_.headers)
-          if (secret_header(h.name)) names += (names.empty() ? "" : ", ") + shell_word(h.name);
-      if (!names.empty())
-        first.message += " (with the value of -H " + names + " given again in place of [redacted]: it is not repeated here)";
+      const bool done = input_done_ || input_error_ || o_.order == Order::event_time;
+      if (!done && o_.limit) shape.limit_left = o_.limit - (n_.last_read - o_.skip);
+      command = resume_command(shape, r.kept, failed_ ? failed_->path() : "", done, n_.last_read);
     }
-    if (unknown) first.message += "; " + std::to_string(unknown) + " without a delivery report may or may not be there";
+    if (command.empty()) return "";
+    text = "; resume exactly with: " + command;
+    if (n_.possibly && kept_possibly_ && !r.skip_k)
+      text += " (it first looks for the " + std::to_string(kept_possibly_) + " sent without an answer in the topic)";
+    std::string names;
+    if (!o_.envelopes)
+      for (const kafka::Header& h : o_.headers)
+        if (secret_header(h.name)) names += (names.empty() ? "" : ", ") + shell_word(h.name);
+    if (!names.empty()) text += " (with the value of -H " + names + " given again in place of [redacted]: it is not repeated here)";
   }
-  for (std::size_t i = 1; i < problems.size(); ++i) std::fprintf(stderr, "sfcrime: error: %s\n", problems[i].message.c_str());
-  throw Error(first.code, first.message);
+  if (r.unknown) text += "; " + std::to_string(r.unknown) + " without a delivery report may or may not be there";
+  return text;
+}
+
+int ProduceRun::report() {
+  const Outcome r = outcome();
+  print_summary(r);
+  std::vector<Problem> found = problems(r);
+  if (found.empty()) return 0;
+  // The first is thrown (main prints it last) and says how to resume; the others are printed
+  // before it, so that nothing is left unsaid.
+  found.front().message += resume_text(r);
+  for (std::size_t i = 1; i < found.size(); ++i) std::fprintf(stderr, "sfcrime: error: %s\n", found[i].message.c_str());
+  throw Error(found.front().code, found.front().message);
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ import os
 import pathlib
 import queue
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -526,11 +527,24 @@ def test_produce_producer_id_refused(ctx):
 
 @background_test
 def test_produce_fatal_error_says_what_was_delivered(ctx):
+    """A fatal error of the idempotent producer: the summary says what was delivered, and the
+    resume command the error names (the failed file made in $XDG_STATE_HOME, then the input after
+    the last record read) puts every record in the topic exactly once."""
     mock = ctx.cluster()
     mock.errors("Produce", "OUT_OF_ORDER_SEQUENCE_NUMBER")
     r = ctx.sfcrime(mock, "produce", "--topic", TOPIC, input=ctx.data.ndjson)
     assert_clean_failure(r, r"fatal error", within=15)
     assert_summary_matches_topic(ctx, mock, r)
+    m = re.search(r"resume exactly with: (.*?)(?: \(it first looks|;|$)", r.err.strip().splitlines()[-1])
+    assert m, f"no resume command: {r}"
+    for part in m.group(1).split(" && "):
+        again = part.startswith("<the same input> | ")
+        args = shlex.split(part.replace("<the same input> | ", ""))
+        assert args[:2] == ["sfcrime", "produce"], part
+        r2 = ctx.sfcrime(mock, *args[1:], input=ctx.data.ndjson if again else None)
+        assert r2.rc == 0, f"resuming with {part!r}: {r2}"
+    held = ctx.read_topic(mock)
+    assert held == ctx.data.messages, describe_diff(held, ctx.data.messages, "records in the topic after resuming")
 
 
 @background_test
