@@ -111,7 +111,7 @@ class ProduceRun {
   std::string resume_text(const Outcome& r) const;
 
   // --- helpers
-  KeptFile* failed_file();  // the --failed-file, or one made now; nullptr when none can be made
+  KeptFile* failed_file();  // the --failed-file, or one made now (not open when none can be made)
   bool wait_until(Clock::time_point due);
   void poll_producers();
   void show_progress(const char* phase, bool force = false);
@@ -143,7 +143,6 @@ class ProduceRun {
   std::unique_ptr<KeptFile> dl_file_;
   std::unique_ptr<KeptFile> failed_;
   bool failed_explicit_ = false;
-  bool failed_unavailable_ = false;  // no failed file could be made
   std::vector<std::int64_t> last_acked_;           // per partition: offset of the last message acknowledged
   std::map<std::int32_t, std::int64_t> own_first_;  // partition -> first offset this run wrote there
   std::unordered_map<std::uint64_t, std::int64_t> timestamps_in_flight_;  // envelopes' own timestamps
@@ -221,7 +220,7 @@ void ProduceRun::connect() {
 }
 
 KeptFile* ProduceRun::failed_file() {
-  if (failed_ || failed_unavailable_) return failed_.get();
+  if (failed_) return failed_.get();
   // No --failed-file: one is made now, so that the run can be resumed exactly, where the XDG Base
   // Directory spec keeps state that outlives a run ($XDG_STATE_HOME, default ~/.local/state), else
   // in $TMPDIR (/tmp).
@@ -249,9 +248,9 @@ KeptFile* ProduceRun::failed_file() {
       return failed_.get();
     }
   }
-  std::fprintf(stderr, "sfcrime: error: cannot keep the records not delivered: %s\n", f->error().c_str());
-  failed_unavailable_ = true;
-  return nullptr;
+  // None can be made: what it would hold counts as lost, and the report says so.
+  failed_ = std::move(f);
+  return failed_.get();
 }
 
 void ProduceRun::on_report(const kafka::DeliveryReport& r) {

@@ -89,7 +89,8 @@ bool KeptFile::create_new(const std::string& dir, const std::string& stem) {
       return true;
     }
     if (errno != EEXIST) {
-      error_ = "cannot create '" + path + "': " + std::strerror(errno);
+      path_ = path;
+      error_ = "cannot create it: " + std::string(std::strerror(errno));
       return false;
     }
   }

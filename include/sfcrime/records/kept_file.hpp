@@ -61,8 +61,8 @@ class KeptFile {
   ///         SIGTERM while open(2) waits (a FIFO without a reader).
   void open();
   /// Creates a new file named `stem` + ".ndjson" in `dir` (or `stem`-2, -3, ... when that exists;
-  /// never an existing file), and keeps its path. @returns false, with the reason in error(), when
-  /// it cannot be created.
+  /// never an existing file), and keeps its path. @returns false, with the path tried and the
+  /// reason in error(), when it cannot be created (later writes then count as lost).
   bool create_new(const std::string& dir, const std::string& stem);
   /// Appends one line (with its newline). @returns false when it was not written (counted lost).
   bool write(const std::string& line);
