@@ -421,11 +421,21 @@ void ProduceRun::read_input() {
       stopped_ = true;
       break;
     }
-    if (!take(raw)) {
+    bool taken = false;
+    try {
+      taken = take(raw);
+    } catch (const InterruptedError&) {  // Ctrl-C while the topic was checked for this record
+      ++n_.not_sent;
+    } catch (const UnavailableError&) {  // the broker went away while the topic was checked
+      ++n_.not_sent;
+      fatal_error_ = std::current_exception();
+      stop_sending_ = true;
+    }
+    if (!taken) {
       if (sort_error_) break;
-      // Interrupted before this record was handed over: the resume command reads it again.
+      // Stopped before this record was handed over: the resume command reads it again.
       n_.last_read = raw.number - 1;
-      stopped_ = true;
+      stopped_ = stopped_ || !fatal_error_ || interrupted();
       break;
     }
     if ((n_.read & 1023) == 0) poll_producers();
@@ -756,9 +766,10 @@ std::vector<Problem> ProduceRun::problems(const Outcome& r) const {
   if (s.failed > 0 || fatal_error_) {
     std::string causes;
     for (const auto& [why, count] : n_.failure_causes) causes += (causes.empty() ? "" : ", ") + std::to_string(count) + " " + why;
-    std::string m = plural(s.failed, "record was", "records were") + " not delivered to '" + o_.topic + "'";
+    std::string m = s.failed > 0 ? plural(s.failed, "record was", "records were") + " not delivered to '" + o_.topic + "'"
+                                 : "sending to '" + o_.topic + "' stopped";
     if (!causes.empty()) m += " (" + causes + ")";
-    if (fatal_error_) m += " after " + problem_of(fatal_error_).message;
+    if (fatal_error_) m += (s.failed > 0 ? " after " : ": ") + problem_of(fatal_error_).message;
     if (n_.possibly) m += "; " + std::to_string(n_.possibly) + " of them were sent without an answer and may be there";
     if (n_.not_sent) m += "; sending stopped after the first failure, " + std::to_string(n_.not_sent) + " not sent";
     m += "; " + std::to_string(s.delivered) + " delivered";
