@@ -117,7 +117,9 @@ class ProduceRun {
   void show_progress(const char* phase, bool force = false);
   void on_fatal_error();
   bool keeps_the_rest() const { return failed_explicit_; }  // after a failure, read on into the failed file
-  std::string resume_options() const;
+  // The options of the resume command; `input`: for the part that reads the input again (with
+  // --input-format envelope it repeats -H, which the failed file's envelopes hold already).
+  std::string resume_options(bool input) const;
 
   const ProduceOptions& o_;
   const Config& config_;
@@ -383,6 +385,10 @@ bool ProduceRun::wait_until(Clock::time_point due) {
 void ProduceRun::read_input() {
   RawRecord raw;
   for (;;) {
+    if (o_.limit && n_.read >= o_.limit) {
+      input_done_ = true;
+      break;
+    }
     if (interrupted()) {
       stopped_ = true;
       break;
@@ -390,17 +396,23 @@ void ProduceRun::read_input() {
     // After a failure the rest is read on into an explicit failed file; else reading stops, and
     // the resume command takes the input up again after the last record read.
     if (stop_sending_ && !keeps_the_rest() && !sorter_) break;
-    if (o_.limit && n_.read >= o_.limit) {
-      input_done_ = true;
-      break;
-    }
     try {
       if (!(ahead_ ? ahead_->next(raw) : direct_->next(raw))) {
-        input_done_ = true;
+        // A pipe's writer that Ctrl-C ended too (xz -dc | sfcrime produce) ends the input early:
+        // then the run stopped, and the resume command reads the input again.
+        if (interrupted() && !ahead_)
+          stopped_ = true;
+        else
+          input_done_ = true;
         break;
       }
     } catch (const Error&) {  // malformed input, a read error, Ctrl-C on a stalled pipe
-      input_error_ = std::current_exception();
+      // Ctrl-C while a pipe was read (the read, or its writer cut short by the same signal) is a
+      // stop, not bad input: the resume command takes the input up after the last record read.
+      if (interrupted())
+        stopped_ = true;
+      else
+        input_error_ = std::current_exception();
       break;
     }
     n_.last_read = raw.number;
@@ -426,7 +438,7 @@ void ProduceRun::read_input() {
       taken = take(raw);
     } catch (const InterruptedError&) {  // Ctrl-C while the topic was checked for this record
       ++n_.not_sent;
-    } catch (const UnavailableError&) {  // the broker went away while the topic was checked
+    } catch (const Error&) {  // the broker went away (or the topic) while the topic was checked
       ++n_.not_sent;
       fatal_error_ = std::current_exception();
       stop_sending_ = true;
@@ -674,22 +686,22 @@ void ProduceRun::show_progress(const char* phase, bool force) {
   progress_.show((room >= 10 ? ProgressLine::bar(f, std::min(room, 42)) : std::string()) + info);
 }
 
-std::string ProduceRun::resume_options() const {
+std::string ProduceRun::resume_options(bool input) const {
   std::string s = (rules_.key_field == "crime_id" ? "" : " --key " + shell_word(rules_.key_field)) +
                   (o_.order == Order::event_time ? " --order event-time" : "");
   if (o_.envelopes) {
-    // The failed file's envelopes were rebuilt from the messages: they hold the -H headers already.
     s += " --input-format envelope";
     if (o_.keep_partition) s += " --keep-partition";
-  } else {
+  }
+  // The failed file's envelopes were rebuilt from the messages: they hold the -H headers already.
+  if (!o_.envelopes || input)
     for (const kafka::Header& h : o_.headers)
       s += " -H " + shell_word(h.name + "=" + (secret_header(h.name) ? "[redacted]" : h.value.value_or("")));
-  }
   for (const auto& [option, v] : o_.producer_options) s += " --" + option + " " + shell_word(v);
   if (o_.rate) s += " --rate " + std::to_string(o_.rate);
   if (o_.speedup > 0) {
     char x[32];
-    std::snprintf(x, sizeof x, "%g", o_.speedup);
+    std::snprintf(x, sizeof x, "%.15g", o_.speedup);
     s += std::string(" --speedup ") + x;
   }
   return s;
@@ -706,7 +718,7 @@ ProduceRun::Outcome ProduceRun::outcome() {
   // The failed file made for want of --failed-file is not needed when nothing after K reached
   // the topic: then `--skip K` resumes exactly, reading the input again.
   if (failed_ && !failed_explicit_ && failed_->whole() && !input_error_ && o_.order == Order::file &&
-      prefix_.delivered_after() == 0 && kept_possibly_ == 0 && r.unknown == 0) {
+      prefix_.delivered_after() == 0 && n_.possibly == 0 && r.unknown == 0) {
     failed_->remove();
     r.skip_k = true;
   }
@@ -806,6 +818,11 @@ std::string ProduceRun::resume_text(const Outcome& r) const {
                       r.unknown > 0;
   if (!needed) return "";
   std::string text;
+  if (sort_error_ && sending_started_) {
+    // The sort file failed while its records were sent: those not sent yet cannot be read back.
+    return "; the sorted records not sent could not be read back from the sort file: resume by "
+           "producing the input again (with --order event-time) into a new topic, or check what the topic holds";
+  }
   if (failed_ && !failed_->whole() && !r.skip_k) {
     // The failed file lost records: the input is the only place left that has them.
     const std::uint64_t d = prefix_.delivered_after();
@@ -816,7 +833,9 @@ std::string ProduceRun::resume_text(const Outcome& r) const {
   } else {
     // The failed file, then the input after the last record read (in event-time order before
     // anything was sent, the same command again; with no failed file needed, after K).
-    ResumeShape shape{o_.topic, o_.file, resume_options(), 0};
+    ResumeShape shape{o_.topic, o_.file, resume_options(false), resume_options(true), 0};
+    // The last record read, never below --skip (a stop before or while skipping).
+    const std::uint64_t m = std::max(n_.last_read, o_.skip);
     std::string command;
     if (r.skip_k) {
       shape.limit_left = o_.limit ? o_.limit - std::min<std::uint64_t>(o_.limit, r.k - o_.skip) : 0;
@@ -825,12 +844,14 @@ std::string ProduceRun::resume_text(const Outcome& r) const {
       shape.limit_left = o_.limit;
       command = resume_command(shape, 0, "", false, o_.skip);
     } else {
-      const bool done = input_done_ || input_error_ || o_.order == Order::event_time;
-      if (!done && o_.limit) shape.limit_left = o_.limit - (n_.last_read - o_.skip);
-      command = resume_command(shape, r.kept, failed_ ? failed_->path() : "", done, n_.last_read);
+      const bool done = input_done_ || input_error_ || o_.order == Order::event_time ||
+                        (o_.limit && m - o_.skip >= o_.limit);
+      if (!done && o_.limit) shape.limit_left = o_.limit - (m - o_.skip);
+      command = resume_command(shape, r.kept, failed_ ? failed_->path() : "", done, m);
     }
     if (command.empty()) return "";
-    text = "; resume exactly with: " + command;
+    // Records still without a report are neither kept nor read again: then not exactly.
+    text = (r.unknown ? "; resume with: " : "; resume exactly with: ") + command;
     if (n_.possibly && kept_possibly_ && !r.skip_k)
       text += " (it first looks for the " + std::to_string(kept_possibly_) + " sent without an answer in the topic)";
     std::string names;

@@ -42,7 +42,7 @@ std::string resume_command(const ResumeShape& shape, std::uint64_t kept, const s
   if (kept) first = produce + " --file " + shell_word(kept_path) + shape.options;
   if (!input_done) {
     rest = produce + (shape.input == "-" ? "" : " --file " + shell_word(shape.input)) + " --skip " +
-           std::to_string(last_read) + shape.options;
+           std::to_string(last_read) + shape.input_options;
     if (shape.limit_left) rest += " --limit " + std::to_string(shape.limit_left);
     // Standard input cannot be read again by sfcrime: the same input is piped in once more.
     if (shape.input == "-") rest = "<the same input> | " + rest;

@@ -522,6 +522,7 @@ def start_produce(broker, src, *args):
         xz = subprocess.Popen(["xz", "-dc", str(src)], stdout=subprocess.PIPE)
         p = subprocess.Popen(cmd, stdin=xz.stdout, stderr=subprocess.PIPE, env=clean_env())
         xz.stdout.close()
+        p.writer = xz  # the pipe's writer, which a terminal's Ctrl-C reaches too
     else:
         p = subprocess.Popen(cmd + ["--file", str(src)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              env=clean_env())
@@ -709,6 +710,8 @@ STOPS = {
     "sigterm-broker-down-failed-file": (["--failed-file", "{tmp}/failed.ndjson"], 2, signal.SIGTERM, 6),
     "sigterm-broker-down": ([], 2, signal.SIGTERM, 6),
     "sigint-broker-up": ([], None, signal.SIGINT, 2),
+    # A terminal's Ctrl-C reaches the whole pipeline: xz ends too, and the input ends early.
+    "ctrl-c-pipeline": ([], None, "pipeline", 2),
     "sigterm-event-time-sending": (["--order", "event-time", "--speedup", "360000"], None, signal.SIGTERM, 8),
     "sigterm-event-time-reading": (["--order", "event-time"], None, signal.SIGTERM, 0.3),
 }
@@ -733,6 +736,10 @@ def test_any_stop_resumes_exactly(own_broker, restart_input, kcat, tmp_path, sto
                 time.sleep(down_at)
                 own_broker.down()
             time.sleep(max(0.0, sig_at - (time.monotonic() - t0)))
+            if sig == "pipeline":
+                sig = signal.SIGINT
+                if getattr(p, "writer", None):
+                    p.writer.send_signal(sig)
             p.send_signal(sig)
             rc, err = finish(p)
         finally:

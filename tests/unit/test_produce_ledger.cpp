@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(shell_words_read_back_as_given) {
 }
 
 BOOST_AUTO_TEST_CASE(resume_commands) {
-  ResumeShape s{"calls", "in.ndjson", " --order event-time", 0};
+  ResumeShape s{"calls", "in.ndjson", " --order event-time", " --order event-time", 0};
   BOOST_TEST(sfcrime::resume_command(s, 0, "", true, 10) == "");  // nothing left
   BOOST_TEST(sfcrime::resume_command(s, 3, "/s/failed.ndjson", true, 10) ==
              "sfcrime produce --topic calls --file /s/failed.ndjson --order event-time");
@@ -87,7 +87,15 @@ BOOST_AUTO_TEST_CASE(resume_commands) {
              "sfcrime produce --topic calls --file 'f 1.ndjson' --order event-time && "
              "sfcrime produce --topic calls --file in.ndjson --skip 10 --order event-time");
   s.input = "-";
-  s.options = "";
+  s.options = s.input_options = "";
   s.limit_left = 5;
   BOOST_TEST(sfcrime::resume_command(s, 0, "", false, 7) == "<the same input> | sfcrime produce --topic calls --skip 7 --limit 5");
+  // The input part has its own options (envelopes: -H, which the failed file's envelopes hold).
+  s.input = "in.ndjson";
+  s.options = " --input-format envelope";
+  s.input_options = " --input-format envelope -H a=b";
+  s.limit_left = 0;
+  BOOST_TEST(sfcrime::resume_command(s, 1, "f.ndjson", false, 3) ==
+             "sfcrime produce --topic calls --file f.ndjson --input-format envelope && "
+             "sfcrime produce --topic calls --file in.ndjson --skip 3 --input-format envelope -H a=b");
 }

@@ -47,7 +47,8 @@ struct ProduceCounts {
 struct ResumeShape {
   std::string topic;
   std::string input;           ///< the input path, "-" for standard input
-  std::string options;         ///< " --key F --order event-time -H k=v ..." (shell-quoted, may be "")
+  std::string options;         ///< for the failed file: " --key F --order event-time ..." (shell-quoted, may be "")
+  std::string input_options;   ///< for the input read again (with envelopes it also repeats -H)
   std::uint64_t limit_left = 0;  ///< --limit still to read, 0 for none
 };
 
