@@ -217,8 +217,16 @@ void ProduceRun::connect() {
   }
   // Per partition, the offset of the last message acknowledged (before any, the high watermark at
   // start - 1): where a record sent without an answer would be.
+  // Without --failed-file they are asked for only if they answer now: a partition whose leader is
+  // down must not stop a run that would deliver the others (its records are then kept without
+  // where they may be, and the made failed file is not removed).
   const int parts = producer_->partition_count(o_.topic);
-  for (int p = 0; p < parts; ++p) last_acked_.push_back(producer_->watermarks(o_.topic, p).high - 1);
+  try {
+    for (int p = 0; p < parts; ++p) last_acked_.push_back(producer_->watermarks(o_.topic, p).high - 1);
+  } catch (const UnavailableError&) {
+    if (failed_explicit_) throw;
+    last_acked_.clear();
+  }
 }
 
 KeptFile* ProduceRun::failed_file() {
