@@ -51,7 +51,6 @@ def run_script(repo, **env):
 
 
 @pytest.mark.parametrize("env,bootstrap", [
-    ({}, "localhost:9092"),
     ({"SFCRIME_KAFKA_PORT": "29511"}, "localhost:29511"),
     ({"SFCRIME_KAFKA_PORT": "29511", "SFCRIME_TEST_BOOTSTRAP": "broker.example:9093"}, "broker.example:9093"),
 ])
