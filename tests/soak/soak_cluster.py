@@ -1,6 +1,6 @@
 """Helpers for the broker-fault tests: a throwaway Kafka cluster brought up with scripts/kafka in a
 folder of its own under the system's temporary folder and on ports of its own (never the shared
-broker, $SFCRIME_TEST_BOOTSTRAP or localhost:9092, which the tests must not touch), and what the tests read of it with
+broker, $SFCRIME_TEST_BOOTSTRAP (the broker scripts/test brought up), which the tests must not touch), and what the tests read of it with
 kcat and Kafka's own tools.
 
 Loaded by path under one module name (sfcrime_soak_cluster) by tests/soak/test_cluster.py and

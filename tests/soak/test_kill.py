@@ -4,7 +4,7 @@ data): the committed output equals the batch answer of tests/oracle.py and holds
 row twice.
 
 test_kill9_real_data (SFCRIME_SOAK=1 only; needs ../shared/data and the shared broker,
-$SFCRIME_TEST_BOOTSTRAP or localhost:9092, of which it only creates and deletes its own topics and group):
+$SFCRIME_TEST_BOOTSTRAP (the broker scripts/test brought up), of which it only creates and deletes its own topics and group):
   1. The real extract (199,999 records) produced with `--order event-time` into 6 partitions:
      processed in event-time order, nothing is late.
   2. `aggregate --group G --exactly-once --from-beginning -e --max-records-per-trigger 2000

@@ -3,7 +3,7 @@ SIGKILL and restarted again and again (docs/exactly-once.md "Scale-out", issue 4
 committed output equals the batch answer of tests/oracle.py and holds no (window, type) row twice.
 
 test_scale_out_kill9_real_data (SFCRIME_SOAK=1 only; needs ../shared/data and the shared broker,
-$SFCRIME_TEST_BOOTSTRAP or localhost:9092, of which it only creates and deletes its own topics and group):
+$SFCRIME_TEST_BOOTSTRAP (the broker scripts/test brought up), of which it only creates and deletes its own topics and group):
   1. The real extract (199,999 records) produced with `--order event-time` into 6 partitions.
   2. Three processes `aggregate --group G --scale-out --from-beginning -e --max-records-per-trigger
      2000 --trigger 1s --output-topic O -o json --radio-codes ... -X session.timeout.ms=6000`, with
